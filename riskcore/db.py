@@ -1,0 +1,122 @@
+"""The one choke point that runs SQL: a DuckDB connection behind a lock, values always bound."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Literal, Sequence
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+_IDENT_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier for DuckDB (doubling embedded quotes); the only way names reach SQL."""
+    if not isinstance(name, str) or name == "" or "\x00" in name:
+        raise ValueError(f"invalid identifier: {name!r}")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def safe_table_name(name: str) -> str:
+    """Check an internal table name (letters, digits, underscore) and return it unchanged."""
+    if not _IDENT_OK.match(name):
+        raise ValueError(f"invalid table name: {name!r}")
+    return name
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Which column of an account table plays which role (None: absent / auto)."""
+
+    id_column: str | None = None
+    name_column: str | None = None
+    value_column: str | None = None
+    owner_column: str | None = None
+    segment_column: str | None = None
+    renewal_column: str | None = None
+    outcome_column: str | None = None
+    outcome_positive: tuple[str, ...] | None = None
+    parent_column: str | None = None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """What is loaded in a store: activity tables, or one wide account table."""
+
+    kind: Literal["activity", "account_table"]
+    source: str
+    tables: tuple[str, ...]
+    mapping: Mapping | None = None
+    columns: tuple[str, ...] = field(default=())
+
+
+class Store:
+    """A DuckDB database (in memory by default) with a lock; every query goes through here."""
+
+    def __init__(self, path: str | None = None, read_only: bool = False):
+        self.path = path or ":memory:"
+        self.con = duckdb.connect(self.path, read_only=read_only)
+        self.lock = threading.RLock()
+        self.dataset: Dataset | None = None
+        self.generation = 0  # bumped on every successful (re)load; caches key on it
+
+    # -- running SQL -------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> None:
+        """Run a statement that returns nothing of interest (DDL, INSERT)."""
+        with self.lock:
+            res = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+            res.fetchall()
+
+    def rows(self, sql: str, params: Sequence[Any] | dict | None = None) -> list[tuple]:
+        with self.lock:
+            return self.con.execute(sql, params).fetchall() if params is not None else self.con.execute(sql).fetchall()
+
+    def one(self, sql: str, params: Sequence[Any] | dict | None = None) -> Any:
+        """First column of the first row (None when no row)."""
+        r = self.rows(sql, params)
+        return r[0][0] if r else None
+
+    def df(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
+        with self.lock:
+            return self.con.execute(sql, params).df() if params is not None else self.con.execute(sql).df()
+
+    def arrow(self, sql: str, params: Sequence[Any] | dict | None = None) -> pa.Table:
+        with self.lock:
+            cur = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+            return cur.to_arrow_table()
+
+    def register_df(self, name: str, frame: pd.DataFrame | pa.Table) -> None:
+        """Copy a frame into a real table `name` (replacing it)."""
+        safe_table_name(name)
+        with self.lock:
+            self.con.register("__incoming", frame)
+            try:
+                self.con.execute(f"CREATE OR REPLACE TABLE {quote_ident(name)} AS SELECT * FROM __incoming").fetchall()
+            finally:
+                self.con.unregister("__incoming")
+
+    # -- catalog -----------------------------------------------------------
+    def tables(self) -> list[str]:
+        return [r[0] for r in self.rows(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1")]
+
+    def has_table(self, name: str) -> bool:
+        return name in self.tables()
+
+    def columns(self, table: str) -> list[str]:
+        return [r[0] for r in self.rows(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema='main' AND table_name = ? "
+            "ORDER BY ordinal_position", [table])]
+
+    def column_types(self, table: str) -> dict[str, str]:
+        return dict(self.rows(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema='main' "
+            "AND table_name = ? ORDER BY ordinal_position", [table]))
+
+    def close(self) -> None:
+        with self.lock:
+            self.con.close()
