@@ -99,6 +99,26 @@ class Store:
             finally:
                 self.con.unregister("__incoming")
 
+    def swap_in(self, staged: dict[str, str], dataset: Dataset, drop: Sequence[str] = ()) -> None:
+        """Atomically replace tables: rename each staging table to its final name, drop `drop`.
+
+        Runs in one transaction, so a failure leaves the previous tables and dataset untouched.
+        """
+        with self.lock:
+            self.con.execute("BEGIN TRANSACTION").fetchall()
+            try:
+                for final in list(staged.values()) + list(drop):
+                    self.con.execute(f"DROP TABLE IF EXISTS {quote_ident(safe_table_name(final))}").fetchall()
+                for stage, final in staged.items():
+                    self.con.execute(
+                        f"ALTER TABLE {quote_ident(safe_table_name(stage))} RENAME TO {quote_ident(final)}").fetchall()
+                self.con.execute("COMMIT").fetchall()
+            except Exception:
+                self.con.execute("ROLLBACK").fetchall()
+                raise
+            self.dataset = dataset
+            self.generation += 1
+
     # -- catalog -----------------------------------------------------------
     def tables(self) -> list[str]:
         return [r[0] for r in self.rows(
