@@ -1,0 +1,228 @@
+"""What every page shares: the cached store, rule-set versions, the session's draft, the sidebar.
+
+Data and the DuckDB store are shared across sessions (st.cache_resource, keyed by data path);
+each session's draft rule set lives in its own st.session_state.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, replace
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from riskcore import appstate
+from riskcore.db import Mapping, Store
+from riskcore.versions import VersionStore
+
+TIER_COLORS = {"low": "#1a9850", "medium": "#fdae61", "high": "#d73027"}  # colour-blind safe
+TIERS = ("low", "medium", "high")
+QUADRANTS = ("Save", "Expand", "Triage", "Maintain")
+CURRENCY = "$"
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What the sidebar chose, handed to the page."""
+
+    store: Store
+    data_key: str
+    as_of: date
+    rs: object            # the chosen rule set, with the chosen dimension as its primary one
+    rs_label: str
+    published: object     # the published rule set (same dimension)
+    dimension: str
+    versions: VersionStore
+
+    @property
+    def is_activity(self) -> bool:
+        return self.store.dataset is not None and self.store.dataset.kind == "activity"
+
+
+# ---- shared resources --------------------------------------------------------------------
+
+@st.cache_resource(show_spinner="Loading data…", max_entries=8)
+def shared_store(data_key: str, mapping: Mapping | None = None) -> Store:
+    """One loaded store per data path (and mapping), shared by every session."""
+    import os
+    from riskcore.workspace import open_store
+    if data_key:
+        return open_store(data_key, mapping=mapping)
+    from riskcore.sample import ensure_sample
+    from riskcore.workspace import SAMPLE_ACCOUNTS
+    n = int(os.environ.get("RISKCORE_SAMPLE_ACCOUNTS") or SAMPLE_ACCOUNTS)
+    return open_store(ensure_sample(n))
+
+
+@st.cache_resource
+def shared_versions(home: str) -> VersionStore:
+    return appstate.ensure_versions(home)
+
+
+@st.cache_resource
+def shared_catalog():
+    from riskcore.playbooks import load_catalog
+    return load_catalog()
+
+
+@st.cache_resource(max_entries=48, show_spinner="Scoring…")
+def _scored(data_key: str, generation: int, as_of: date, rs_key: str, _store: Store, _rs) -> pd.DataFrame:
+    from riskcore.playbooks import catalog_frame
+    from riskcore.scoring import score
+    from riskcore.signals import signals_table
+    with _store.lock:  # the store is shared: keep scoring and reading the table together
+        sig = signals_table(_store, as_of)
+        table = score(_store, _rs, sig, playbooks=catalog_frame(shared_catalog()),
+                      out_table=f"app_{rs_key}_{as_of:%Y%m%d}")
+        frame = _store.df(f"SELECT * FROM {table} ORDER BY account_id")
+        _store.execute(f"DROP TABLE IF EXISTS {table}")
+    return frame
+
+
+def scored(ctx: Ctx, rs=None, as_of: date | None = None) -> pd.DataFrame:
+    """The scored accounts for a rule set and date (cached; treat the frame as read-only)."""
+    rs = rs if rs is not None else ctx.rs
+    as_of = as_of or ctx.as_of
+    return _scored(ctx.data_key, ctx.store.generation, as_of, appstate.ruleset_key(rs), ctx.store, rs)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Running the backtest…")
+def _backtest(data_key: str, generation: int, rs_key: str, as_of: date | None, horizon: int,
+              _store: Store, _rs) -> dict:
+    from riskcore.backtest import run_backtest
+    with _store.lock:
+        return run_backtest(_store, _rs, as_of=as_of, horizon_days=horizon)
+
+
+def backtest(ctx: Ctx, rs, horizon: int = 90, as_of: date | None = None) -> dict:
+    return _backtest(ctx.data_key, ctx.store.generation, appstate.ruleset_key(rs), as_of, horizon, ctx.store, rs)
+
+
+# ---- session state -----------------------------------------------------------------------
+
+def current_data() -> tuple[str, Mapping | None]:
+    """The session's dataset: set on the Data page, else --data / $RISKCORE_DATA, else the sample."""
+    if "data_key" not in st.session_state:
+        from riskcore.workspace import data_from_env
+        st.session_state["data_key"] = data_from_env(sys.argv[1:]) or ""
+        st.session_state["data_mapping"] = None
+    return st.session_state["data_key"], st.session_state.get("data_mapping")
+
+
+def set_data(data_key: str, mapping: Mapping | None) -> None:
+    """Switch this session to another dataset (already loaded successfully)."""
+    st.session_state["data_key"] = data_key
+    st.session_state["data_mapping"] = mapping
+    st.session_state.pop("as_of", None)
+
+
+def load_rules(text: str):
+    from riskcore.rules import load_ruleset
+    return load_ruleset(text)
+
+
+def published_ruleset(vs: VersionStore):
+    return load_rules(vs.text(vs.published()))
+
+
+def draft() -> object:
+    """This session's draft rule set (starts as the published one)."""
+    if "draft" not in st.session_state:
+        vs = shared_versions(str(appstate.rules_home()))
+        st.session_state["draft"] = published_ruleset(vs)
+    return st.session_state["draft"]
+
+
+def set_draft(rs, clear_widgets: bool = True) -> None:
+    """Replace the draft (reset, suggested weights, import); the tuning widgets start again from it."""
+    st.session_state["draft"] = rs
+    if clear_widgets:
+        for key in list(st.session_state.keys()):
+            if isinstance(key, str) and key.split(":", 1)[0] in ("weight", "threshold", "tier_cut", "fusion",
+                                                                 "value_cut"):
+                del st.session_state[key]
+
+
+def ctx() -> Ctx:
+    return st.session_state["_ctx"]
+
+
+# ---- sidebar -----------------------------------------------------------------------------
+
+def _dataset_text(store: Store) -> str:
+    ds = store.dataset
+    if ds is None:
+        return "nothing loaded"
+    if ds.kind == "activity":
+        n = store.one("SELECT count(*) FROM accounts")
+        return f"activity tables ({n:,} accounts): {', '.join(ds.tables)}"
+    n = store.one("SELECT count(*) FROM account_table")
+    return f"account table ({n:,} rows, {len(ds.columns)} columns)"
+
+
+def sidebar() -> Ctx:
+    """Dataset, as-of date, rule-set version and risk dimension; stores the Ctx for the page."""
+    data_key, mapping = current_data()
+    try:
+        store = shared_store(data_key, mapping)
+    except Exception as e:  # noqa: BLE001 - a bad --data path must not leave a blank app
+        st.sidebar.error(f"Could not load {data_key}: {e}. Showing the sample instead.")
+        set_data("", None)
+        data_key, mapping = "", None
+        store = shared_store("", None)
+    vs = shared_versions(str(appstate.rules_home()))
+    published_no = vs.published()
+    with st.sidebar:
+        st.caption("Dataset")
+        source = "sample" if not data_key else data_key.rsplit("/", 1)[-1]
+        st.text(f"{source}: {_dataset_text(store)}")
+        if store.dataset is not None and store.dataset.kind == "activity":
+            from riskcore.signals import active_dates
+            first, last = active_dates(store)
+            default = min(max(st.session_state.get("as_of", last), first), last)
+            st.session_state["as_of"] = default
+            as_of = st.date_input("As of", min_value=first, max_value=last, key="as_of",
+                                  help="Signals use only data dated on or before this day.")
+        else:
+            as_of = date.today()
+            st.caption(f"As of {as_of:%Y-%m-%d} (an account table has no dates)")
+        options = [appstate.DRAFT] + [v.number for v in reversed(vs.versions())]
+        labels = {appstate.DRAFT: "Draft (this session)"}
+        labels.update({v.number: appstate.version_label(v.number, published_no) for v in vs.versions()})
+        if st.session_state.get("ruleset_choice") not in options:
+            st.session_state["ruleset_choice"] = published_no
+        choice = st.selectbox("Rule set", options, format_func=lambda o: labels[o], key="ruleset_choice",
+                              help="The version the pages show; Tuning edits the draft.")
+        base = draft() if choice == appstate.DRAFT else load_rules(vs.text(choice))
+        dims = list(base.dimensions)
+        if st.session_state.get("dimension") not in dims:
+            st.session_state["dimension"] = base.primary_dimension
+        dimension = st.selectbox("Risk dimension", dims, key="dimension",
+                                 help="The score the quadrant, tiers and lists use.")
+    rs = base if dimension == base.primary_dimension else replace(base, primary_dimension=dimension)
+    published = published_ruleset(vs)
+    if dimension in published.dimensions and dimension != published.primary_dimension:
+        published = replace(published, primary_dimension=dimension)
+    c = Ctx(store=store, data_key=data_key, as_of=as_of, rs=rs, rs_label=labels[choice], published=published,
+            dimension=dimension, versions=vs)
+    st.session_state["_ctx"] = c
+    return c
+
+
+# ---- formatting --------------------------------------------------------------------------
+
+def money(x: float | None) -> str:
+    if x is None or pd.isna(x):
+        return "n/a"
+    x = float(x)
+    for unit, div in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= div:
+            return f"{CURRENCY}{x / div:,.1f}{unit}"
+    return f"{CURRENCY}{x:,.0f}"
+
+
+def page_error(e: Exception, what: str) -> None:
+    """A clear message instead of a traceback."""
+    st.error(f"{what}: {e}")
