@@ -1,0 +1,732 @@
+"""Rule sets: the TOML file of PRODUCT.md §3.1 (a public contract) as frozen dataclasses.
+
+`load_ruleset` parses and checks structure (every message names the rule and field);
+`validate_ruleset` checks a rule set against the columns of a signals table.
+
+>>> rs = load_ruleset('name = "x"\\n[[rules]]\\nid = "a"\\nlabel = "A"\\ndimension = "churn"\\n'
+...                   'signal = "logins_30d"\\nop = "<"\\nthreshold = 3\\npoints = 20\\ngroup = "usage"\\n')
+>>> rs.rules[0].points, unavailable_rules(rs, {"account_id"})
+(20, ['a'])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Iterable, Union
+
+import tomli_w
+
+from .expressions import ExpressionError, expression_columns, parse_expression
+
+DEFAULT_RULESET_PATH = Path(__file__).resolve().parent.parent / "data" / "rules" / "default.toml"
+
+DIMENSIONS = ("churn", "payment", "fraud", "reputation", "expansion")
+GROUPS = ("usage", "support", "billing", "relationship", "engagement", "external")
+COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
+OPS = COMPARISONS + ("between", "in", "is_true", "is_null", "scale")
+STAGES = ("onboarding", "adopted", "renewal")
+QUADRANTS = ("save", "expand", "maintain", "triage")
+ALERT_KINDS = ("score_rise", "tier_worse", "entered_quadrant", "segment_change")
+TIER_MODES = ("points", "percentile")
+ID_PATTERN = re.compile(r"^[a-z0-9_]+$")
+# a signal that fails to parse as an expression may still be a plain column name with spaces
+_NAME_LIKE = re.compile(r"^[\w][\w .\-]*$")
+
+
+class RuleSetError(ValueError):
+    """A rule set is malformed; the message names the file, the rule (or section) and the field."""
+
+
+@dataclass(frozen=True)
+class Percentile:
+    """`threshold = { percentile = 80 }`: the signal's 80th percentile over the scored accounts."""
+
+    percentile: float
+
+
+Scalar = Union[int, float, str, bool]
+Threshold = Union[Scalar, tuple, Percentile, None]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    label: str
+    dimension: str
+    signal: str
+    op: str
+    threshold: Threshold
+    points: float
+    group: str
+    null_fires: bool = False
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class TierCuts:
+    """Cut-offs of one dimension: score >= medium -> medium, >= high -> high (points or percentiles)."""
+
+    medium: float
+    high: float
+    mode: str | None = None  # None: the rule set's global mode
+
+
+@dataclass(frozen=True)
+class Tiers:
+    medium: float = 31
+    high: float = 61
+    mode: str = "points"
+    per_dimension: tuple[tuple[str, TierCuts], ...] = ()
+
+    def cuts(self, dimension: str) -> tuple[float, float, str]:
+        """(medium, high, mode) for a dimension."""
+        for dim, c in self.per_dimension:
+            if dim == dimension:
+                return c.medium, c.high, c.mode or self.mode
+        return self.medium, self.high, self.mode
+
+
+@dataclass(frozen=True)
+class Quadrant:
+    value_column: str = "arr"
+    value_cutoff: Union[float, str] = "median"
+    risk_cutoff: float = 61
+
+
+@dataclass(frozen=True)
+class Fusion:
+    enabled: bool = False
+    min_groups: int = 2
+
+
+@dataclass(frozen=True)
+class Override:
+    """Points and/or threshold of `rule` for accounts of a segment or a lifecycle stage."""
+
+    rule: str
+    segment: str | None = None
+    stage: str | None = None
+    points: float | None = None
+    threshold: Threshold = None
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: str
+    kind: str
+    label: str | None = None
+    dimension: str | None = None
+    points: float | None = None
+    within_days: int | None = None
+    quadrant: str | None = None
+
+
+@dataclass(frozen=True)
+class BehaviorSegment:
+    id: str
+    signal: str
+    op: str
+    threshold: Threshold = None
+    label: str | None = None
+    null_fires: bool = False
+
+
+@dataclass(frozen=True)
+class DataSection:
+    """`[data]`: the column mapping of an account table."""
+
+    id_column: str | None = None
+    name_column: str | None = None
+    value_column: str | None = None
+    owner_column: str | None = None
+    segment_column: str | None = None
+    renewal_column: str | None = None
+    outcome_column: str | None = None
+    outcome_positive: Union[str, tuple[str, ...], None] = None
+    parent_column: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    name: str
+    primary_dimension: str = "churn"
+    dimensions: tuple[str, ...] = ("churn",)
+    tiers: Tiers = field(default_factory=Tiers)
+    quadrant: Quadrant = field(default_factory=Quadrant)
+    fusion: Fusion = field(default_factory=Fusion)
+    rules: tuple[Rule, ...] = ()
+    overrides: tuple[Override, ...] = ()
+    alerts: tuple[Alert, ...] = ()
+    behavior_segments: tuple[BehaviorSegment, ...] = ()
+    data: DataSection | None = None
+    description: str | None = None
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(f"no rule {rule_id!r} in rule set {self.name!r}")
+
+
+# ---- checking one value ------------------------------------------------------
+
+class _Ctx:
+    """Where a value sits, for messages: `file: rule 'x', field 'points': ...`."""
+
+    def __init__(self, source: str, where: str):
+        self.source, self.where = source, where
+
+    def fail(self, fld: str | None, message: str) -> RuleSetError:
+        loc = f"{self.where}, field {fld!r}" if fld else self.where
+        return RuleSetError(f"{self.source}: {loc}: {message}")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _take(ctx: _Ctx, table: dict, allowed: Iterable[str]) -> None:
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise ctx.fail(unknown[0], f"unknown field (allowed: {', '.join(allowed)})")
+
+
+def _str(ctx: _Ctx, table: dict, key: str, required: bool = True, default: str | None = None) -> str | None:
+    if key not in table:
+        if required:
+            raise ctx.fail(key, "missing")
+        return default
+    v = table[key]
+    if not isinstance(v, str) or not v.strip():
+        raise ctx.fail(key, f"expected a non-empty string, found {v!r}")
+    return v
+
+
+def _bool(ctx: _Ctx, table: dict, key: str, default: bool) -> bool:
+    v = table.get(key, default)
+    if not isinstance(v, bool):
+        raise ctx.fail(key, f"expected true or false, found {v!r}")
+    return v
+
+
+def _num(ctx: _Ctx, table: dict, key: str, lo: float | None = None, hi: float | None = None,
+         required: bool = True, default: Any = None) -> Any:
+    if key not in table:
+        if required:
+            raise ctx.fail(key, "missing")
+        return default
+    v = table[key]
+    if not _is_number(v):
+        raise ctx.fail(key, f"expected a number, found {v!r}")
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        raise ctx.fail(key, f"expected a number in {lo:g}..{hi:g}, found {v!r}")
+    return v
+
+
+def _check_id(ctx: _Ctx, v: Any, what: str = "id") -> str:
+    if not isinstance(v, str) or not ID_PATTERN.match(v):
+        raise ctx.fail(what, f"expected lowercase letters, digits and _ ([a-z0-9_]+), found {v!r}")
+    return v
+
+
+def _threshold(ctx: _Ctx, op: str, v: Any, fld: str = "threshold") -> Threshold:
+    """Check a threshold's shape against the operator; lists become tuples."""
+    if op in ("is_true", "is_null"):
+        if v is not None:
+            raise ctx.fail(fld, f"op {op!r} takes no threshold, found {v!r}")
+        return None
+    if v is None:
+        raise ctx.fail(fld, f"missing (op {op!r} needs one)")
+    if isinstance(v, dict):
+        if op not in ("<", "<=", ">", ">="):
+            raise ctx.fail(fld, f"a percentile threshold needs op < <= > >=, found op {op!r}")
+        if set(v) != {"percentile"} or not _is_number(v["percentile"]) or not 0 <= v["percentile"] <= 100:
+            raise ctx.fail(fld, f"expected {{ percentile = 0..100 }}, found {v!r}")
+        return Percentile(v["percentile"])
+    if op in ("between", "scale"):
+        if not isinstance(v, list) or len(v) != 2 or not all(_is_number(x) for x in v):
+            raise ctx.fail(fld, f"op {op!r} needs a list of two numbers, found {v!r}")
+        if op == "between" and v[0] > v[1]:
+            raise ctx.fail(fld, f"op 'between' needs [low, high] with low <= high, found {v!r}")
+        if op == "scale" and v[0] == v[1]:
+            raise ctx.fail(fld, f"op 'scale' needs [no_points_at, full_points_at] with two different values, "
+                                f"found {v!r}")
+        return tuple(v)
+    if op == "in":
+        if not isinstance(v, list) or not v:
+            raise ctx.fail(fld, f"op 'in' needs a non-empty list, found {v!r}")
+        if not (all(_is_number(x) for x in v) or all(isinstance(x, str) for x in v)):
+            raise ctx.fail(fld, f"op 'in' needs a list of numbers or a list of strings, found {v!r}")
+        return tuple(v)
+    # comparisons
+    if isinstance(v, list):
+        raise ctx.fail(fld, f"op {op!r} needs a single value, found a list {v!r}")
+    if op in ("<", "<=", ">", ">=") and not _is_number(v):
+        raise ctx.fail(fld, f"op {op!r} needs a number or {{ percentile = N }}, found {v!r}")
+    if not (_is_number(v) or isinstance(v, (str, bool))):
+        raise ctx.fail(fld, f"expected a number, string or boolean, found {v!r}")
+    return v
+
+
+def _check_signal(ctx: _Ctx, v: Any) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise ctx.fail("signal", f"expected a column name or an expression, found {v!r}")
+    try:
+        parse_expression(v, None)
+    except ExpressionError as e:
+        if not _NAME_LIKE.match(v):  # could still be a column name with spaces, checked later
+            raise ctx.fail("signal", f"{e} (in {v!r})") from None
+    return v
+
+
+def _op(ctx: _Ctx, table: dict) -> str:
+    op = _str(ctx, table, "op")
+    if op not in OPS:
+        raise ctx.fail("op", f"expected one of {' '.join(OPS)}, found {op!r}")
+    return op
+
+
+# ---- sections -----------------------------------------------------------------
+
+_RULE_KEYS = ("id", "label", "dimension", "signal", "op", "threshold", "points", "group", "null_fires", "enabled")
+
+
+def _rule(source: str, i: int, t: Any, dims: tuple[str, ...]) -> Rule:
+    ctx = _Ctx(source, f"rule #{i + 1}")
+    if not isinstance(t, dict):
+        raise ctx.fail(None, "expected a [[rules]] table")
+    rid = _check_id(ctx, t.get("id"))
+    ctx = _Ctx(source, f"rule {rid!r}")
+    _take(ctx, t, _RULE_KEYS)
+    dim = _str(ctx, t, "dimension")
+    if dim not in dims:
+        raise ctx.fail("dimension", f"unknown dimension {dim!r} (expected one of {', '.join(dims)})")
+    group = _str(ctx, t, "group")
+    if group not in GROUPS:
+        raise ctx.fail("group", f"unknown evidence group {group!r} (expected one of {', '.join(GROUPS)})")
+    op = _op(ctx, t)
+    return Rule(id=rid, label=_str(ctx, t, "label"), dimension=dim, signal=_check_signal(ctx, t.get("signal")),
+                op=op, threshold=_threshold(ctx, op, t.get("threshold")), points=_num(ctx, t, "points", 0, 100),
+                group=group, null_fires=_bool(ctx, t, "null_fires", False), enabled=_bool(ctx, t, "enabled", True))
+
+
+def _cuts(ctx: _Ctx, t: dict) -> tuple[float, float, str | None]:
+    mode = _str(ctx, t, "mode", required=False)
+    if mode is not None and mode not in TIER_MODES:
+        raise ctx.fail("mode", f"expected \"points\" or \"percentile\", found {mode!r}")
+    medium = _num(ctx, t, "medium", 0, 100, required=False, default=None)
+    high = _num(ctx, t, "high", 0, 100, required=False, default=None)
+    return medium, high, mode
+
+
+def _tiers(source: str, t: Any, dims: tuple[str, ...]) -> Tiers:
+    ctx = _Ctx(source, "[tiers]")
+    if not isinstance(t, dict):
+        raise ctx.fail(None, "expected a table")
+    sub = {k: v for k, v in t.items() if isinstance(v, dict)}
+    _take(ctx, {k: v for k, v in t.items() if k not in sub}, ("medium", "high", "mode"))
+    medium, high, mode = _cuts(ctx, t)
+    medium = 31 if medium is None else medium
+    high = 61 if high is None else high
+    if medium > high:
+        raise ctx.fail("medium", f"expected medium <= high, found medium {medium} > high {high}")
+    per = []
+    for dim, st in sub.items():
+        dctx = _Ctx(source, f"[tiers.{dim}]")
+        if dim not in dims:
+            raise dctx.fail(None, f"unknown dimension {dim!r} (expected one of {', '.join(dims)})")
+        _take(dctx, st, ("medium", "high", "mode"))
+        m, h, md = _cuts(dctx, st)
+        m = medium if m is None else m
+        h = high if h is None else h
+        if m > h:
+            raise dctx.fail("medium", f"expected medium <= high, found medium {m} > high {h}")
+        per.append((dim, TierCuts(m, h, md)))
+    return Tiers(medium=medium, high=high, mode=mode or "points", per_dimension=tuple(per))
+
+
+def _quadrant(source: str, t: Any) -> Quadrant:
+    ctx = _Ctx(source, "[quadrant]")
+    if not isinstance(t, dict):
+        raise ctx.fail(None, "expected a table")
+    _take(ctx, t, ("value_column", "value_cutoff", "risk_cutoff"))
+    cutoff = t.get("value_cutoff", "median")
+    if not (cutoff == "median" or _is_number(cutoff)):
+        raise ctx.fail("value_cutoff", f"expected a number or \"median\", found {cutoff!r}")
+    return Quadrant(value_column=_str(ctx, t, "value_column", required=False, default="arr"),
+                    value_cutoff=cutoff, risk_cutoff=_num(ctx, t, "risk_cutoff", 0, 100, required=False, default=61))
+
+
+def _fusion(source: str, t: Any) -> Fusion:
+    ctx = _Ctx(source, "[fusion]")
+    if not isinstance(t, dict):
+        raise ctx.fail(None, "expected a table")
+    _take(ctx, t, ("enabled", "min_groups"))
+    mg = t.get("min_groups", 2)
+    if not isinstance(mg, int) or isinstance(mg, bool) or not 1 <= mg <= len(GROUPS):
+        raise ctx.fail("min_groups", f"expected a whole number 1..{len(GROUPS)}, found {mg!r}")
+    return Fusion(enabled=_bool(ctx, t, "enabled", False), min_groups=mg)
+
+
+def _override(source: str, i: int, t: Any, rules: dict[str, Rule]) -> Override:
+    ctx = _Ctx(source, f"override #{i + 1}")
+    if not isinstance(t, dict):
+        raise ctx.fail(None, "expected an [[overrides]] table")
+    _take(ctx, t, ("rule", "segment", "stage", "points", "threshold"))
+    rid = _str(ctx, t, "rule")
+    if rid not in rules:
+        raise ctx.fail("rule", f"override of an unknown rule {rid!r}")
+    ctx = _Ctx(source, f"override #{i + 1} of rule {rid!r}")
+    seg = _str(ctx, t, "segment", required=False)
+    stage = _str(ctx, t, "stage", required=False)
+    if (seg is None) == (stage is None):
+        raise ctx.fail("segment", "expected exactly one of segment = ... or stage = ...")
+    if stage is not None and stage not in STAGES:
+        raise ctx.fail("stage", f"expected one of {', '.join(STAGES)}, found {stage!r}")
+    if "points" not in t and "threshold" not in t:
+        raise ctx.fail("points", "an override needs points and/or threshold")
+    thr = _threshold(ctx, rules[rid].op, t["threshold"]) if "threshold" in t else None
+    return Override(rule=rid, segment=seg, stage=stage,
+                    points=_num(ctx, t, "points", 0, 100, required=False), threshold=thr)
+
+
+def _alert(source: str, i: int, t: Any, dims: tuple[str, ...]) -> Alert:
+    ctx = _Ctx(source, f"alert #{i + 1}")
+    if not isinstance(t, dict):
+        raise ctx.fail(None, "expected an [[alerts]] table")
+    aid = _check_id(ctx, t.get("id"))
+    ctx = _Ctx(source, f"alert {aid!r}")
+    _take(ctx, t, ("id", "kind", "label", "dimension", "points", "within_days", "quadrant"))
+    kind = _str(ctx, t, "kind")
+    if kind not in ALERT_KINDS:
+        raise ctx.fail("kind", f"expected one of {', '.join(ALERT_KINDS)}, found {kind!r}")
+    dim = _str(ctx, t, "dimension", required=False)
+    if dim is not None and dim not in dims:
+        raise ctx.fail("dimension", f"unknown dimension {dim!r} (expected one of {', '.join(dims)})")
+    pts = _num(ctx, t, "points", 0, 100, required=kind == "score_rise")
+    wd = t.get("within_days")
+    if wd is not None and (not isinstance(wd, int) or isinstance(wd, bool) or wd < 1):
+        raise ctx.fail("within_days", f"expected a whole number of days >= 1, found {wd!r}")
+    quad = _str(ctx, t, "quadrant", required=kind == "entered_quadrant")
+    if quad is not None and quad.lower() not in QUADRANTS:
+        raise ctx.fail("quadrant", f"expected one of {', '.join(QUADRANTS)}, found {quad!r}")
+    return Alert(id=aid, kind=kind, label=_str(ctx, t, "label", required=False), dimension=dim,
+                 points=pts, within_days=wd, quadrant=quad)
+
+
+def _segment(source: str, i: int, t: Any) -> BehaviorSegment:
+    ctx = _Ctx(source, f"behavior segment #{i + 1}")
+    if not isinstance(t, dict):
+        raise ctx.fail(None, "expected a [[behavior_segments]] table")
+    sid = _check_id(ctx, t.get("id"))
+    ctx = _Ctx(source, f"behavior segment {sid!r}")
+    _take(ctx, t, ("id", "label", "signal", "op", "threshold", "null_fires"))
+    op = _op(ctx, t)
+    if op == "scale":
+        raise ctx.fail("op", "a behavioural segment is yes/no: op 'scale' is not allowed")
+    return BehaviorSegment(id=sid, signal=_check_signal(ctx, t.get("signal")), op=op,
+                           threshold=_threshold(ctx, op, t.get("threshold")),
+                           label=_str(ctx, t, "label", required=False), null_fires=_bool(ctx, t, "null_fires", False))
+
+
+def _data(source: str, t: Any) -> DataSection:
+    ctx = _Ctx(source, "[data]")
+    if not isinstance(t, dict):
+        raise ctx.fail(None, "expected a table")
+    names = [f.name for f in fields(DataSection)]
+    _take(ctx, t, names)
+    out: dict[str, Any] = {}
+    for k in names:
+        if k == "outcome_positive" and isinstance(t.get(k), list):
+            vals = t[k]
+            if not vals or not all(isinstance(x, str) for x in vals):
+                raise ctx.fail(k, f"expected a string or a list of strings, found {vals!r}")
+            out[k] = tuple(vals)
+        else:
+            out[k] = _str(ctx, t, k, required=False)
+    return DataSection(**out)
+
+
+# ---- loading ------------------------------------------------------------------
+
+def _read(path_or_text: Union[str, Path]) -> tuple[str, str]:
+    if isinstance(path_or_text, Path) or (
+            isinstance(path_or_text, str) and "\n" not in path_or_text and "=" not in path_or_text):
+        path = Path(path_or_text)
+        try:
+            return str(path), path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise RuleSetError(f"{path}: rule-set file not found") from None
+        except UnicodeDecodeError as e:
+            raise RuleSetError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    if not isinstance(path_or_text, str):
+        raise RuleSetError(f"expected a path or TOML text, found {type(path_or_text).__name__}")
+    return "<rule set>", path_or_text
+
+
+def load_ruleset(path_or_text: Union[str, Path]) -> RuleSet:
+    """Read and check a rule set (a path, or TOML text); raises RuleSetError naming rule and field."""
+    source, text = _read(path_or_text)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise RuleSetError(f"{source}: not valid TOML: {e}") from None
+    return ruleset_from_dict(doc, source)
+
+
+def ruleset_from_dict(doc: dict, source: str = "<rule set>") -> RuleSet:
+    """Build and check a RuleSet from the parsed TOML document."""
+    ctx = _Ctx(source, "top level")
+    _take(ctx, doc, ("name", "description", "primary_dimension", "dimensions", "tiers", "quadrant", "fusion",
+                     "rules", "overrides", "alerts", "behavior_segments", "data"))
+    name = _str(ctx, doc, "name")
+    primary = _str(ctx, doc, "primary_dimension", required=False, default="churn")
+    raw_rules = doc.get("rules", [])
+    if not isinstance(raw_rules, list):
+        raise ctx.fail("rules", "expected [[rules]] tables")
+    if "dimensions" in doc:
+        dims = doc["dimensions"]
+        if not isinstance(dims, list) or not dims or not all(isinstance(d, str) and ID_PATTERN.match(d)
+                                                               for d in dims) or len(set(dims)) != len(dims):
+            raise ctx.fail("dimensions", f"expected a list of distinct names ([a-z0-9_]+), found {dims!r}")
+        dims = tuple(dims)
+    else:  # derived: the primary first, then the known dimensions the rules use
+        used = {t.get("dimension") for t in raw_rules if isinstance(t, dict)}
+        dims = tuple([primary] + [d for d in DIMENSIONS if d in used and d != primary])
+        allowed = tuple(dict.fromkeys((primary,) + DIMENSIONS))
+        for i, t in enumerate(raw_rules):
+            if isinstance(t, dict) and t.get("dimension") not in allowed and isinstance(t.get("dimension"), str):
+                rctx = _Ctx(source, f"rule {t.get('id', f'#{i + 1}')!r}")
+                raise rctx.fail("dimension", f"unknown dimension {t['dimension']!r} "
+                                             f"(expected one of {', '.join(allowed)}, or declare `dimensions`)")
+    if primary not in dims:
+        raise ctx.fail("primary_dimension", f"{primary!r} is not one of the dimensions {', '.join(dims)}")
+    rules = [_rule(source, i, t, dims) for i, t in enumerate(raw_rules)]
+    seen: set[str] = set()
+    for r in rules:
+        if r.id in seen:
+            raise _Ctx(source, f"rule {r.id!r}").fail("id", "duplicate rule id")
+        seen.add(r.id)
+    by_id = {r.id: r for r in rules}
+
+    def _list(key: str) -> list:
+        v = doc.get(key, [])
+        if not isinstance(v, list):
+            raise ctx.fail(key, f"expected [[{key}]] tables")
+        return v
+
+    overrides = [_override(source, i, t, by_id) for i, t in enumerate(_list("overrides"))]
+    alerts = [_alert(source, i, t, dims) for i, t in enumerate(_list("alerts"))]
+    segments = [_segment(source, i, t) for i, t in enumerate(_list("behavior_segments"))]
+    for what, items in (("alert", alerts), ("behavior segment", segments)):
+        ids = [x.id for x in items]
+        dup = next((x for x in ids if ids.count(x) > 1), None)
+        if dup:
+            raise _Ctx(source, f"{what} {dup!r}").fail("id", f"duplicate {what} id")
+    return RuleSet(
+        name=name, description=_str(ctx, doc, "description", required=False), primary_dimension=primary,
+        dimensions=dims, tiers=_tiers(source, doc.get("tiers", {}), dims),
+        quadrant=_quadrant(source, doc.get("quadrant", {})), fusion=_fusion(source, doc.get("fusion", {})),
+        rules=tuple(rules), overrides=tuple(overrides), alerts=tuple(alerts), behavior_segments=tuple(segments),
+        data=_data(source, doc["data"]) if "data" in doc else None)
+
+
+# ---- writing ------------------------------------------------------------------
+
+def _thr_out(v: Threshold) -> Any:
+    if isinstance(v, Percentile):
+        return {"percentile": v.percentile}
+    if isinstance(v, tuple):
+        return list(v)
+    return v
+
+
+def _compact(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def ruleset_to_dict(rs: RuleSet) -> dict:
+    """The canonical TOML document of a rule set (None fields left out)."""
+    tiers: dict[str, Any] = {"medium": rs.tiers.medium, "high": rs.tiers.high, "mode": rs.tiers.mode}
+    for dim, c in rs.tiers.per_dimension:
+        tiers[dim] = _compact({"medium": c.medium, "high": c.high, "mode": c.mode})
+    doc: dict[str, Any] = _compact({
+        "name": rs.name, "description": rs.description, "primary_dimension": rs.primary_dimension,
+        "dimensions": list(rs.dimensions), "tiers": tiers,
+        "quadrant": {"value_column": rs.quadrant.value_column, "value_cutoff": rs.quadrant.value_cutoff,
+                     "risk_cutoff": rs.quadrant.risk_cutoff},
+        "fusion": {"enabled": rs.fusion.enabled, "min_groups": rs.fusion.min_groups},
+    })
+    if rs.data is not None:
+        data = _compact({f.name: getattr(rs.data, f.name) for f in fields(DataSection)})
+        if isinstance(data.get("outcome_positive"), tuple):
+            data["outcome_positive"] = list(data["outcome_positive"])
+        doc["data"] = data
+    doc["rules"] = [_compact({
+        "id": r.id, "label": r.label, "dimension": r.dimension, "signal": r.signal, "op": r.op,
+        "threshold": _thr_out(r.threshold), "points": r.points, "group": r.group,
+        "null_fires": r.null_fires, "enabled": r.enabled}) for r in rs.rules]
+    for key, items in (("overrides", rs.overrides), ("alerts", rs.alerts), ("behavior_segments", rs.behavior_segments)):
+        if items:
+            doc[key] = [_compact({f.name: _thr_out(getattr(x, f.name)) for f in fields(x)}) for x in items]
+    return doc
+
+
+def _value(v: Any) -> str:
+    """One TOML value, inline (strings escaped by tomli_w)."""
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    return tomli_w.dumps({"v": v})[len("v = "):].rstrip("\n")
+
+
+def _key(k: str) -> str:
+    return k if re.match(r"^[A-Za-z0-9_-]+$", k) else _value(k)
+
+
+def _table(lines: list[str], header: str | None, table: dict) -> None:
+    if header is not None:
+        lines.append("")
+        lines.append(header)
+    for k, v in table.items():
+        if not isinstance(v, dict) or k in ("threshold", "value_cutoff"):
+            lines.append(f"{_key(k)} = {_value(v)}")
+
+
+def ruleset_to_toml(rs: RuleSet) -> str:
+    """Canonical TOML text in the §3.1 layout; `load_ruleset(ruleset_to_toml(rs)) == rs`."""
+    doc = ruleset_to_dict(rs)
+    lines: list[str] = []
+    _table(lines, None, {k: v for k, v in doc.items() if not isinstance(v, (dict, list)) or k == "dimensions"})
+    for section in ("tiers", "quadrant", "fusion", "data"):
+        if section in doc:
+            _table(lines, f"[{section}]", doc[section])
+            for k, v in doc[section].items():
+                if isinstance(v, dict):
+                    _table(lines, f"[{section}.{_key(k)}]", v)
+    for section in ("rules", "overrides", "alerts", "behavior_segments"):
+        for item in doc.get(section, []):
+            _table(lines, f"[[{section}]]", item)
+    text = "\n".join(lines) + "\n"
+    assert tomllib.loads(text) == tomllib.loads(tomli_w.dumps(doc)), "canonical TOML writer lost data"
+    return text
+
+
+def content_hash(rs: RuleSet) -> str:
+    """A stable SHA-256 (hex) of the canonical TOML: same rules, same hash, whatever the formatting."""
+    return hashlib.sha256(ruleset_to_toml(rs).encode("utf-8")).hexdigest()
+
+
+# ---- edits (sliders) ------------------------------------------------------------
+
+def _recheck(rs: RuleSet) -> RuleSet:
+    return ruleset_from_dict(ruleset_to_dict(rs), "<edited rule set>")
+
+
+def with_points(rs: RuleSet, points: dict[str, float]) -> RuleSet:
+    """A copy with new points for some rules (checked: known ids, 0..100)."""
+    for rid in points:
+        rs.rule(rid)
+    rules = tuple(replace(r, points=points[r.id]) if r.id in points else r for r in rs.rules)
+    return _recheck(replace(rs, rules=rules))
+
+
+def with_thresholds(rs: RuleSet, thresholds: dict[str, Any]) -> RuleSet:
+    """A copy with new thresholds (TOML shapes: number, [lo, hi], {percentile = N}...), checked per op."""
+    for rid in thresholds:
+        rs.rule(rid)
+    rules = tuple(replace(r, threshold=thresholds[r.id]) if r.id in thresholds else r for r in rs.rules)
+    return _recheck(replace(rs, rules=rules))
+
+
+def with_enabled(rs: RuleSet, enabled: dict[str, bool]) -> RuleSet:
+    """A copy with some rules switched on or off."""
+    for rid in enabled:
+        rs.rule(rid)
+    return _recheck(replace(rs, rules=tuple(replace(r, enabled=enabled[r.id]) if r.id in enabled else r
+                                            for r in rs.rules)))
+
+
+def with_tiers(rs: RuleSet, medium: float | None = None, high: float | None = None, mode: str | None = None,
+               dimension: str | None = None) -> RuleSet:
+    """A copy with new tier cut-offs, for all dimensions or (with `dimension`) one of them."""
+    t = rs.tiers
+    if dimension is None:
+        t = replace(t, medium=t.medium if medium is None else medium, high=t.high if high is None else high,
+                    mode=mode or t.mode)
+    else:
+        m, h, md = t.cuts(dimension)
+        own = dict(t.per_dimension).get(dimension)
+        cuts = TierCuts(m if medium is None else medium, h if high is None else high,
+                        mode if mode is not None else (own.mode if own else None))
+        per = dict(t.per_dimension)
+        per[dimension] = cuts
+        t = replace(t, per_dimension=tuple(per.items()))
+    return _recheck(replace(rs, tiers=t))
+
+
+def with_fusion(rs: RuleSet, enabled: bool | None = None, min_groups: int | None = None) -> RuleSet:
+    """A copy with the fusion switch and/or minimum groups changed."""
+    f = rs.fusion
+    return _recheck(replace(rs, fusion=Fusion(f.enabled if enabled is None else enabled,
+                                              f.min_groups if min_groups is None else min_groups)))
+
+
+# ---- against the data's columns ---------------------------------------------------
+
+def signal_columns(signal: str, columns: Iterable[str] | None = None) -> list[str]:
+    """Columns a signal needs: itself when it is a column (of `columns`), else its expression's columns."""
+    if columns is not None and signal in set(columns):
+        return [signal]
+    try:
+        tree = parse_expression(signal, None)
+    except ExpressionError:
+        return [signal]  # a name with spaces that is not (yet) a column
+    return expression_columns(tree)
+
+
+def _missing(signal: str, columns: set[str]) -> list[str]:
+    folded = {c.lower() for c in columns}
+    return [c for c in signal_columns(signal, columns) if c not in columns and c.lower() not in folded]
+
+
+def unavailable_rules(rs: RuleSet, columns: Iterable[str]) -> list[str]:
+    """Ids of rules whose signal needs columns the data does not have (shown, never scored as zero)."""
+    cols = set(columns)
+    return [r.id for r in rs.rules if _missing(r.signal, cols)]
+
+
+def validate_ruleset(rs: RuleSet, columns: Iterable[str]) -> list[str]:
+    """Problems of a rule set against the data's columns, one message per problem (empty: all fine).
+
+    Missing signal columns make a rule unavailable (reported, not an error that stops scoring).
+    """
+    cols = set(columns)
+    out: list[str] = []
+    for kind, items in (("rule", rs.rules), ("behavior segment", rs.behavior_segments)):
+        for r in items:
+            miss = _missing(r.signal, cols)
+            if miss:
+                out.append(f"{kind} {r.id!r}, field 'signal': column(s) {', '.join(map(repr, miss))} not in the data"
+                           + (" (rule unavailable)" if kind == "rule" else ""))
+                continue
+            if r.signal not in cols:
+                try:
+                    parse_expression(r.signal, cols)
+                except ExpressionError as e:
+                    out.append(f"{kind} {r.id!r}, field 'signal': {e}")
+    if rs.quadrant.value_column not in cols:
+        out.append(f"[quadrant], field 'value_column': column {rs.quadrant.value_column!r} not in the data "
+                   "(value axis empty: every account counts as low value)")
+    for o in rs.overrides:
+        col = "segment" if o.segment is not None else "stage"
+        if col not in cols:
+            out.append(f"override of rule {o.rule!r}, field {col!r}: the data has no {col!r} column "
+                       "(override never applies)")
+    return out
