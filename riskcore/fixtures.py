@@ -133,6 +133,330 @@ def activity_store(store=None):
 
 # ---- signals tables (rules, scoring) --------------------------------------
 
+SCENARIO_RULES = """
+name = "scenario"
+primary_dimension = "churn"
+
+[tiers]
+medium = 31
+high = 61
+
+[tiers.payment]
+medium = 15
+high = 30
+
+[quadrant]
+value_column = "arr"
+value_cutoff = "median"
+risk_cutoff = 61
+
+[fusion]
+enabled = true
+min_groups = 2
+
+[[rules]]
+id = "usage_drop"
+label = "Usage down more than 30%"
+dimension = "churn"
+signal = "usage_change_30d"
+op = "<"
+threshold = -0.3
+points = 20
+group = "usage"
+
+[[rules]]
+id = "inactive"
+label = "No login for 7 days"
+dimension = "churn"
+signal = "days_since_last_login"
+op = ">="
+threshold = 7
+points = 16
+group = "usage"
+null_fires = true
+
+[[rules]]
+id = "champion_left"
+label = "Champion left"
+dimension = "churn"
+signal = "champion_left_90d"
+op = "is_true"
+points = 25
+group = "relationship"
+
+[[rules]]
+id = "neg_tickets"
+label = "Negative tickets"
+dimension = "churn"
+signal = "negative_tickets_30d"
+op = ">="
+threshold = 1
+points = 15
+group = "support"
+
+[[rules]]
+id = "no_qbr"
+label = "No QBR in 6 months"
+dimension = "churn"
+signal = "days_since_qbr"
+op = ">"
+threshold = 180
+points = 35
+group = "engagement"
+null_fires = true
+
+[[rules]]
+id = "renewal_no_touch"
+label = "Renewal soon, no touch"
+dimension = "churn"
+signal = "days_to_renewal <= 60 AND COALESCE(days_since_last_touch, 9999) > 30"
+op = "is_true"
+points = 30
+group = "engagement"
+
+[[rules]]
+id = "failed_payment"
+label = "Failed payment"
+dimension = "payment"
+signal = "failed_payments_30d"
+op = ">="
+threshold = 1
+points = 20
+group = "billing"
+
+[[rules]]
+id = "late_invoices"
+label = "Late invoices"
+dimension = "payment"
+signal = "late_invoices_90d"
+op = ">="
+threshold = 1
+points = 15
+group = "billing"
+
+[[overrides]]
+segment = "Enterprise"
+rule = "usage_drop"
+points = 10
+
+[[overrides]]
+stage = "onboarding"
+rule = "inactive"
+threshold = 3
+"""
+
+
+def scenario_signals_frame():
+    """Eight accounts whose SCENARIO_RULES scores are computed by hand in tests/test_scoring.py.
+
+    | id | segment    | stage      | arr  | fires (points)                                          | churn |
+    |----|------------|------------|------|---------------------------------------------------------|-------|
+    | A  | SMB        | adopted    | 100  | usage 20, inactive 16, champion 25, neg 15, qbr 35, renew 30 | 141 -> 100 |
+    | B  | Enterprise | adopted    | 500  | usage 10 (override), qbr NULL 35                         | 45    |
+    | C  | SMB        | onboarding | 300  | inactive 4 >= 3 (stage override) 16, champion 25, neg 15 | 56    |
+    | D  | SMB        | adopted    | 200  | qbr 35, renew 30: one group only (fusion)                 | 65    |
+    | E  | Enterprise | renewal    | 1000 | usage 10, inactive 16, champion 25, renew (touch NULL) 30 | 81    |
+    | F  | SMB        | adopted    | 50   | usage 20, inactive 16, champion 25 (tie at high)          | 61    |
+    | G  | SMB        | adopted    | 400  | neg 15, inactive NULL 16 (tie at medium)                  | 31    |
+    | H  | SMB        | adopted    | 150  | nothing (NULLs with null_fires = false)                   | 0     |
+    """
+    import pandas as pd
+
+    nan = float("nan")
+    rows = [
+        # id, segment, stage, arr, usage, login, champ, neg, qbr, renew, touch, failed, late
+        ("A", "SMB", "adopted", 100.0, -0.5, 10, True, 2, 200, 30, 40, 1, 0),
+        ("B", "Enterprise", "adopted", 500.0, -0.4, 2, False, 0, None, 200, 10, 0, 0),
+        ("C", "SMB", "onboarding", 300.0, -0.2, 4, True, 1, 10, None, None, 0, 0),
+        ("D", "SMB", "adopted", 200.0, 0.1, 1, False, 0, 365, 20, 45, 0, 0),
+        ("E", "Enterprise", "renewal", 1000.0, -0.31, 8, True, 0, 90, 45, None, 1, 2),
+        ("F", "SMB", "adopted", 50.0, -0.35, 7, True, 0, 180, 100, 5, 0, 0),
+        ("G", "SMB", "adopted", 400.0, 0.0, None, False, 1, 30, 90, 3, 0, 0),
+        ("H", "SMB", "adopted", 150.0, nan, 0, None, None, 5, 100, 1, 0, 0),
+    ]
+    cols = ["account_id", "segment", "stage", "arr", "usage_change_30d", "days_since_last_login",
+            "champion_left_90d", "negative_tickets_30d", "days_since_qbr", "days_to_renewal",
+            "days_since_last_touch", "failed_payments_30d", "late_invoices_90d"]
+    df = pd.DataFrame(rows, columns=cols)
+    for c in ("days_since_last_login", "negative_tickets_30d", "days_since_qbr", "days_to_renewal",
+              "days_since_last_touch", "failed_payments_30d", "late_invoices_90d"):
+        df[c] = df[c].astype("Int64")
+    df["champion_left_90d"] = df["champion_left_90d"].astype("boolean")
+    df["account_name"] = "Account " + df["account_id"]
+    df["csm_owner"] = ["ann", "bob", "ann", "bob", "ann", "bob", "ann", "bob"]
+    df["renewal_date"] = pd.Timestamp("2025-07-01") + pd.to_timedelta(df["days_to_renewal"].fillna(0).astype(int), "D")
+    df["marketing_consent"] = [True, False, True, True, False, True, True, False]
+    return df
+
+
+def random_signals_frame(n: int = 2000, seed: int = 7):
+    """A seeded random signals table with every signal of PRODUCT.md §2.3 (and some NULLs)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+
+    def ints(lo, hi, p_null=0.0):
+        s = pd.Series(rng.integers(lo, hi, n), dtype="Int64")
+        return s.mask(rng.random(n) < p_null)
+
+    df = pd.DataFrame({
+        "account_id": [f"acc{i:05d}" for i in range(n)],
+        "account_name": [f"Account {i}" for i in range(n)],
+        "segment": rng.choice(["SMB", "Mid-Market", "Enterprise"], n, p=[0.5, 0.3, 0.2]),
+        "csm_owner": rng.choice([f"csm{i}" for i in range(20)], n),
+        "stage": rng.choice(["onboarding", "adopted", "renewal"], n, p=[0.15, 0.65, 0.2]),
+        # ARR on a coarse grid so the median lands on ties sometimes
+        "arr": rng.choice(np.arange(1, 41) * 2500.0, n),
+        "usage_change_30d": pd.Series(np.round(rng.normal(-0.05, 0.35, n), 2)).mask(rng.random(n) < 0.05),
+        "logins_30d": ints(0, 300),
+        "days_since_last_login": ints(0, 60, 0.05),
+        "seat_utilization": np.round(rng.uniform(0.1, 1.2, n), 3),
+        "tickets_30d": ints(0, 8),
+        "negative_tickets_30d": ints(0, 3),
+        "escalations_90d": ints(0, 3),
+        "failed_payments_30d": pd.Series(rng.choice([0, 0, 0, 0, 1, 2], n), dtype="Int64"),
+        "late_invoices_90d": pd.Series(rng.choice([0, 0, 0, 1, 2], n), dtype="Int64"),
+        "chargebacks_180d": pd.Series(rng.choice([0] * 19 + [1], n), dtype="Int64"),
+        "days_since_qbr": ints(0, 400, 0.15),
+        "days_since_last_touch": ints(0, 120, 0.1),
+        "last_nps": ints(0, 11, 0.2),
+        "champion_left_90d": pd.Series(rng.random(n) < 0.1, dtype="boolean"),
+        "days_to_renewal": ints(0, 365),
+        "tenure_days": ints(10, 2000),
+        "downgrades_180d": pd.Series(rng.choice([0, 0, 0, 1], n), dtype="Int64"),
+        "marketing_consent": rng.random(n) < 0.7,
+    })
+    df["renewal_date"] = pd.Timestamp("2025-06-30") + pd.to_timedelta(df["days_to_renewal"].astype(int), "D")
+    return df
+
+
+def churn_table_frame():
+    """A wide public-churn-style account table: original column names, one with spaces."""
+    import pandas as pd
+
+    return pd.DataFrame({
+        "customerID": ["7590-VHVEG", "5575-GNVDE", "3668-QPYBK", "7795-CFOCW", "9237-HQITU"],
+        "tenure": [1, 34, 2, 45, 2],
+        "MonthlyCharges": [29.85, 56.95, 53.85, 42.30, 70.70],
+        "Contract": ["Month-to-month", "One year", "Month-to-month", "One year", "Month-to-month"],
+        "Customer service calls": [1, 0, 4, 5, None],
+        "Churn": ["No", "No", "Yes", "No", "Yes"],
+    })
+
+
+def signals_store(frame=None, table: str = "signals", store=None):
+    """A Store (new, or the one given) with `frame` (default: scenario_signals_frame()) as a table."""
+    from .db import Store
+
+    store = store or Store()
+    store.register_df(table, scenario_signals_frame() if frame is None else frame)
+    return store
+
+
 # ---- account tables (loading) ----------------------------------------------
 
 # ---- history (snapshots, explain, alerts) ---------------------------------
+
+# ---- scored tables (aggregates, export, pages) ----------------------------
+
+SCORED_AS_OF = _dt.date(2024, 6, 1)
+SCORED_DIMENSIONS = ("churn", "payment", "fraud", "reputation", "expansion")
+REASON_TYPE = "STRUCT(rule_id VARCHAR, label VARCHAR, dimension VARCHAR, grp VARCHAR, points DOUBLE, value VARCHAR)[]"
+
+
+def _reason(rule_id: str, label: str, points: float, value: str, dimension: str = "churn", grp: str = "usage") -> dict:
+    return {"rule_id": rule_id, "label": label, "dimension": dimension, "grp": grp, "points": points, "value": value}
+
+
+def scored_frames() -> tuple:
+    """Two hand-made scored tables (the contract's columns), `a` then `b` a period later.
+
+    `a` (primary dimension churn; risk_score = churn_score, tier = churn_tier):
+    | id   | name             | segment    | owner                | value  | risk | tier   | quadrant | renewal    |
+    |------|------------------|------------|----------------------|--------|------|--------|----------|------------|
+    | id01 | Acme             | Enterprise | Ann                  | 120000 | 85   | high   | Save     | 2024-07-15 |
+    | id02 | Beta             | Enterprise | Bo                   | 80000  | 45   | medium | Expand   | 2024-09-01 |
+    | id03 | Gamma            | Mid-Market | Ann                  | 30000  | 70   | high   | Triage   | 2024-06-01 |
+    | id04 | Delta            | Mid-Market | Cy                   | 20000  | 10   | low    | Maintain | 2024-07-31 |
+    | id05 | O'Brien & Co     | SMB        | Bo                   | 5000   | 100  | high   | Triage   | 2024-05-31 |
+    | id06 | 100% Tools_x     | SMB        | '; DROP TABLE x; --  | 4000   | 0    | low    | Maintain | NULL       |
+    | id07 | =HYPERLINK("x")  | SMB        | Cy                   | 60000  | 30   | low    | Expand   | 2025-01-01 |
+    | id08 | NULL             | NULL       | Ann                  | NULL   | 55   | medium | Maintain | 2024-08-01 |
+    Other dimensions are low / 0 except payment (id05 high 70, id06 medium 20) and
+    expansion (id07 high 65). `b`: id01 -> 50 medium, id04 -> 75 high, id08 -> 20 low,
+    id06 gone, id09 new (low); the rest unchanged.
+    """
+    import pandas as pd
+
+    d = _dt.date.fromisoformat
+    rows = [
+        ("id01", "Acme", "Enterprise", "Ann", 120000.0, 85.0, "high", "Save", d("2024-07-15")),
+        ("id02", "Beta", "Enterprise", "Bo", 80000.0, 45.0, "medium", "Expand", d("2024-09-01")),
+        ("id03", "Gamma", "Mid-Market", "Ann", 30000.0, 70.0, "high", "Triage", d("2024-06-01")),
+        ("id04", "Delta", "Mid-Market", "Cy", 20000.0, 10.0, "low", "Maintain", d("2024-07-31")),
+        ("id05", "O'Brien & Co", "SMB", "Bo", 5000.0, 100.0, "high", "Triage", d("2024-05-31")),
+        ("id06", "100% Tools_x", "SMB", "'; DROP TABLE x; --", 4000.0, 0.0, "low", "Maintain", None),
+        ("id07", '=HYPERLINK("x")', "SMB", "Cy", 60000.0, 30.0, "low", "Expand", d("2025-01-01")),
+        ("id08", None, None, "Ann", None, 55.0, "medium", "Maintain", d("2024-08-01")),
+    ]
+    a = pd.DataFrame(rows, columns=["account_id", "account_name", "segment", "csm_owner", "value",
+                                    "risk_score", "tier", "quadrant", "renewal_date"])
+    a["stage"] = ["renewal", "adopted", "renewal", "adopted", "adopted", "onboarding", "adopted", "adopted"]
+    a["marketing_consent"] = [True, False, True, True, False, None, True, False]
+    a["renewal_date"] = pd.to_datetime(a["renewal_date"])
+    for dim in SCORED_DIMENSIONS:
+        a[f"{dim}_score"] = 0.0
+        a[f"{dim}_tier"] = "low"
+    a["churn_score"], a["churn_tier"] = a["risk_score"], a["tier"]
+    a.loc[a.account_id == "id05", ["payment_score", "payment_tier"]] = [70.0, "high"]
+    a.loc[a.account_id == "id06", ["payment_score", "payment_tier"]] = [20.0, "medium"]
+    a.loc[a.account_id == "id07", ["expansion_score", "expansion_tier"]] = [65.0, "high"]
+    a["reasons"] = [
+        [_reason("champion_left", "Champion left", 25.0, "true", grp="relationship"),
+         _reason("usage_drop", "Usage down", 20.0, "-0.45"), _reason("no_qbr", "No QBR in 180 days", 40.0, None, grp="engagement")],
+        [_reason("usage_drop", "Usage down", 20.0, "-0.35"), _reason("neg_tickets", "Negative tickets", 25.0, "3", grp="support")],
+        [_reason("usage_drop", "Usage down", 20.0, "-0.5"), _reason("usage_shortfall", "Logins below last month's (graded)", 12.5, "-0.2"),
+         _reason("no_qbr", "No QBR in 180 days", 37.5, None, grp="engagement")],
+        [_reason("late_invoice", "Late invoice", 10.0, "1", dimension="churn", grp="billing")],
+        [_reason("failed_payment", "=cmd|' /C calc'!A0", 70.0, "2", dimension="payment", grp="billing"),
+         _reason("champion_left", "Champion left", 100.0, "true", grp="relationship")],
+        [],
+        [_reason("seat_util", "Seats nearly full", 65.0, "0.97", dimension="expansion", grp="usage"),
+         _reason("no_touch", "No touch in 90 days", 30.0, "120", grp="engagement")],
+        [_reason("usage_drop", "Usage down", 20.0, "-0.6"), _reason("neg_tickets", "Negative tickets", 35.0, "4", grp="support")],
+    ]
+    a["playbook"] = ["save", "churn_medium", "triage", "maintain", "payment_cure", "maintain", "expand", "churn_medium"]
+
+    b = a[a.account_id != "id06"].copy()
+    for acc, score, tier in (("id01", 50.0, "medium"), ("id04", 75.0, "high"), ("id08", 20.0, "low")):
+        b.loc[b.account_id == acc, ["risk_score", "tier", "churn_score", "churn_tier"]] = [score, tier, score, tier]
+    new = a[a.account_id == "id04"].copy()
+    new[["account_id", "account_name", "risk_score", "tier", "churn_score", "churn_tier"]] = ["id09", "Nu", 5.0, "low", 5.0, "low"]
+    b = pd.concat([b, new], ignore_index=True)
+    return a.reset_index(drop=True), b
+
+
+def load_scored(store, name: str, frame) -> str:
+    """Write a scored frame into `store` as table `name`, with `reasons` typed as the contract's LIST(STRUCT)."""
+    from .db import quote_ident, safe_table_name
+
+    safe_table_name(name)
+    store.register_df(f"{name}__raw", frame)
+    store.execute(f"CREATE OR REPLACE TABLE {quote_ident(name)} AS SELECT * REPLACE "
+                  f"(CAST(reasons AS {REASON_TYPE}) AS reasons, CAST(marketing_consent AS BOOLEAN) AS marketing_consent, "
+                  f"CAST(renewal_date AS DATE) AS renewal_date) "
+                  f"FROM {quote_ident(name + '__raw')}")
+    store.execute(f"DROP TABLE {quote_ident(name + '__raw')}")
+    return name
+
+
+def scored_store():
+    """A Store holding the two hand-made scored tables as `scored` and `scored_b`."""
+    from .db import Store
+
+    store = Store()
+    a, b = scored_frames()
+    load_scored(store, "scored", a)
+    load_scored(store, "scored_b", b)
+    return store

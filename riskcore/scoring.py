@@ -1,0 +1,384 @@
+"""Compile a rule set to DuckDB SQL and score accounts, in two stages (ARCHITECTURE.md).
+
+1. firings: per account and rule, the fired degree `f_<id>` (0..1) and the signal value `v_<id>`.
+   Depends on thresholds only, so a weight change never rescans the signals.
+2. scores: points x degree per dimension, tiers, fusion, quadrant, reasons, playbook.
+
+Every value from a rule set is a bound parameter (`$n`), every identifier goes through
+`quote_ident`, and expressions are whitelisted sqlglot trees rendered by sqlglot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .db import Store, quote_ident, safe_table_name
+from .expressions import parse_expression, render
+from .rules import Override, Percentile, Rule, RuleSet, Threshold, unavailable_rules, validate_ruleset
+
+# account attributes carried through both stages: (column, type); NULL when the data lacks them
+ATTRIBUTES = (("account_id", "VARCHAR"), ("account_name", "VARCHAR"), ("segment", "VARCHAR"),
+              ("csm_owner", "VARCHAR"), ("stage", "VARCHAR"), ("value", "DOUBLE"), ("renewal_date", "DATE"),
+              ("marketing_consent", "BOOLEAN"))
+QUADRANTS = ("Save", "Expand", "Maintain", "Triage")
+_SQL_OPS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "!=": "<>"}
+_REASON_TYPE = "STRUCT(rule_id VARCHAR, label VARCHAR, dimension VARCHAR, grp VARCHAR, points DOUBLE, value VARCHAR)"
+SCORE_DECIMALS = 4  # scores are rounded so float noise never moves an account across a cut-off
+
+
+class _Params:
+    """Collects bound values; `add` returns the `$n` placeholder for the next one."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def add(self, value: Any) -> str:
+        if isinstance(value, (np.generic,)):
+            value = value.item()
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def _q(name: str) -> str:
+    return quote_ident(name)
+
+
+def _signal_sql(rule_signal: str, columns: set[str]) -> str:
+    """SQL of a signal: the quoted column, or the whitelisted expression rendered by sqlglot."""
+    if rule_signal in columns:
+        return _q(rule_signal)
+    return "(" + render(parse_expression(rule_signal, columns)) + ")"
+
+
+def available_rules(rs: RuleSet, columns: Iterable[str]) -> list[Rule]:
+    """Rules (enabled or not) whose signal columns all exist: they get firings columns."""
+    missing = set(unavailable_rules(rs, columns))
+    return [r for r in rs.rules if r.id not in missing]
+
+
+def scoring_notes(rs: RuleSet, columns: Iterable[str]) -> list[str]:
+    """What the user should know before trusting the scores: unavailable rules and other gaps."""
+    return validate_ruleset(rs, columns)
+
+
+def _selector(o: Override, p: _Params) -> str:
+    if o.segment is not None:
+        return f"segment = {p.add(o.segment)}"
+    return f"stage = {p.add(o.stage)}"
+
+
+# ---- stage 1: firings -----------------------------------------------------------
+
+def _degree_sql(rule: Rule, thr: Threshold, v: str, p: _Params, pct_col: str | None) -> str:
+    """Degree (0..1) of a non-NULL value `v` for one threshold variant."""
+    op = rule.op
+    if op == "scale":
+        lo, hi = p.add(float(thr[0])), p.add(float(thr[1]))
+        return f"GREATEST(0.0, LEAST(1.0, (CAST({v} AS DOUBLE) - {lo}) / ({hi} - {lo})))"
+    if op == "is_true":
+        cond = f"TRY_CAST({v} AS BOOLEAN)"
+    elif op == "between":
+        cond = f"{v} BETWEEN {p.add(thr[0])} AND {p.add(thr[1])}"
+    elif op == "in":
+        cond = f"{v} IN ({', '.join(p.add(x) for x in thr)})"
+    else:
+        rhs = _q(pct_col) if isinstance(thr, Percentile) else p.add(thr)
+        cond = f"{v} {_SQL_OPS[op]} {rhs}"
+    return f"CASE WHEN {cond} THEN 1.0 ELSE 0.0 END"
+
+
+def compile_firings(rs: RuleSet, columns: Iterable[str], source: str = "signals") -> tuple[str, list]:
+    """SELECT computing stage 1 over the table `source` with these columns; returns (sql, params)."""
+    cols = set(columns)
+    if "account_id" not in cols:
+        raise ValueError(f"table {source!r} has no account_id column: cannot score it")
+    p = _Params()
+    base = []
+    for name, typ in ATTRIBUTES:
+        src = rs.quadrant.value_column if name == "value" else name
+        if src in cols:
+            cast = "CAST" if typ == "VARCHAR" else "TRY_CAST"
+            base.append(f"{cast}({_q(src)} AS {typ}) AS {_q(name)}")
+        else:
+            base.append(f"CAST(NULL AS {typ}) AS {_q(name)}")
+    rules = available_rules(rs, cols)
+    for r in rules:
+        base.append(f"{_signal_sql(r.signal, cols)} AS {_q('v_' + r.id)}")
+
+    pct: list[str] = []  # percentile thresholds over the scored accounts
+    degrees = []
+    for r in rules:
+        v = _q("v_" + r.id)
+        variants = [(None, r.threshold)] + [(o, o.threshold) for o in _overrides_of(rs, r.id) if o.threshold is not None]
+        pct_cols: dict[int, str] = {}
+        for k, (_, thr) in enumerate(variants):
+            if isinstance(thr, Percentile):
+                pct_cols[k] = f"pct_{r.id}_{k}"
+                pct.append(f"quantile_cont({v}, {p.add(thr.percentile / 100.0)}) AS {_q(pct_cols[k])}")
+        if r.op == "is_null":
+            expr = f"CASE WHEN {v} IS NULL THEN 1.0 ELSE 0.0 END"
+        else:
+            whens = [f"WHEN {v} IS NULL THEN {'1.0' if r.null_fires else '0.0'}"]
+            # later overrides win: list them first
+            for k in range(len(variants) - 1, 0, -1):
+                o, thr = variants[k]
+                whens.append(f"WHEN {_selector(o, p)} THEN {_degree_sql(r, thr, v, p, pct_cols.get(k))}")
+            whens.append(f"ELSE {_degree_sql(r, r.threshold, v, p, pct_cols.get(0))}")
+            expr = "CASE " + " ".join(whens) + " END"
+        degrees.append(f"{expr} AS {_q('f_' + r.id)}")
+
+    src = _q(safe_table_name(source))
+    sql = "WITH base AS (\n  SELECT\n    " + ",\n    ".join(base) + f"\n  FROM {src}\n)"
+    if pct:
+        sql += ",\npct AS (\n  SELECT\n    " + ",\n    ".join(pct) + "\n  FROM base\n)"
+    sql += "\nSELECT\n    base.*" + "".join(",\n    " + d for d in degrees)
+    sql += "\nFROM base" + (" CROSS JOIN pct" if pct else "")
+    return sql, p.values
+
+
+def _overrides_of(rs: RuleSet, rule_id: str) -> list[Override]:
+    """Overrides of one rule, in file order (a later one wins when several match)."""
+    return [o for o in rs.overrides if o.rule == rule_id]
+
+
+def firings(store: Store, rs: RuleSet, signals_table: str, out_table: str = "firings") -> str:
+    """Stage 1 into table `out_table` (one row per account): f_<rule> degrees and v_<rule> values."""
+    sql, params = compile_firings(rs, store.columns(signals_table), source=signals_table)
+    store.execute(f"CREATE OR REPLACE TABLE {_q(safe_table_name(out_table))} AS\n{sql}", params)
+    return out_table
+
+
+# ---- stage 2: scores ------------------------------------------------------------
+
+def _scored_rules(rs: RuleSet, firing_columns: Iterable[str]) -> list[Rule]:
+    cols = set(firing_columns)
+    return [r for r in rs.rules if r.enabled and f"f_{r.id}" in cols]
+
+
+def _contrib_cols(rules: list[Rule], rs: RuleSet, p: _Params) -> list[str]:
+    """c_<id> = points (with per-segment/stage overrides, later wins) x degree."""
+    out = []
+    for r in rules:
+        over = [o for o in _overrides_of(rs, r.id) if o.points is not None]
+        pts = p.add(float(r.points))
+        if over:
+            whens = " ".join(f"WHEN {_selector(o, p)} THEN {p.add(float(o.points))}" for o in reversed(over))
+            pts = f"CASE {whens} ELSE {pts} END"
+        out.append(f"{pts} * {_q('f_' + r.id)} AS {_q('c_' + r.id)}")
+    return out
+
+
+def _dimension_cols(rules: list[Rule], rs: RuleSet) -> list[str]:
+    """<dim>_score = min(100, sum of contributions) and <dim>_groups = evidence groups that fired."""
+    out = []
+    for dim in rs.dimensions:
+        mine = [r for r in rules if r.dimension == dim]
+        total = " + ".join(_q("c_" + r.id) for r in mine) or "0.0"
+        out.append(f"LEAST(100.0, ROUND({total}, {SCORE_DECIMALS})) AS {_q(dim + '_score')}")
+        groups = []
+        for g in dict.fromkeys(r.group for r in mine):
+            fired = " OR ".join(f"{_q('c_' + r.id)} > 0" for r in mine if r.group == g)
+            groups.append(f"(CASE WHEN {fired} THEN 1 ELSE 0 END)")
+        out.append(f"{' + '.join(groups) or '0'} AS {_q(dim + '_groups')}")
+    return out
+
+
+def _tier_sql(rs: RuleSet, dim: str, medium: str, high: str, percentile: bool, p: _Params) -> str:
+    s, g = _q(dim + "_score"), _q(dim + "_groups")
+    pos = f" AND {s} > 0" if percentile else ""  # in percentile mode a zero score is never medium/high
+    fusion = f" AND {g} >= {p.add(rs.fusion.min_groups)}" if rs.fusion.enabled else ""
+    return (f"CASE WHEN {s} >= {high}{pos}{fusion} THEN 'high' "
+            f"WHEN {s} >= {medium}{pos} THEN 'medium' ELSE 'low' END")
+
+
+def _reasons_sql(rules: list[Rule], p: _Params) -> str:
+    if not rules:
+        return f"CAST([] AS {_REASON_TYPE}[])"
+    items = []
+    for i, r in enumerate(rules):
+        c = _q("c_" + r.id)
+        pts = f"ROUND({c}, {SCORE_DECIMALS})"
+        reason = (f"struct_pack(rule_id := {p.add(r.id)}, label := {p.add(r.label)}, "
+                  f"dimension := {p.add(r.dimension)}, grp := {p.add(r.group)}, points := {pts}, "
+                  f"value := CAST({_q('v_' + r.id)} AS VARCHAR))")
+        # sort key: points desc, then file order
+        items.append(f"CASE WHEN {c} > 0 THEN struct_pack(k := struct_pack(p := {pts}, o := {-i}), "
+                     f"r := {reason}) END")
+    listed = "[\n      " + ",\n      ".join(items) + "\n    ]"
+    return (f"list_transform(list_sort(list_filter({listed}, lambda x: x IS NOT NULL), 'DESC'), "
+            f"lambda x: x.r)")
+
+
+def _high_risk_sql(rs: RuleSet, p: _Params) -> str:
+    prim = rs.primary_dimension
+    sql = f"{_q(prim + '_score')} >= {p.add(float(rs.quadrant.risk_cutoff))}"
+    if rs.fusion.enabled:
+        sql += f" AND {_q(prim + '_groups')} >= {p.add(rs.fusion.min_groups)}"
+    return sql
+
+
+def compile_scores(rs: RuleSet, firing_columns: Iterable[str], source: str = "firings",
+                   playbooks_table: str | None = None) -> tuple[str, list]:
+    """SELECT computing stage 2 over a firings table; returns (sql, params)."""
+    p = _Params()
+    rules = _scored_rules(rs, firing_columns)
+    src = _q(safe_table_name(source))
+    parts = ["WITH f AS (\n  SELECT *" + "".join(",\n    " + c for c in _contrib_cols(rules, rs, p))
+             + f"\n  FROM {src}\n)",
+             "d AS (\n  SELECT *" + "".join(",\n    " + c for c in _dimension_cols(rules, rs)) + "\n  FROM f\n)"]
+    cuts, tiers = [], []
+    for dim in rs.dimensions:
+        m, h, mode = rs.tiers.cuts(dim)
+        if mode == "percentile":
+            for name, val in (("medium", m), ("high", h)):
+                cuts.append(f"quantile_cont({_q(dim + '_score')}, {p.add(val / 100.0)}) AS {_q(f'{dim}_cut_{name}')}")
+            med, hi = _q(f"{dim}_cut_medium"), _q(f"{dim}_cut_high")
+        else:
+            med, hi = p.add(float(m)), p.add(float(h))
+        tiers.append(f"{_tier_sql(rs, dim, med, hi, mode == 'percentile', p)} AS {_q(dim + '_tier')}")
+    if rs.quadrant.value_cutoff == "median":
+        cuts.append(f"median(value) AS {_q('value_cut')}")
+        value_cut = _q("value_cut")
+    else:
+        value_cut = p.add(float(rs.quadrant.value_cutoff))
+    parts.append("cuts AS (\n  SELECT " + (",\n    ".join(cuts) if cuts else "1 AS one") + "\n  FROM d\n)")
+    high_value = f"COALESCE(value >= {value_cut}, false)"
+    high_risk = _high_risk_sql(rs, p)
+    quadrant = (f"CASE WHEN {high_value} THEN (CASE WHEN {high_risk} THEN 'Save' ELSE 'Expand' END) "
+                f"ELSE (CASE WHEN {high_risk} THEN 'Triage' ELSE 'Maintain' END) END")
+    parts.append("t AS (\n  SELECT d.*,\n    " + ",\n    ".join(tiers) + f",\n    {quadrant} AS quadrant,\n    "
+                 f"{_reasons_sql(rules, p)} AS reasons\n  FROM d CROSS JOIN cuts\n)")
+    prim = rs.primary_dimension
+    dims = "".join(f",\n  {_q(d + '_score')}, {_q(d + '_tier')}" for d in rs.dimensions)
+    if playbooks_table:
+        tier_of = " ".join(f"WHEN {p.add(d)} THEN t.{_q(d + '_tier')}" for d in rs.dimensions)
+        playbook = (f"(SELECT pb.playbook_id FROM {_q(safe_table_name(playbooks_table))} pb\n"
+                    f"     WHERE (pb.quadrant IS NULL OR lower(pb.quadrant) = lower(t.quadrant))\n"
+                    f"       AND (pb.tier IS NULL OR pb.tier = CASE COALESCE(pb.dimension, {p.add(prim)}) "
+                    f"{tier_of} END)\n"
+                    f"       AND (pb.dimension IS NULL OR pb.dimension IN "
+                    f"({', '.join(p.add(d) for d in rs.dimensions)}))\n"
+                    f"     ORDER BY pb.priority, pb.ord LIMIT 1)")
+    else:
+        playbook = "CAST(NULL AS VARCHAR)"
+    attrs = ", ".join(_q(a) for a, _ in ATTRIBUTES)
+    select = (f"SELECT\n  {attrs}{dims},\n  {_q(prim + '_score')} AS risk_score, {_q(prim + '_tier')} AS tier,\n"
+              f"  quadrant, reasons,\n  {playbook} AS playbook\nFROM t")
+    return ",\n".join(parts) + "\n" + select, p.values
+
+
+PLAYBOOK_COLUMNS = ("dimension", "tier", "quadrant", "playbook_id", "priority")
+
+
+def _register_playbooks(store: Store, playbooks: pd.DataFrame, name: str) -> str:
+    missing = [c for c in PLAYBOOK_COLUMNS if c not in playbooks.columns]
+    if missing:
+        raise ValueError(f"playbooks frame: missing column(s) {', '.join(missing)} "
+                         f"(expected {', '.join(PLAYBOOK_COLUMNS)})")
+    frame = pd.DataFrame({c: playbooks[c].astype(object).where(playbooks[c].notna(), None)
+                          for c in ("dimension", "tier", "quadrant", "playbook_id")})
+    frame["priority"] = pd.to_numeric(playbooks["priority"]).astype(float).to_numpy()
+    frame["ord"] = np.arange(len(frame), dtype=float)
+    store.register_df(name, frame)
+    return name
+
+
+def score_firings(store: Store, rs: RuleSet, firings_table: str, playbooks: pd.DataFrame | None = None,
+                  out_table: str = "scores") -> str:
+    """Stage 2 only: re-weight an existing firings table (points, tiers, fusion, quadrant changes)."""
+    pb = _register_playbooks(store, playbooks, f"{out_table}_playbooks") if playbooks is not None else None
+    sql, params = compile_scores(rs, store.columns(firings_table), source=firings_table, playbooks_table=pb)
+    store.execute(f"CREATE OR REPLACE TABLE {_q(safe_table_name(out_table))} AS\n{sql}", params)
+    return out_table
+
+
+def score(store: Store, rs: RuleSet, signals_table: str, playbooks: pd.DataFrame | None = None,
+          out_table: str = "scores", firings_table: str | None = None) -> str:
+    """Score every account of `signals_table` into `out_table` (both stages); returns its name.
+
+    `firings_table`: reuse an existing stage-1 table (built with the same thresholds) instead of
+    rescanning the signals. Unavailable rules are skipped: see `scoring_notes`.
+    """
+    if firings_table is None:
+        firings_table = firings(store, rs, signals_table, out_table=f"{safe_table_name(out_table)}_firings")
+    return score_firings(store, rs, firings_table, playbooks=playbooks, out_table=out_table)
+
+
+def score_df(store: Store, rs: RuleSet, signals_table: str, playbooks: pd.DataFrame | None = None,
+             out_table: str = "scores") -> pd.DataFrame:
+    """Score and fetch as a DataFrame ordered by account_id (for small data and tests)."""
+    table = score(store, rs, signals_table, playbooks=playbooks, out_table=out_table)
+    return store.df(f"SELECT * FROM {_q(table)} ORDER BY account_id")
+
+
+# ---- firing patterns (interactive re-weighting at scale) ----------------------------
+
+def pattern_table(store: Store, rs: RuleSet, firings_table: str, out_table: str = "patterns") -> str:
+    """Distinct firing patterns x segment x stage x value class, with count `n` and summed `value`.
+
+    Its size depends on the patterns, not on the number of accounts, and it holds everything a
+    weight, tier or fusion change needs (not a threshold or value cut-off change: rebuild then).
+    """
+    cols = store.columns(firings_table)
+    fcols = [c for c in cols if c.startswith("f_")]
+    p = _Params()
+    if rs.quadrant.value_cutoff == "median":
+        cut = f"(SELECT median(value) FROM {_q(safe_table_name(firings_table))})"
+    else:
+        cut = p.add(float(rs.quadrant.value_cutoff))
+    keys = [_q(c) for c in fcols] + ["segment", "stage"]
+    sql = (f"CREATE OR REPLACE TABLE {_q(safe_table_name(out_table))} AS\n"
+           f"SELECT {', '.join(keys)}, COALESCE(value >= {cut}, false) AS value_high,\n"
+           f"  count(*) AS n, sum(value) AS value\n"
+           f"FROM {_q(safe_table_name(firings_table))}\nGROUP BY ALL")
+    store.execute(sql, p.values)
+    return out_table
+
+
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """quantile_cont (linear interpolation) of the values repeated `weights` times."""
+    order = np.argsort(values, kind="stable")
+    v, w = values[order], weights[order].astype(np.int64)
+    total = int(w.sum())
+    if total == 0:
+        return float("nan")
+    h = (total - 1) * q
+    lo = int(np.floor(h))
+    ends = np.cumsum(w)  # element with 0-based rank k is v[searchsorted(ends, k, 'right')]
+    x_lo = v[np.searchsorted(ends, lo, side="right")]
+    x_hi = v[np.searchsorted(ends, min(lo + 1, total - 1), side="right")]
+    return float(x_lo + (h - lo) * (x_hi - x_lo))
+
+
+def tier_counts_from_patterns(store: Store, rs: RuleSet, patterns_table: str) -> pd.DataFrame:
+    """Accounts and summed value per tier of the primary dimension, computed from the pattern table.
+
+    Same numbers as grouping the full `score` output by tier, at the cost of the patterns only.
+    """
+    p = _Params()
+    rules = _scored_rules(rs, store.columns(patterns_table))
+    prim = rs.primary_dimension
+    src = _q(safe_table_name(patterns_table))
+    sql = ("WITH f AS (SELECT *" + "".join(", " + c for c in _contrib_cols(rules, rs, p)) + f" FROM {src}),\n"
+           "d AS (SELECT *" + "".join(", " + c for c in _dimension_cols(rules, rs)) + " FROM f)\n"
+           f"SELECT {_q(prim + '_score')} AS score, {_q(prim + '_groups')} AS groups, n, value FROM d")
+    d = store.df(sql, p.values)
+    m, h, mode = rs.tiers.cuts(prim)
+    s = d["score"].to_numpy(dtype=float)
+    if mode == "percentile":
+        n = d["n"].to_numpy()
+        m_cut, h_cut = (_weighted_quantile(s, n, m / 100.0), _weighted_quantile(s, n, h / 100.0))
+        pos = s > 0
+    else:
+        m_cut, h_cut, pos = float(m), float(h), np.ones(len(s), dtype=bool)
+    fusion_ok = d["groups"].to_numpy() >= rs.fusion.min_groups if rs.fusion.enabled else np.ones(len(s), bool)
+    tier = np.where((s >= h_cut) & pos & fusion_ok, "high", np.where((s >= m_cut) & pos, "medium", "low"))
+    d["tier"] = tier
+    out = d.groupby("tier", as_index=False).agg(n=("n", "sum"), value=("value", "sum"))
+    out = out.set_index("tier").reindex(["low", "medium", "high"], fill_value=0).reset_index()
+    out["n"] = out["n"].astype("int64")
+    return out
