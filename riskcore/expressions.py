@@ -130,7 +130,8 @@ def parse_expression(text: str, columns: Iterable[str] | None) -> exp.Expression
     try:
         statements = sqlglot.parse(text, read="duckdb")
     except SqlglotError as e:
-        raise ExpressionError(f"cannot parse the expression: {str(e).splitlines()[0]}") from None
+        raise ExpressionError(f"cannot parse the expression: {str(e).splitlines()[0]} (write strings in "
+                              f"'single quotes' and column names with spaces in \"double quotes\")") from None
     statements = [s for s in statements if s is not None]
     if len(statements) != 1:
         raise ExpressionError("an expression must be exactly one statement")
@@ -145,7 +146,7 @@ def render(tree: exp.Expression) -> str:
 def expression_columns(tree: exp.Expression) -> list[str]:
     """Column names an expression refers to, in first-use order."""
     seen: list[str] = []
-    for col in tree.find_all(exp.Column):
-        if col.name not in seen:
+    for col in tree.walk(bfs=False):
+        if isinstance(col, exp.Column) and col.name not in seen:
             seen.append(col.name)
     return seen

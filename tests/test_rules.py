@@ -1,0 +1,205 @@
+"""Rule-set files (PRODUCT.md §3.1): load, check, round-trip, edit, validate against columns."""
+
+import pytest
+
+from riskcore.fixtures import SCENARIO_RULES
+from riskcore.rules import (DEFAULT_RULESET_PATH, Percentile, RuleSetError, content_hash, load_ruleset,
+                            ruleset_to_toml, unavailable_rules, validate_ruleset, with_enabled, with_fusion,
+                            with_points, with_thresholds, with_tiers)
+
+SIGNALS = {"account_id", "account_name", "segment", "csm_owner", "arr", "renewal_date", "marketing_consent",
+           "stage", "usage_change_30d", "logins_30d", "days_since_last_login", "seat_utilization", "tickets_30d",
+           "negative_tickets_30d", "escalations_90d", "failed_payments_30d", "late_invoices_90d",
+           "chargebacks_180d", "days_since_qbr", "days_since_last_touch", "last_nps", "champion_left_90d",
+           "days_to_renewal", "tenure_days", "downgrades_180d"}
+
+RULE = """
+name = "t"
+[[rules]]
+id = "r1"
+label = "R1"
+dimension = "churn"
+signal = "usage_change_30d"
+op = "<"
+threshold = -0.3
+points = 20
+group = "usage"
+"""
+
+
+def test_default_ruleset_loads_and_covers_the_spec():
+    rs = load_ruleset(DEFAULT_RULESET_PATH)
+    assert rs.name == "default" and rs.primary_dimension == "churn"
+    assert rs.dimensions == ("churn", "payment", "fraud", "reputation", "expansion")
+    assert (rs.tiers.medium, rs.tiers.high) == (31, 61)
+    assert rs.tiers.cuts("payment") == (15, 30, "points")
+    assert (rs.quadrant.value_column, rs.quadrant.value_cutoff, rs.quadrant.risk_cutoff) == ("arr", "median", 61)
+    assert rs.fusion.enabled and rs.fusion.min_groups == 2
+    usage = rs.rule("usage_drop")
+    assert (usage.op, usage.threshold, usage.points, usage.group) == ("<", -0.3, 20, "usage")
+    assert rs.rule("no_qbr").null_fires and rs.rule("renewal_no_touch").points == 30
+    assert {r.dimension for r in rs.rules} == set(rs.dimensions)
+    assert [s.id for s in rs.behavior_segments] == ["dormant", "at_risk", "high_engager"]
+    assert rs.behavior_segments[2].threshold == Percentile(80)
+    assert {a.kind for a in rs.alerts} == {"score_rise", "tier_worse", "entered_quadrant", "segment_change"}
+    assert validate_ruleset(rs, SIGNALS) == []  # every rule is available on the §2.3 signals
+
+
+@pytest.mark.parametrize("source", [DEFAULT_RULESET_PATH, SCENARIO_RULES])
+def test_round_trip_toml_objects_toml_is_unchanged(source):
+    rs = load_ruleset(source)
+    text = ruleset_to_toml(rs)
+    again = load_ruleset(text)
+    assert again == rs
+    assert ruleset_to_toml(again) == text
+    assert "[[rules]]" in text and "[tiers.payment]" in text
+
+
+def test_round_trip_keeps_percentile_data_and_lists():
+    rs = load_ruleset(RULE.replace("threshold = -0.3", "threshold = { percentile = 20 }") + """
+[data]
+id_column = "customerID"
+outcome_column = "Churn"
+outcome_positive = ["Yes", "1"]
+parent_column = "parent"
+[[behavior_segments]]
+id = "mid"
+signal = "logins_30d"
+op = "between"
+threshold = [1, 5]
+""")
+    assert rs.rules[0].threshold == Percentile(20)
+    assert rs.data.outcome_positive == ("Yes", "1") and rs.data.parent_column == "parent"
+    assert rs.behavior_segments[0].threshold == (1, 5)
+    text = ruleset_to_toml(rs)
+    assert "threshold = { percentile = 20 }" in text and "threshold = [1, 5]" in text
+    assert load_ruleset(text) == rs
+
+
+def test_content_hash_ignores_formatting_but_not_content():
+    rs = load_ruleset(RULE)
+    reformatted = load_ruleset("# a comment\n" + RULE.replace('points = 20', 'points    =   20   # w'))
+    assert content_hash(rs) == content_hash(reformatted)
+    assert len(content_hash(rs)) == 64
+    assert content_hash(with_points(rs, {"r1": 21})) != content_hash(rs)
+
+
+def _err(text: str) -> str:
+    with pytest.raises(RuleSetError) as e:
+        load_ruleset(text)
+    return str(e.value)
+
+
+@pytest.mark.parametrize("change, fragments", [
+    (('op = "<"', 'op = "~"'), ["rule 'r1'", "'op'", "'~'"]),
+    (("points = 20", "points = 120"), ["rule 'r1'", "'points'", "0..100", "120"]),
+    (("points = 20", "points = -1"), ["'points'", "-1"]),
+    (("points = 20", 'points = "lots"'), ["'points'", "expected a number"]),
+    (('id = "r1"', 'id = "R-1"'), ["rule #1", "'id'", "[a-z0-9_]+", "R-1"]),
+    (('dimension = "churn"', 'dimension = "mood"'), ["rule 'r1'", "'dimension'", "mood"]),
+    (('group = "usage"', 'group = "vibes"'), ["rule 'r1'", "'group'", "vibes"]),
+    (('op = "<"', 'op = "between"'), ["'threshold'", "between", "two numbers"]),
+    (('op = "<"\nthreshold = -0.3', 'op = "between"\nthreshold = [5, 1]'), ["low <= high"]),
+    (('op = "<"\nthreshold = -0.3', 'op = "scale"\nthreshold = [1, 1]'), ["scale", "different"]),
+    (('op = "<"', 'op = "scale"'), ["'threshold'", "scale"]),
+    (('op = "<"', 'op = "in"'), ["'threshold'", "'in'", "list"]),
+    (('op = "<"\nthreshold = -0.3', 'op = "in"\nthreshold = [1, "a"]'), ["'in'", "numbers or a list of strings"]),
+    (('op = "<"', 'op = "is_true"'), ["'threshold'", "no threshold"]),
+    (('op = "<"\nthreshold = -0.3', 'op = "<"'), ["'threshold'", "missing"]),
+    (('op = "<"\nthreshold = -0.3', 'op = "<"\nthreshold = "x"'), ["'threshold'", "number"]),
+    (('op = "<"\nthreshold = -0.3', 'op = "=="\nthreshold = { percentile = 50 }'), ["percentile", "=="]),
+    (("threshold = -0.3", "threshold = { percentile = 150 }"), ["percentile = 0..100"]),
+    (('signal = "usage_change_30d"', 'signal = "usage_change_30d; DROP TABLE x"'), ["'signal'", "multiple statements"]),
+    (('signal = "usage_change_30d"', "signal = \"read_csv('/etc/passwd')\""), ["'signal'", "READ_CSV()"]),
+    (('label = "R1"', 'label = ""'), ["'label'", "non-empty"]),
+    (('label = "R1"', 'lable = "R1"'), ["'lable'", "unknown field"]),
+    (("points = 20", "points = 20\nnull_fires = \"yes\""), ["'null_fires'", "true or false"]),
+])
+def test_broken_rules_name_the_rule_and_field(change, fragments):
+    msg = _err(RULE.replace(*change))
+    assert msg.startswith("<rule set>: ")
+    for f in fragments:
+        assert f in msg, (f, msg)
+
+
+def test_duplicate_ids_and_sections():
+    assert "duplicate rule id" in _err(RULE + RULE.split("\n", 2)[2]) and "rule 'r1'" in _err(RULE + RULE.split("\n", 2)[2])
+    assert "override of an unknown rule 'nope'" in _err(RULE + '[[overrides]]\nsegment = "SMB"\nrule = "nope"\npoints = 1\n')
+    assert "exactly one of segment" in _err(RULE + '[[overrides]]\nrule = "r1"\npoints = 1\n')
+    assert "'stage'" in _err(RULE + '[[overrides]]\nstage = "teen"\nrule = "r1"\npoints = 1\n')
+    assert "points and/or threshold" in _err(RULE + '[[overrides]]\nsegment = "SMB"\nrule = "r1"\n')
+    msg = _err(RULE + '[[overrides]]\nsegment = "SMB"\nrule = "r1"\nthreshold = [1, 2]\n')
+    assert "override #1 of rule 'r1', field 'threshold'" in msg
+    assert "[tiers]" in _err(RULE + "[tiers]\nmedium = 70\nhigh = 60\n")
+    assert "[tiers.mood]" in _err(RULE + "[tiers.mood]\nmedium = 1\n")
+    assert "'value_cutoff'" in _err(RULE + '[quadrant]\nvalue_cutoff = "mean"\n')
+    assert "'min_groups'" in _err(RULE + "[fusion]\nenabled = true\nmin_groups = 0\n")
+    assert "'primary_dimension'" in _err(RULE.replace('name = "t"', 'name = "t"\nprimary_dimension = "payment"\n'
+                                                                      'dimensions = ["churn"]'))
+    assert "alert 'a', field 'quadrant'" in _err(RULE + '[[alerts]]\nid = "a"\nkind = "entered_quadrant"\n')
+    assert "alert 'a', field 'points'" in _err(RULE + '[[alerts]]\nid = "a"\nkind = "score_rise"\n')
+    assert "'kind'" in _err(RULE + '[[alerts]]\nid = "a"\nkind = "boom"\n')
+    assert "behavior segment 'b', field 'op'" in _err(
+        RULE + '[[behavior_segments]]\nid = "b"\nsignal = "x"\nop = "scale"\nthreshold = [1, 2]\n')
+    assert "not valid TOML" in _err("name = ")
+    assert "[data], field 'id_col'" in _err(RULE + '[data]\nid_col = "x"\n')
+
+
+def test_custom_dimensions_when_declared():
+    rs = load_ruleset(RULE.replace('name = "t"', 'name = "t"\ndimensions = ["churn", "health"]')
+                      .replace('dimension = "churn"', 'dimension = "health"'))
+    assert rs.dimensions == ("churn", "health") and rs.rules[0].dimension == "health"
+
+
+def test_file_errors_name_the_file(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(RULE.replace("points = 20", "points = 500"))
+    with pytest.raises(RuleSetError, match=r"bad\.toml: rule 'r1', field 'points'"):
+        load_ruleset(bad)
+    with pytest.raises(RuleSetError, match="not found"):
+        load_ruleset(tmp_path / "missing.toml")
+
+
+def test_edits_return_checked_copies():
+    rs = load_ruleset(SCENARIO_RULES)
+    rs2 = with_points(rs, {"usage_drop": 33})
+    assert rs2.rule("usage_drop").points == 33 and rs.rule("usage_drop").points == 20
+    assert with_thresholds(rs, {"usage_drop": -0.5}).rule("usage_drop").threshold == -0.5
+    assert with_thresholds(rs, {"usage_drop": {"percentile": 10}}).rule("usage_drop").threshold == Percentile(10)
+    with pytest.raises(RuleSetError, match="'points'"):
+        with_points(rs, {"usage_drop": 101})
+    with pytest.raises(KeyError, match="nope"):
+        with_points(rs, {"nope": 1})
+    with pytest.raises(RuleSetError, match="between"):
+        with_thresholds(load_ruleset(RULE.replace('op = "<"\nthreshold = -0.3', 'op = "between"\nthreshold = [1, 2]')),
+                        {"r1": 5})
+    t = with_tiers(rs, medium=20, high=50)
+    assert t.tiers.cuts("churn") == (20, 50, "points") and t.tiers.cuts("payment") == (15, 30, "points")
+    t = with_tiers(rs, high=40, dimension="payment", mode="percentile")
+    assert t.tiers.cuts("payment") == (15, 40, "percentile") and t.tiers.cuts("churn") == (31, 61, "points")
+    with pytest.raises(RuleSetError, match="medium <= high"):
+        with_tiers(rs, medium=70)
+    assert not with_enabled(rs, {"no_qbr": False}).rule("no_qbr").enabled
+    assert with_fusion(rs, enabled=False).fusion.enabled is False
+
+
+def test_unavailable_rules_and_validation_against_columns():
+    rs = load_ruleset(SCENARIO_RULES)
+    cols = {"account_id", "arr", "segment", "usage_change_30d", "days_to_renewal"}
+    missing = unavailable_rules(rs, cols)
+    # the expression rule needs days_since_last_touch too
+    assert missing == ["inactive", "champion_left", "neg_tickets", "no_qbr", "renewal_no_touch",
+                       "failed_payment", "late_invoices"]
+    problems = validate_ruleset(rs, cols)
+    assert "rule 'renewal_no_touch', field 'signal': column(s) 'days_since_last_touch' not in the data " \
+           "(rule unavailable)" in problems
+    assert any("field 'stage'" in p for p in problems)  # the stage override never applies
+    assert unavailable_rules(rs, cols | {"days_since_last_login", "champion_left_90d", "negative_tickets_30d",
+                                         "days_since_qbr", "days_since_last_touch", "failed_payments_30d",
+                                         "late_invoices_90d"}) == []
+
+
+def test_column_with_spaces_is_a_signal():
+    rs = load_ruleset(RULE.replace('signal = "usage_change_30d"', 'signal = "Customer service calls"'))
+    assert unavailable_rules(rs, {"Customer service calls"}) == []
+    assert unavailable_rules(rs, {"calls"}) == ["r1"]
