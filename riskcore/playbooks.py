@@ -4,7 +4,8 @@ Matching rule, used by `match`, `match_account` and, through `catalog_frame`, by
 an entry matches when each of its keys `dimension`, `tier`, `quadrant` is None (= any) or equal
 to the account's. Among the matches, the highest `priority` wins; on equal priority the more
 specific entry (more keys set) wins; then the smaller id. `Catalog.playbooks` is kept in that
-order (its `rank`), so "the first match" is always the winner.
+order, so "the first match" is always the winner. A `tier` always comes with a `dimension`.
+In `catalog_frame` the column `priority` is that order (1 = first; smallest wins in SQL).
 """
 
 from __future__ import annotations
@@ -163,6 +164,9 @@ def _parse_playbook(raw: Any, i: int, source: str, problems: list[str]) -> Playb
         bad("dimension", " | ".join(DIMENSIONS), raw["dimension"])
     if raw.get("tier") is not None and raw["tier"] not in TIERS:
         bad("tier", " | ".join(TIERS), raw["tier"])
+    elif raw.get("tier") is not None and raw.get("dimension") is None:
+        # a tier belongs to a dimension; "high in any dimension" would be ambiguous in scoring
+        bad("tier", "a 'dimension' set alongside the tier", raw["tier"])
     quadrant = raw.get("quadrant")
     if quadrant is not None:
         canon = {q.lower(): q for q in QUADRANTS}
@@ -249,16 +253,17 @@ def _for_consent(p: Playbook, consent: bool | None) -> Playbook:
 
 def catalog_frame(catalog: Catalog) -> pd.DataFrame:
     """One row per playbook in match order, for joining in SQL: columns dimension, tier,
-    quadrant (missing = any; NULL in SQL), playbook_id, priority, specificity, rank (1 = first).
+    quadrant (missing = any; NULL in SQL), playbook_id, priority, catalog_priority, specificity.
 
-    The winner for an account is the matching row with the smallest `rank`, which equals
-    ordering by priority DESC, specificity DESC, playbook_id ASC.
+    `priority` here is the match rank, 1 = first: the winner for an account is the matching row
+    with the SMALLEST `priority` (= the first matching row). It encodes the catalog's rule
+    (catalog_priority DESC, specificity DESC, id); `catalog_priority` is the TOML's number.
     """
     rows = [{"dimension": p.dimension, "tier": p.tier, "quadrant": p.quadrant, "playbook_id": p.id,
-             "priority": p.priority, "specificity": p.specificity, "rank": i}
+             "priority": i, "catalog_priority": p.priority, "specificity": p.specificity}
             for i, p in enumerate(catalog.playbooks, start=1)]
-    cols = ["dimension", "tier", "quadrant", "playbook_id", "priority", "specificity", "rank"]
+    cols = ["dimension", "tier", "quadrant", "playbook_id", "priority", "catalog_priority", "specificity"]
     # "str" dtype (missing = NaN) so DuckDB types a column VARCHAR even when it is all "any".
     types = {"dimension": "str", "tier": "str", "quadrant": "str", "playbook_id": "str",
-             "priority": "int64", "specificity": "int64", "rank": "int64"}
+             "priority": "int64", "catalog_priority": "int64", "specificity": "int64"}
     return pd.DataFrame(rows, columns=cols).astype(types)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from riskcore.db import Store
+
+DEFAULT_RULES = Path(__file__).resolve().parent.parent / "data" / "rules" / "default.toml"
 from riskcore.playbooks import (CONSENT_NOTE, DIMENSIONS, QUADRANTS, TIERS, Catalog, Playbook,
                                 PlaybookError, Step, catalog_frame, load_catalog, match,
                                 match_account, parse_catalog)
@@ -105,9 +108,9 @@ def _first_frame_match(frame: pd.DataFrame, pairs, quadrant):
 def test_frame_first_match_equals_match_for_every_combination(catalog):
     frame = catalog_frame(catalog)
     assert list(frame.columns)[:5] == ["dimension", "tier", "quadrant", "playbook_id", "priority"]
-    assert list(frame["rank"]) == list(range(1, len(frame) + 1))
-    # order equals ORDER BY priority DESC, specificity DESC, playbook_id
-    assert frame.equals(frame.sort_values(["priority", "specificity", "playbook_id"],
+    assert list(frame["priority"]) == list(range(1, len(frame) + 1))  # smallest wins
+    # order equals the catalog rule: catalog priority DESC, specificity DESC, id
+    assert frame.equals(frame.sort_values(["catalog_priority", "specificity", "playbook_id"],
                                           ascending=[False, False, True]))
     for d, t, q in itertools.product(DIMENSIONS, TIERS, QUADRANTS + (None,)):
         expected = match(catalog, d, t, q, True)
@@ -115,7 +118,7 @@ def test_frame_first_match_equals_match_for_every_combination(catalog):
 
 
 def test_sql_join_over_frame_equals_match_account(catalog):
-    """The join scoring does: per account, the matching row with the smallest rank."""
+    """A join over the frame: per account, the matching row with the smallest priority."""
     accounts = pd.DataFrame(
         [{"account_id": f"a{i}", "quadrant": q, "churn_tier": c, "payment_tier": p, "fraud_tier": "low"}
          for i, (q, c, p) in enumerate(itertools.product(QUADRANTS, TIERS, TIERS))])
@@ -125,16 +128,34 @@ def test_sql_join_over_frame_equals_match_account(catalog):
     got = dict(store.rows("""
         WITH pairs AS (
             UNPIVOT acc ON churn_tier, payment_tier, fraud_tier INTO NAME dim_col VALUE tier)
-        SELECT p.account_id, arg_min(pb.playbook_id, pb.rank)
+        SELECT p.account_id, arg_min(pb.playbook_id, pb.priority)
         FROM pairs p JOIN pb
           ON (pb.dimension IS NULL OR pb.dimension || '_tier' = p.dim_col)
          AND (pb.tier IS NULL OR pb.tier = p.tier)
          AND (pb.quadrant IS NULL OR pb.quadrant = p.quadrant)
         GROUP BY p.account_id"""))
+    assert len(got) == len(accounts)
     for r in accounts.itertuples():
         tiers = {"churn": r.churn_tier, "payment": r.payment_tier, "fraud": r.fraud_tier}
         expected = match_account(catalog, tiers, r.quadrant, True)
         assert got.get(r.account_id) == (expected.id if expected else None)
+
+
+def test_scoring_picks_the_playbook_match_account_picks(catalog):
+    """Contract with riskcore.scoring: its join over catalog_frame agrees with match_account."""
+    scoring = pytest.importorskip("riskcore.scoring")
+    from riskcore.fixtures import random_signals_frame, signals_store
+    from riskcore.rules import load_ruleset
+
+    rs = load_ruleset(DEFAULT_RULES)
+    store = signals_store(random_signals_frame(600, seed=3))
+    table = scoring.score(store, rs, "signals", playbooks=catalog_frame(catalog))
+    scored = store.df(f"SELECT * FROM {table}")
+    assert scored["playbook"].notna().any()
+    for r in scored.to_dict("records"):
+        tiers = {d: r[f"{d}_tier"] for d in rs.dimensions}
+        expected = match_account(catalog, tiers, r["quadrant"], True)
+        assert r["playbook"] == (expected.id if expected else None), r["account_id"]
 
 
 VALID = """
@@ -161,8 +182,9 @@ def test_parse_minimal_and_quadrant_case():
     (("sla_hours = 24", "sla_hours = -1"), "playbook #1 'x': field 'sla_hours': expected a positive number"),
     (("priority = 1", 'priority = "high"'), "playbook #1 'x': field 'priority': expected an integer"),
     (('quadrant = "save"', 'quadrant = "Rescue"'), "field 'quadrant': expected Save | Expand | Maintain | Triage, found 'Rescue'"),
-    (('quadrant = "save"', 'tier = "critical"'), "field 'tier': expected low | medium | high, found 'critical'"),
+    (('quadrant = "save"', 'dimension = "churn"\ntier = "critical"'), "field 'tier': expected low | medium | high, found 'critical'"),
     (('quadrant = "save"', 'dimension = "mood"'), "field 'dimension'"),
+    (('quadrant = "save"', 'tier = "high"'), "field 'tier': expected a 'dimension' set alongside the tier"),
     (('kind = "human"', 'kind = "sms"'), "playbook #1 'x': step 1: field 'kind': expected human | automated_email | task, found 'sms'"),
     (('kind = "human"', 'kind = "human"\ndue_hours = -2'), "step 1: field 'due_hours': expected a number >= 0"),
     (('name = "X"', 'name = ""'), "field 'name': expected a non-empty text"),
