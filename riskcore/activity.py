@@ -242,6 +242,8 @@ def _check_and_stage(store: Store, table: str, label: str, report: Report) -> bo
     extras = [f"{quote_ident(c)}" for c in store.columns(_raw(table)) if c not in cols.values()]
     select = ", ".join([f"{e} AS {quote_ident(c)}" for c, e in exprs.items()] + extras)
     where = ""
+    if table != "accounts" and not store.has_table(_stage("accounts")):
+        return False  # accounts failed: its problems are reported; this table was checked as far as it can be
     if table != "accounts":
         where = f"WHERE {exprs['account_id']} IN (SELECT account_id FROM {_stage('accounts')})"
         skipped = store.one(f"SELECT count(*) FROM {raw} WHERE {exprs['account_id']} NOT IN "

@@ -242,16 +242,16 @@ def outcomes(store: Store, as_of: date, horizon_days: int) -> pd.DataFrame:
 def active_dates(store: Store) -> tuple[date, date]:
     """First and last activity date: the range an as-of date can sensibly take.
 
-    First: the earliest contract_start. Last: the latest dated row of the event tables; invoice due
+    The earliest and latest dated row of the event tables (else contract starts); invoice due
     dates count only when no other event table exists (open invoices are often due in the future).
     """
     _require_activity(store)
     present = _present(store)
-    first = store.one("SELECT min(contract_start) FROM accounts")
     tables = [t for t in _DATED if t in present and t != "invoices"] or [t for t in _DATED if t in present]
-    lasts = [store.one(f"SELECT max({_DATED[t]}) FROM {t}") for t in tables]
-    lasts = [d for d in lasts if d is not None]
-    last = max(lasts) if lasts else date.today()
-    if first is None:
-        first = last
-    return first, max(first, last)
+    spans = [store.rows(f"SELECT min({_DATED[t]}), max({_DATED[t]}) FROM {t}")[0] for t in tables]
+    spans = [s for s in spans if s[0] is not None]
+    if not spans:
+        spans = [store.rows("SELECT min(contract_start), max(contract_start) FROM accounts")[0]]
+    first = min(s[0] for s in spans)
+    last = max(s[1] for s in spans)
+    return first, last

@@ -288,7 +288,7 @@ def test_outcomes_horizon():
 
 
 def test_active_dates():
-    assert active_dates(activity_store()) == (date(2022, 3, 10), date(2025, 9, 28))
+    assert active_dates(activity_store()) == (date(2024, 8, 15), date(2025, 9, 28))
 
 
 def test_account_table_mode_returns_the_table_unchanged():
