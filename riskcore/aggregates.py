@@ -479,9 +479,9 @@ def quadrant_points(store: Store, scored: str, max_points: int = 20000, filters:
         notes.append(f"{missing} account(s) without a value or score not drawn")
     if total <= max_points:
         name = "account_name" if "account_name" in cols else "account_id"
-        tier = ", tier" if "tier" in cols else ""
+        extra = "".join(f", {c}" for c in ("tier", "csm_owner") if c in cols)
         pts = store.df(f"SELECT account_id, {quote_ident(name)} AS account_name, value, risk_score, quadrant"
-                       f"{tier} FROM {table} WHERE {drawable} ORDER BY account_id", params)
+                       f"{extra} FROM {table} WHERE {drawable} ORDER BY account_id", params)
         return QuadrantPoints("points", counts, points=pts, total=total, value_scale=value_scale, notes=tuple(notes))
     if value_scale == "log" and store.one(f"SELECT min(value) FROM {table} WHERE {drawable}", params) < 0:
         raise ValueError("value_scale 'log' needs values >= 0")
@@ -498,3 +498,14 @@ def quadrant_points(store: Store, scored: str, max_points: int = 20000, filters:
                          "y1": (cells["iy"] + 1) * 100.0 / grid_size,
                          "accounts": cells["accounts"].astype("int64"), "value": cells["value"].astype("float64")})
     return QuadrantPoints("grid", counts, grid=grid, total=total, value_scale=value_scale, notes=tuple(notes))
+
+
+def value_cutoff(store: Store, scored: str, rs: Any) -> float | None:
+    """The value cut-off of the quadrant (a rule set's `[quadrant] value_cutoff`): the number,
+    or for "median" the median value of the scored accounts, as scoring computes it."""
+    cut = rs.quadrant.value_cutoff
+    if cut != "median":
+        return float(cut)
+    _columns(store, scored, ("value",))
+    m = store.one(f"SELECT median(value) FROM {quote_ident(scored)}")
+    return None if m is None else float(m)

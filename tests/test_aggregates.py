@@ -234,6 +234,13 @@ def test_quadrant_points_all_points(store):
     assert _ids(qp.points) == ["id01", "id02", "id03", "id04", "id05", "id06", "id07"]  # id08 has no value
     assert qp.counts["accounts"].tolist() == [1, 2, 3, 2]  # exact, id08 included
     assert qp.notes == ("1 account(s) without a value or score not drawn",)
+    assert qp.points.loc[0, ["tier", "csm_owner"]].tolist() == ["high", "Ann"]
+
+
+def test_value_cutoff(store):
+    from types import SimpleNamespace as NS
+    assert agg.value_cutoff(store, "scored", NS(quadrant=NS(value_cutoff="median"))) == 30000.0
+    assert agg.value_cutoff(store, "scored", NS(quadrant=NS(value_cutoff=50000))) == 50000.0
 
 
 def test_quadrant_points_grid(store):
