@@ -209,8 +209,8 @@ def _reasons_sql(rules: list[Rule], p: _Params) -> str:
         items.append(f"CASE WHEN {c} > 0 THEN struct_pack(k := struct_pack(p := {pts}, o := {-i}), "
                      f"r := {reason}) END")
     listed = "[\n      " + ",\n      ".join(items) + "\n    ]"
-    return (f"list_transform(list_sort(list_filter({listed}, lambda x: x IS NOT NULL), 'DESC'), "
-            f"lambda x: x.r)")
+    return (f"CAST(list_transform(list_sort(list_filter({listed}, lambda x: x IS NOT NULL), 'DESC'), "
+            f"lambda x: x.r) AS {_REASON_TYPE}[])")
 
 
 def _high_risk_sql(rs: RuleSet, p: _Params) -> str:
@@ -245,7 +245,8 @@ def compile_scores(rs: RuleSet, firing_columns: Iterable[str], source: str = "fi
         value_cut = _q("value_cut")
     else:
         value_cut = p.add(float(rs.quadrant.value_cutoff))
-    parts.append("cuts AS (\n  SELECT " + (",\n    ".join(cuts) if cuts else "1 AS one") + "\n  FROM d\n)")
+    # one row: aggregates over the scored accounts (a constant row when nothing needs them)
+    parts.append("cuts AS (\n  SELECT " + (",\n    ".join(cuts) + "\n  FROM d" if cuts else "1 AS one") + "\n)")
     high_value = f"COALESCE(value >= {value_cut}, false)"
     high_risk = _high_risk_sql(rs, p)
     quadrant = (f"CASE WHEN {high_value} THEN (CASE WHEN {high_risk} THEN 'Save' ELSE 'Expand' END) "
