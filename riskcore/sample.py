@@ -338,6 +338,7 @@ class _Chunk:
         arr = self.arr.copy()
         o_acct, o_day, o_kind, o_change = [], [], [], []
         self.renewals = self.churned = 0
+        self.renewal_log: list[tuple[np.ndarray, np.ndarray]] = []  # (drivers, churned) per renewal round
         years = (self.end - self.cs.min()) // 365 + 2
         for k in range(1, years + 1):
             r = _add_years(self.cs, k)
@@ -354,6 +355,7 @@ class _Chunk:
             change = np.where(churn, -arr, np.where(down, -np.round(arr * rng.uniform(0.1, 0.4, n), -2),
                                                      np.where(grow, np.round(arr * rng.uniform(0.02, 0.2, n), -2), 0.0)))
             idx = np.nonzero(due)[0]
+            self.renewal_log.append((np.column_stack([x[name][idx] for name in COEFFICIENTS]), churn[idx]))
             o_acct.append(idx)
             o_day.append(r[idx])
             o_kind.append(np.where(churn[idx], 0, np.where(down[idx], 1, 2)).astype(np.int8))
