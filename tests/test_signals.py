@@ -299,3 +299,16 @@ def test_account_table_mode_returns_the_table_unchanged():
     assert signals_table(store, D) == "account_table"
     assert available_signals(store) == ["score", "churned"]
     assert outcomes(store, D, 90)["churned"].tolist() == [True]
+
+
+def test_sample_signals_agree_with_pandas_at_three_dates(tmp_path):
+    from riskcore.sample import TABLE_NAMES, generate_sample
+    out = generate_sample(tmp_path, n_accounts=400, seed=9)
+    frames = {t: pd.read_parquet(out / f"{t}.parquet") for t in TABLE_NAMES}
+    store = Store()
+    from riskcore.activity import load_activity
+    load_activity(store, out)
+    for as_of in (date(2025, 2, 28), date(2025, 11, 3), date(2026, 10, 31)):
+        sql = _signals(store, as_of)
+        assert len(sql) > 200
+        assert_frames_agree(sql, pandas_signals(frames, as_of))
