@@ -256,13 +256,17 @@ def compile_scores(rs: RuleSet, firing_columns: Iterable[str], source: str = "fi
     prim = rs.primary_dimension
     dims = "".join(f",\n  {_q(d + '_score')}, {_q(d + '_tier')}" for d in rs.dimensions)
     if playbooks_table:
+        # riskcore.playbooks.match_account: a row matches when its quadrant is any or equal, and
+        # its (dimension, tier) matches one of the account's (dimension, tier) pairs; smallest priority wins
         tier_of = " ".join(f"WHEN {p.add(d)} THEN t.{_q(d + '_tier')}" for d in rs.dimensions)
+        all_tiers = ", ".join(f"t.{_q(d + '_tier')}" for d in rs.dimensions)
         playbook = (f"(SELECT pb.playbook_id FROM {_q(safe_table_name(playbooks_table))} pb\n"
                     f"     WHERE (pb.quadrant IS NULL OR lower(pb.quadrant) = lower(t.quadrant))\n"
-                    f"       AND (pb.tier IS NULL OR pb.tier = CASE COALESCE(pb.dimension, {p.add(prim)}) "
-                    f"{tier_of} END)\n"
                     f"       AND (pb.dimension IS NULL OR pb.dimension IN "
                     f"({', '.join(p.add(d) for d in rs.dimensions)}))\n"
+                    f"       AND (pb.tier IS NULL\n"
+                    f"            OR (pb.dimension IS NOT NULL AND pb.tier = CASE pb.dimension {tier_of} END)\n"
+                    f"            OR (pb.dimension IS NULL AND pb.tier IN ({all_tiers})))\n"
                     f"     ORDER BY pb.priority, pb.ord LIMIT 1)")
     else:
         playbook = "CAST(NULL AS VARCHAR)"

@@ -214,6 +214,11 @@ def test_playbook_first_match_by_priority(scenario):
     out = score_df(store, rs, "signals", playbooks=catalog).set_index("account_id")
     assert out["playbook"].to_dict() == {"A": "outreach", "B": "review", "C": "review", "D": "review",
                                          "E": "save_plan", "F": "outreach", "G": "review", "H": "monitor"}
+    # a tier without a dimension matches any dimension's tier (riskcore.playbooks.match_account)
+    catalog.loc[4, "tier"] = "high"
+    out = score_df(store, rs, "signals", playbooks=catalog).set_index("account_id")
+    assert out["playbook"].to_dict() == {"A": "outreach", "B": "monitor", "C": "monitor", "D": "monitor",
+                                         "E": "save_plan", "F": "outreach", "G": "monitor", "H": "monitor"}
     with pytest.raises(ValueError, match="priority"):
         score(store, rs, "signals", playbooks=catalog.drop(columns=["priority"]))
 
