@@ -369,3 +369,11 @@ def test_random_histogram_and_lists_match_pandas(random_store):
     qp = quadrant_points(store, "rand_a", max_points=100, grid_size=10)
     assert qp.mode == "grid" and qp.grid["accounts"].sum() == a["value"].notna().sum()
     assert qp.counts["accounts"].sum() == len(a)
+
+
+def test_hostile_dimension_is_checked_against_columns(store):
+    with pytest.raises(ValueError, match="needs column"):
+        account_list(store, "scored", Filters(tier="high", dimension='churn_tier" OR 1=1; --'))
+    with pytest.raises(ValueError, match="has no column"):
+        tier_summary(store, "scored", dimension="x\"; DROP TABLE scored; --")
+    assert store.has_table("scored")
