@@ -152,12 +152,12 @@ def cmd_signals(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from .export import flatten_reasons
+    from .export import format_reasons
     store, rs, scored, as_of = _scored(args)
     dims = [d for d in rs.dimensions]
     cols = ["account_id", "risk_score", "tier", "quadrant", "playbook", "reasons"] + [f"{d}_score" for d in dims]
     frame = store.df(f"SELECT {', '.join(cols)} FROM {scored} ORDER BY risk_score DESC, account_id")
-    frame["reasons"] = flatten_reasons(frame["reasons"])
+    frame["reasons"] = frame["reasons"].map(format_reasons)
     _write_frame(frame, args.out)
     print(f"scored {len(frame)} accounts as of {as_of} with rule set {rs.name!r}: {args.out}")
     return 0
