@@ -67,25 +67,39 @@ def shared_catalog():
     return load_catalog()
 
 
-@st.cache_resource(max_entries=48, show_spinner="Scoring…")
-def _scored(data_key: str, generation: int, as_of: date, rs_key: str, _store: Store, _rs) -> pd.DataFrame:
+MAX_SCORED_TABLES = 48
+
+
+def scored_table(ctx: Ctx, rs=None, as_of: date | None = None) -> str:
+    """Name of the scored table for a rule set and date in the shared store (built once, reused
+    by every session; the oldest are dropped beyond MAX_SCORED_TABLES)."""
     from riskcore.playbooks import catalog_frame
-    from riskcore.scoring import score
+    from riskcore.scoring import firings, score
     from riskcore.signals import signals_table
-    with _store.lock:  # the store is shared: keep scoring and reading the table together
-        sig = signals_table(_store, as_of)
-        table = score(_store, _rs, sig, playbooks=catalog_frame(shared_catalog()),
-                      out_table=f"app_{rs_key}_{as_of:%Y%m%d}")
-        frame = _store.df(f"SELECT * FROM {table} ORDER BY account_id")
-        _store.execute(f"DROP TABLE IF EXISTS {table}")
-    return frame
-
-
-def scored(ctx: Ctx, rs=None, as_of: date | None = None) -> pd.DataFrame:
-    """The scored accounts for a rule set and date (cached; treat the frame as read-only)."""
     rs = rs if rs is not None else ctx.rs
     as_of = as_of or ctx.as_of
-    return _scored(ctx.data_key, ctx.store.generation, as_of, appstate.ruleset_key(rs), ctx.store, rs)
+    store = ctx.store
+    name = f"app_{appstate.ruleset_key(rs)}_{as_of:%Y%m%d}"
+    with store.lock:  # the store is shared: one session builds a table, the others wait and reuse it
+        built: dict[str, int] = store.__dict__.setdefault("_app_scored", {})
+        if built.get(name) != store.generation or not store.has_table(name):
+            # stage 1 (which rules fire) is shared by every rule set that differs only in points,
+            # tier cut-offs or fusion: a slider drag re-weights without rescanning the signals
+            fname = f"app_f_{appstate.firings_key(rs)}_{as_of:%Y%m%d}"
+            if built.get(fname) != store.generation or not store.has_table(fname):
+                firings(store, rs, signals_table(store, as_of), out_table=fname)
+                built.pop(fname, None)
+                built[fname] = store.generation
+            score(store, rs, "", playbooks=catalog_frame(shared_catalog()), out_table=name, firings_table=fname)
+            built.pop(name, None)
+            built[name] = store.generation
+            while len(built) > MAX_SCORED_TABLES:
+                old = next(iter(built))
+                del built[old]
+                store.execute(f"DROP TABLE IF EXISTS {old}")
+        else:  # most recently used last
+            built[name] = built.pop(name)
+    return name
 
 
 @st.cache_resource(max_entries=16, show_spinner="Running the backtest…")

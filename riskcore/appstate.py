@@ -45,10 +45,23 @@ def ruleset_key(rs) -> str:
     return hashlib.sha256(ruleset_to_toml(rs).encode("utf-8")).hexdigest()[:12]
 
 
+def firings_key(rs) -> str:
+    """A hash of what stage 1 of scoring (rule firings) depends on: rules and overrides without
+    their points, and the value column. Equal keys: a weight/tier/fusion change reuses the firings.
+    """
+    rules = tuple(replace(r, points=0) for r in rs.rules)
+    overrides = tuple(replace(o, points=None) for o in rs.overrides)
+    text = repr((rules, overrides, rs.quadrant.value_column))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
 def apply_widgets(rs, points: dict[str, float] | None = None, thresholds: dict[str, Any] | None = None,
                   tiers: tuple[float, float] | None = None, fusion: bool | None = None,
-                  value_cutoff: float | str | None = None, risk_cutoff: float | None = None):
-    """The draft rule set for the Tuning page's widget values (None leaves a part unchanged)."""
+                  value_cutoff: float | str | None = None, risk_cutoff: float | None = None,
+                  dimension: str | None = None):
+    """The draft rule set for the Tuning page's widget values (None leaves a part unchanged).
+
+    `tiers` = (medium, high) cut-offs of `dimension` (default: the primary one)."""
     from .rules import with_points, with_thresholds
 
     if points:
@@ -62,9 +75,7 @@ def apply_widgets(rs, points: dict[str, float] | None = None, thresholds: dict[s
         if changed:
             rs = with_thresholds(rs, changed)
     if tiers is not None:
-        medium, high = tiers
-        if (rs.tiers.medium, rs.tiers.high) != (medium, high):
-            rs = replace(rs, tiers=replace(rs.tiers, medium=medium, high=high))
+        rs = with_tier_cuts(rs, dimension or rs.primary_dimension, *tiers)
     if fusion is not None and rs.fusion.enabled != fusion:
         rs = replace(rs, fusion=replace(rs.fusion, enabled=fusion))
     if value_cutoff is not None and rs.quadrant.value_cutoff != value_cutoff:
@@ -74,11 +85,26 @@ def apply_widgets(rs, points: dict[str, float] | None = None, thresholds: dict[s
     return rs
 
 
-def parse_threshold(text: str, op: str) -> float | list | str | None:
+def with_tier_cuts(rs, dimension: str, medium: float, high: float):
+    """A copy whose cut-offs for `dimension` are (medium, high): its own [tiers.<dim>] when it has
+    one, else the global [tiers]."""
+    from .rules import TierCuts
+    if rs.tiers.cuts(dimension)[:2] == (medium, high):
+        return rs
+    per = dict(rs.tiers.per_dimension)
+    if dimension in per:
+        per[dimension] = TierCuts(medium=medium, high=high, mode=per[dimension].mode)
+        tiers = replace(rs.tiers, per_dimension=tuple(per.items()))
+    else:
+        tiers = replace(rs.tiers, medium=medium, high=high)
+    return replace(rs, tiers=tiers)
+
+
+def parse_threshold(text: str, op: str) -> float | tuple | str | None:
     """A threshold typed in a text box: a number, or a comma-separated list for between/in/scale.
 
     >>> parse_threshold("-0.3", "<"), parse_threshold("0, -0.5", "scale"), parse_threshold("a, b", "in")
-    (-0.3, [0.0, -0.5], ['a', 'b'])
+    (-0.3, (0.0, -0.5), ('a', 'b'))
     """
     text = (text or "").strip()
     if op in ("is_true", "is_null"):
@@ -88,7 +114,7 @@ def parse_threshold(text: str, op: str) -> float | list | str | None:
         values = [_number_or_text(p) for p in parts]
         if op in ("between", "scale") and (len(values) != 2 or not all(isinstance(v, float) for v in values)):
             raise ValueError(f"expected two numbers separated by a comma for {op!r}, found {text!r}")
-        return values
+        return tuple(values)
     value = _number_or_text(text)
     if text == "":
         raise ValueError("expected a number, found an empty box")
@@ -205,3 +231,45 @@ def upload_path(name: str, content: bytes, folder: str | Path | None = None) -> 
         tmp.write_bytes(content)
         tmp.replace(path)
     return path
+
+
+def distinct_values(store: Store, table: str, column: str, limit: int = 500) -> list[str]:
+    """Sorted distinct non-null values of a column (filter choices); [] when the column is absent."""
+    from .db import quote_ident, safe_table_name
+    if column not in store.columns(safe_table_name(table)):
+        return []
+    q = quote_ident(column)
+    rows = store.rows(f"SELECT DISTINCT CAST({q} AS VARCHAR) AS v FROM {table} WHERE {q} IS NOT NULL "
+                      "ORDER BY v LIMIT ?", [int(limit)])
+    return [r[0] for r in rows]
+
+
+def value_cutoff(store: Store, table: str, rs) -> float | None:
+    """The quadrant's value cut-off as a number: the rule set's, or the median of the scored
+    table's `value` (as scoring computes it); None when there are no values."""
+    from .db import safe_table_name
+    cut = rs.quadrant.value_cutoff
+    if cut != "median":
+        return float(cut)
+    v = store.one(f"SELECT median(value) FROM {safe_table_name(table)}")
+    return None if v is None else float(v)
+
+
+
+def peek_table(path: str | Path, rows: int = 200) -> tuple[list[str], pd.DataFrame]:
+    """Column names and the first rows of an uploaded account table (for the mapping form).
+
+    Only a preview: the real load (riskcore.loading) parses and validates the whole file.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+        pf = pq.ParquetFile(path)
+        frame = next(pf.iter_batches(batch_size=rows)).to_pandas() if pf.metadata.num_rows else \
+            pf.schema_arrow.empty_table().to_pandas()
+    elif suffix in (".xlsx", ".xls"):
+        frame = pd.read_excel(path, nrows=rows, dtype=str)
+    else:
+        frame = pd.read_csv(path, sep=None, engine="python", nrows=rows, dtype=str, encoding="utf-8-sig")
+    return [str(c) for c in frame.columns], frame

@@ -1,0 +1,143 @@
+"""Calibration: does the score predict real churn? Out-of-time backtest of the chosen rule set."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages._common import TIER_COLORS, backtest, ctx
+
+HORIZONS = (30, 60, 90, 180)
+
+c = ctx()
+st.title("Calibration")
+
+pick = st.columns([2.2, 2.5, 5], vertical_alignment="bottom")
+horizon = pick[0].segmented_control("Horizon (days)", HORIZONS, default=90, key="cal_horizon", required=True)
+horizon = int(horizon or 90)
+as_of = None
+if c.is_activity:
+    from riskcore.signals import active_dates
+    first, last = active_dates(c.store)
+    latest = last - timedelta(days=horizon)
+    earliest = first + timedelta(days=2 * horizon + 1)
+    if latest <= earliest:
+        st.warning(f"Not enough history for a {horizon}-day backtest (data {first} to {last}).")
+        st.stop()
+    chosen = st.session_state.get("cal_as_of")
+    if chosen is None or not earliest <= chosen <= latest:
+        st.session_state["cal_as_of"] = latest
+    as_of = pick[1].date_input("Backtest as of", min_value=earliest, max_value=latest, key="cal_as_of",
+                               help="Scores use data up to this day; churn is counted in the horizon after it. "
+                                    "The probability mapping and baselines are fitted one horizon earlier.")
+
+try:
+    r = backtest(c, c.rs, horizon=horizon, as_of=as_of)
+except ValueError as e:
+    st.warning(f"No backtest for this data: {e}")
+    st.stop()
+
+pick[2].caption(r["note"])
+
+
+def _num(x, fmt="{:.3f}") -> str:
+    return "n/a" if x is None else fmt.format(x)
+
+
+m = st.columns(6)
+m[0].metric("Accounts scored", f"{r['n']:,}")
+m[1].metric("Churn rate", _num(r["churn_rate"], "{:.1%}"), help=f"churned within {horizon} days")
+m[2].metric("AUC", _num(r["auc"]), help="probability that a churner scores above a non-churner (0.5 = chance)")
+m[3].metric("Brier score", _num(r.get("brier")), help="mean squared error of the fitted probability (lower is better)")
+m[4].metric("Log loss", _num(r.get("log_loss")))
+m[5].metric("Lift, top decile", _num((r.get("lift_top_decile") or {}).get("lift")
+                                     if isinstance(r.get("lift_top_decile"), dict) else r.get("lift_top_decile"),
+                                     "{:.2f}x"))
+
+LAYOUT = dict(height=265, margin=dict(l=10, r=10, t=40, b=10),
+              legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
+row1 = st.columns(3)
+with row1[0]:
+    fig = go.Figure()
+    cal = pd.DataFrame(r.get("calibration") or [])
+    if not cal.empty:
+        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line=dict(color="#999", dash="dot")))
+        fig.add_trace(go.Scatter(
+            x=cal["predicted"], y=cal["observed"], mode="markers+lines", name="observed",
+            marker=dict(size=(cal["n"] / cal["n"].max() * 14 + 5), color="#2b6cb0"),
+            error_y=dict(type="data", symmetric=False, array=cal["ci_high"] - cal["observed"],
+                         arrayminus=cal["observed"] - cal["ci_low"]),
+            customdata=cal[["n"]].to_numpy(),
+            hovertemplate="predicted %{x:.1%}<br>observed %{y:.1%}<br>%{customdata[0]:,} accounts<extra></extra>"))
+    top = float(max(cal["ci_high"].max(), cal["predicted"].max())) if not cal.empty else 1.0
+    fig.update_layout(title=dict(text="Reliability: predicted vs observed churn", x=0, font=dict(size=15)),
+                      xaxis=dict(title="predicted probability", tickformat=".0%", range=[0, min(1, top * 1.1)]),
+                      yaxis=dict(title="observed churn rate (95% CI)", tickformat=".0%", range=[0, min(1, top * 1.1)]),
+                      **LAYOUT)
+    st.plotly_chart(fig, key="reliability_chart")
+with row1[1]:
+    tiers = pd.DataFrame(r["tiers"])
+    fig = go.Figure(go.Bar(
+        x=[f"{t}<br>{n:,} accounts" for t, n in zip(tiers["tier"], tiers["n"])], y=tiers["rate"],
+        marker_color=[TIER_COLORS[t] for t in tiers["tier"]],
+        error_y=dict(type="data", symmetric=False, array=tiers["ci_high"] - tiers["rate"],
+                     arrayminus=tiers["rate"] - tiers["ci_low"]),
+        hovertemplate="%{x}: %{y:.1%} churned<extra></extra>"))
+    fig.update_layout(title=dict(text="Churn rate per tier", x=0, font=dict(size=15)),
+                      xaxis_title="tier", yaxis=dict(title="churn rate (95% CI)", tickformat=".0%"), **LAYOUT)
+    st.plotly_chart(fig, key="tier_rate_chart")
+with row1[2]:
+    bins = pd.DataFrame(r["score_bins"])
+    fig = go.Figure(go.Bar(
+        x=[f"{lo:.0f}-{hi:.0f}" for lo, hi in zip(bins["lo"], bins["hi"])], y=bins["rate"], marker_color="#2b6cb0",
+        customdata=bins[["n"]].to_numpy(),
+        hovertemplate="score %{x}: %{y:.1%} churned of %{customdata[0]:,}<extra></extra>"))
+    fig.update_layout(title=dict(text="Churn rate per score bin", x=0, font=dict(size=15)),
+                      xaxis_title="score", yaxis=dict(title="churn rate", tickformat=".0%"), **LAYOUT)
+    st.plotly_chart(fig, key="bin_rate_chart")
+
+row2 = st.columns(3)
+with row2[0]:
+    fig = go.Figure()
+    if r.get("roc"):
+        fig.add_trace(go.Scatter(x=r["roc"]["fpr"], y=r["roc"]["tpr"], mode="lines", name=f"rules (AUC {_num(r['auc'])})",
+                                 line=dict(color="#2b6cb0")))
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance", line=dict(color="#999", dash="dot")))
+    fig.update_layout(title=dict(text="ROC curve", x=0, font=dict(size=15)),
+                      xaxis=dict(title="false-positive rate", tickformat=".0%"),
+                      yaxis=dict(title="true-positive rate", tickformat=".0%"), **LAYOUT)
+    st.plotly_chart(fig, key="roc_chart")
+with row2[1]:
+    fig = go.Figure()
+    if r.get("gain"):
+        fig.add_trace(go.Scatter(x=r["gain"]["share_accounts"], y=r["gain"]["share_churned"], mode="lines",
+                                 name="rules", line=dict(color="#2b6cb0")))
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="random", line=dict(color="#999", dash="dot")))
+    fig.update_layout(title=dict(text="Cumulative gain", x=0, font=dict(size=15)),
+                      xaxis=dict(title="accounts contacted (highest score first)", tickformat=".0%"),
+                      yaxis=dict(title="churners reached", tickformat=".0%"), **LAYOUT)
+    st.plotly_chart(fig, key="gain_chart")
+with row2[2]:
+    rows = [{"model": "rules (this rule set)", "AUC": r["auc"], "Brier": r.get("brier"), "log loss": r.get("log_loss")}]
+    for name, b in (r.get("baselines") or {}).items():
+        rows.append({"model": name.replace("_", " "), "AUC": b.get("auc"), "Brier": b.get("brier"),
+                     "log loss": b.get("log_loss")})
+    st.caption("Rules next to baselines on the same signals (fitted out of time)")
+    fmt = st.column_config.NumberColumn(format="%.3f")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="baselines_table",
+                 column_config={"AUC": fmt, "Brier": fmt, "log loss": fmt})
+    seg = pd.DataFrame([{"segment": s, "accounts": v["n"], "churn rate": v["churn_rate"], "AUC": v["auc"],
+                         "Brier": v.get("brier"), "log loss": v.get("log_loss"), "lift": v.get("lift_top_decile")}
+                        for s, v in (r.get("by_segment") or {}).items()])
+    st.caption("By segment")
+    st.dataframe(seg, hide_index=True, key="segment_metrics",
+                 column_config={"AUC": fmt, "Brier": fmt, "log loss": fmt,
+                                "churn rate": st.column_config.NumberColumn(format="percent"),
+                                "lift": st.column_config.NumberColumn(format="%.2fx")})
+    h = r.get("high_tier") or {}
+    st.caption(f"High tier as a prediction: precision {_num(h.get('precision'), '{:.0%}')}, "
+               f"recall {_num(h.get('recall'), '{:.0%}')}, false-positive rate "
+               f"{_num(h.get('false_positive_rate'), '{:.0%}')}")

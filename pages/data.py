@@ -1,0 +1,121 @@
+"""Data (admin): choose the dataset, upload and map an account table, see what was rejected and why."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages._common import ctx, set_data, shared_store
+from riskcore import appstate
+from riskcore.db import Mapping
+from riskcore.report import LoadError, Report
+
+ROLES = (("id_column", "Account id"), ("name_column", "Name"), ("value_column", "Value (ARR)"),
+         ("owner_column", "Owner (CSM)"), ("segment_column", "Segment"), ("renewal_column", "Renewal date"),
+         ("outcome_column", "Outcome (churned yes/no)"))
+NONE = "(none)"
+
+c = ctx()
+st.title("Data")
+
+
+def report_table(report: Report) -> None:
+    rows = report.as_rows()
+    if not rows:
+        return
+    frame = pd.DataFrame(rows, columns=["severity", "file", "row", "column", "expected", "found", "message"])
+    st.dataframe(frame, hide_index=True, key="validation_report", height=min(38 + 35 * len(frame), 320),
+                 column_config={"row": st.column_config.NumberColumn("row", format="%d")})
+
+
+def try_load(data_key: str, mapping: Mapping | None, label: str) -> None:
+    """Load into a shared store; on failure keep the previous data and say so."""
+    try:
+        store = shared_store(data_key, mapping)
+    except LoadError as e:
+        st.session_state["data_result"] = ("error", f"{label} was rejected: the previous data "
+                                           f"({c.data_key or 'the sample'}) stays active.", e.report)
+        return
+    except Exception as e:  # noqa: BLE001 - unreadable files etc.: a message, never a traceback
+        st.session_state["data_result"] = ("error", f"{label} could not be loaded ({e}); the previous data "
+                                           f"({c.data_key or 'the sample'}) stays active.", None)
+        return
+    set_data(data_key, mapping)
+    report = getattr(store, "last_report", None)
+    st.session_state["data_result"] = ("success", f"{label} is now active.", report)
+    st.rerun()
+
+
+left, right = st.columns([1, 1], gap="medium")
+with left:
+    st.caption("Active dataset")
+    ds = c.store.dataset
+    st.text(f"{c.data_key or 'generated sample'} · {ds.kind if ds else 'nothing'} · "
+            f"tables: {', '.join(ds.tables) if ds else '-'}")
+    result = st.session_state.pop("data_result", None)
+    if result:
+        kind, text, report = result
+        (st.error if kind == "error" else st.success)(text)
+        if report is not None:
+            st.caption(f"{report.rows_loaded:,} rows loaded, {report.rows_skipped:,} skipped, "
+                       f"{len(report.errors)} errors, {len(report.warnings)} warnings")
+            report_table(report)
+    elif getattr(c.store, "last_report", None) is not None and c.store.last_report.problems:
+        st.caption("Warnings from the last load")
+        report_table(c.store.last_report)
+
+    source = st.segmented_control("Load", ["Sample", "Path on the server", "Upload a file"], default="Upload a file",
+                                  key="data_source", required=True)
+    if source == "Sample":
+        st.write("The generated sample of activity tables (accounts, usage, tickets, invoices, touchpoints, "
+                 "relationship events, outcomes).")
+        if st.button("Use the sample", key="use_sample", disabled=not c.data_key):
+            set_data("", None)
+            st.rerun()
+    elif source == "Path on the server":
+        path = st.text_input("An account table (CSV/Parquet/Excel), a folder of activity tables or a DuckDB file",
+                             key="data_path")
+        if st.button("Load", key="load_path", disabled=not path.strip()):
+            try_load(path.strip(), None, path.strip())
+    else:
+        up = st.file_uploader("Account table: CSV, Parquet or Excel", type=["csv", "tsv", "txt", "parquet", "xlsx"],
+                              key="upload")
+        if up is not None:
+            try:
+                path = appstate.upload_path(up.name, up.getvalue())
+                columns, sample = appstate.peek_table(path)
+            except Exception as e:  # noqa: BLE001 - unreadable upload
+                st.error(f"{up.name}: cannot read it ({e}). The previous data stays active.")
+                st.stop()
+            from riskcore.mapping import detect_mapping
+            guess = detect_mapping(columns, sample)
+            st.caption(f"{up.name}: {len(columns)} columns. Check the mapping (pre-filled by auto-detection):")
+            chosen: dict[str, str | None] = {}
+            cols = st.columns(4)
+            options = [NONE] + list(columns)
+            for i, (field, label) in enumerate(ROLES):
+                g = getattr(guess, field)
+                pick = cols[i % 4].selectbox(label, options, index=options.index(g) if g in options else 0,
+                                             key=f"map:{field}:{path.name}")
+                chosen[field] = None if pick == NONE else pick
+            positive = cols[3].text_input("Outcome values meaning churned", value=", ".join(guess.outcome_positive or ()),
+                                          key=f"map:outcome_positive:{path.name}",
+                                          disabled=chosen["outcome_column"] is None)
+            mapping = Mapping(**chosen, outcome_positive=tuple(p.strip() for p in positive.split(",") if p.strip())
+                              or None)
+            if st.button("Load this file", key="load_upload", type="primary"):
+                try_load(str(path), mapping, up.name)
+
+with right:
+    from riskcore.signals import SIGNALS
+    available: set[str] = set()
+    if c.is_activity:
+        from riskcore.signals import available_signals
+        available = set(available_signals(c.store))
+    sig = pd.DataFrame([{"signal": s.name, "ok": s.name in available, "definition": s.definition}
+                        for s in SIGNALS.values()])
+    st.caption("Signals (computed point in time from the activity tables; an account table uses its own columns)")
+    st.dataframe(sig, hide_index=True, key="signals_table", height=560,
+                 column_config={"ok": st.column_config.CheckboxColumn("avail.", width=45,
+                                                                      help="available in the loaded data"),
+                                "definition": st.column_config.TextColumn(width="large")})

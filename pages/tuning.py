@@ -1,0 +1,278 @@
+"""Tuning (RevOps): edit the session's draft rule set and see at once what it changes."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages._common import (QUADRANTS, TIER_COLORS, TIERS, backtest, ctx, draft, load_rules, money, scored_table,
+                           set_draft)
+from riskcore import aggregates as agg
+from riskcore import appstate
+from riskcore.rules import Percentile
+
+c = ctx()
+vs = c.versions
+
+
+def _with_dimension(rs):
+    from dataclasses import replace
+    return rs if rs.primary_dimension == c.dimension else replace(rs, primary_dimension=c.dimension)
+
+
+# ---- callbacks (run before the script, so they may reset widget state) ----------------------
+
+def _reset() -> None:
+    set_draft(load_rules(vs.text(vs.published())))
+    st.session_state["tuning_msg"] = ("info", f"Draft reset to the published version v{vs.published()}.")
+
+
+def _suggest() -> None:
+    from riskcore.backtest import fit_rules
+    base = draft()
+    try:
+        with c.store.lock:
+            fitted, info = fit_rules(c.store, base)
+    except Exception as e:  # noqa: BLE001 - shown, not raised
+        st.session_state["tuning_msg"] = ("error", f"Could not fit weights: {e}")
+        return
+    set_draft(fitted)
+    st.session_state["tuning_msg"] = ("success", "Suggested weights loaded into the draft. " + info["summary"])
+
+
+def _save(publish: bool) -> None:
+    from riskcore.rules import ruleset_to_toml
+    note = st.session_state.get("save_note", "").strip() or "saved from the Tuning page"
+    number = vs.save(ruleset_to_toml(draft()), note=note, author="app", name=draft().name)
+    if publish:
+        vs.publish(number)
+    st.session_state["tuning_msg"] = ("success", f"Saved as v{number}" + (" and published." if publish else "."))
+
+
+def _publish(number: int) -> None:
+    vs.publish(number)
+    st.session_state["tuning_msg"] = ("success", f"v{number} is now the published version.")
+
+
+def _import() -> None:
+    up = st.session_state.get("import_toml")
+    if up is None:
+        return
+    try:
+        rs = load_rules(up.getvalue().decode("utf-8-sig"))
+    except Exception as e:  # noqa: BLE001 - RuleSetError / decode error: a message, not a traceback
+        st.session_state["tuning_msg"] = ("error", f"{up.name}: {e}")
+        return
+    set_draft(rs)
+    st.session_state["tuning_msg"] = ("success", f"Draft loaded from {up.name}.")
+
+
+# ---- the controls: they define the draft -----------------------------------------------------
+
+st.title("Tuning")
+msg = st.session_state.pop("tuning_msg", None)
+if msg:
+    getattr(st, msg[0])(msg[1])
+
+base = draft()
+controls, results = st.columns([2, 3], gap="medium")
+with controls:
+    d_rules = [r for r in base.rules]
+    medium0, high0, mode0 = base.tiers.cuts(c.dimension)
+    top = st.columns([3, 2])
+    cuts = top[0].slider(f"{c.dimension} tier cut-offs (medium, high)", 0, 100, (int(medium0), int(high0)),
+                         key=f"tier_cut:{c.dimension}", help=f"score ≥ medium → medium tier, ≥ high → high ({mode0})")
+    fusion = top[1].toggle(f"Fusion (≥{base.fusion.min_groups} groups for high)", value=base.fusion.enabled,
+                           key="fusion:enabled")
+    vc0 = base.quadrant.value_cutoff
+    vc_text = st.text_input("Value cut-off of the quadrant (ARR, or median)", value=str(vc0 if vc0 == "median"
+                                                                                    else f"{float(vc0):g}"),
+                            key="value_cut:text")
+    points: dict[str, float] = {}
+    thresholds: dict = {}
+    problems: list[str] = []
+    dims = list(base.dimensions)
+    order = [c.dimension] + [d for d in dims if d != c.dimension]
+    with st.container(height=540, key="rule_controls"):
+        for tab, dim in zip(st.tabs(order), order):
+            with tab:
+                for r in [r for r in d_rules if r.dimension == dim]:
+                    a, b = st.columns([4, 1.4], vertical_alignment="bottom")
+                    points[r.id] = a.slider(
+                        r.label, 0, 100, int(round(r.points)), key=f"weight:{r.id}", disabled=not r.enabled,
+                        help=f"{r.id}: {r.signal} {r.op} (group {r.group}); the points it adds when it fires")
+                    if r.op in ("is_true", "is_null"):
+                        b.caption(r.op.replace("_", " "))
+                        continue
+                    if isinstance(r.threshold, Percentile):
+                        b.caption(f"percentile {r.threshold.percentile:g}")
+                        continue
+                    text = b.text_input(f"{r.op} threshold", appstate.format_threshold(r.threshold),
+                                        key=f"threshold:{r.id}", help=f"fires when {r.signal} {r.op} this value")
+                    try:
+                        thresholds[r.id] = appstate.parse_threshold(text, r.op)
+                    except ValueError as e:
+                        problems.append(f"{r.id}: {e}")
+
+    value_cut: float | str | None = None
+    if vc_text.strip().lower() == "median":
+        value_cut = "median"
+    else:
+        try:
+            value_cut = float(vc_text.replace(",", "").replace("$", ""))
+        except ValueError:
+            problems.append(f"value cut-off: expected a number or 'median', found {vc_text!r}")
+    if cuts[0] > cuts[1]:
+        problems.append("tier cut-offs: medium must not be above high")
+    try:
+        new = appstate.apply_widgets(base, points=points, thresholds=thresholds,
+                                     tiers=None if cuts[0] > cuts[1] else (cuts[0], cuts[1]), fusion=fusion,
+                                     value_cutoff=value_cut, dimension=c.dimension)
+    except Exception as e:  # noqa: BLE001 - RuleSetError from a bad threshold
+        problems.append(str(e))
+        new = base
+    for p in problems:
+        st.error(p)
+    st.session_state["draft"] = new
+
+draft_rs = _with_dimension(new)
+pub_rs = c.published
+draft_table = scored_table(c, draft_rs)
+pub_table = scored_table(c, pub_rs)
+
+# ---- live results -------------------------------------------------------------------------------
+
+@st.fragment
+def movement_panel() -> None:
+    """The tier movement matrix; picking a cell reruns only this fragment."""
+    matrix = agg.movement_matrix(agg.tier_movement(c.store, pub_table, draft_table))
+    mcol, lcol = st.columns([2, 3])
+    with mcol:
+        st.caption("Tier movement: published (rows) → draft (columns)")
+        shown = matrix.copy()
+        shown.index.name = "published"
+        st.dataframe(shown, key="movement_matrix")
+        moved = [(a, b) for a in TIERS for b in TIERS if a != b and int(matrix.loc[a, b]) > 0]
+        total = sum(int(matrix.loc[a, b]) for a, b in moved)
+        cell = st.selectbox("Accounts that moved", [None] + moved, key="movement_cell",
+                            format_func=lambda x: f"all that moved ({total:,})" if x is None
+                            else f"{x[0]} → {x[1]} ({int(matrix.loc[x[0], x[1]]):,})")
+    with lcol:
+        mov = agg.movers(c.store, pub_table, draft_table, from_tier=cell[0] if cell else None,
+                         to_tier=cell[1] if cell else None, limit=200)
+        st.dataframe(mov[["account_name", "csm_owner", "from_tier", "to_tier", "from_score", "to_score", "value"]],
+                     hide_index=True, key="movers", height=250,
+                     column_config={"account_name": "account", "csm_owner": "owner", "from_tier": "from",
+                                    "to_tier": "to", "from_score": st.column_config.NumberColumn("was", format="%.0f"),
+                                    "to_score": st.column_config.NumberColumn("now", format="%.0f"),
+                                    "value": st.column_config.NumberColumn("ARR", format="dollar")})
+
+
+with results:
+    d_tiers = agg.tier_summary(c.store, draft_table).set_index("tier")
+    p_tiers = agg.tier_summary(c.store, pub_table).set_index("tier")
+    cols = st.columns(5)
+    for col, tier in zip(cols, reversed(TIERS)):
+        n, pn = int(d_tiers.loc[tier, "accounts"]), int(p_tiers.loc[tier, "accounts"])
+        v, pv = float(d_tiers.loc[tier, "value"]), float(p_tiers.loc[tier, "value"])
+        col.metric(f"{tier.capitalize()} tier", f"{n:,}", f"{n - pn:+,}",
+                   delta_color="off" if n == pn else ("inverse" if tier != "low" else "normal"),
+                   delta_arrow="off" if n == pn else "auto",
+                   help="accounts in the tier with the draft; the change against the published rule set")
+        col.caption(f"ARR {money(v)} ({'+' if v >= pv else '-'}{money(abs(v - pv))})")
+    accuracy_slots = cols[3:]
+
+    hist_col, quad_col = st.columns([3, 2])
+    with hist_col:
+        h = agg.score_histogram(c.store, draft_table, bins=20)
+        ph = agg.score_histogram(c.store, pub_table, bins=20)
+        fig = go.Figure()
+        fig.add_trace(go.Bar(x=(h["bin_start"] + h["bin_end"]) / 2, y=h["accounts"], width=4.6, name="draft",
+                             marker_color="#2b6cb0"))
+        fig.add_trace(go.Scatter(x=(ph["bin_start"] + ph["bin_end"]) / 2, y=ph["accounts"], mode="lines",
+                                 name="published", line=dict(color="#555", dash="dot", shape="hvh")))
+        m_cut, h_cut, mode = draft_rs.tiers.cuts(c.dimension)
+        if mode != "percentile":
+            for x, t in ((m_cut, "medium"), (h_cut, "high")):
+                fig.add_vline(x=x, line=dict(color=TIER_COLORS[t], width=2), annotation_text=t)
+        fig.update_layout(title=dict(text=f"{c.dimension} score distribution", x=0, font=dict(size=15)),
+                          xaxis=dict(title="score (0-100)", range=[0, 100]), yaxis_title="accounts", height=250,
+                          margin=dict(l=10, r=10, t=40, b=10), bargap=0.05,
+                          legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
+        st.plotly_chart(fig, key="score_histogram")
+    with quad_col:
+        dq = agg.quadrant_summary(c.store, draft_table).set_index("quadrant")
+        pq = agg.quadrant_summary(c.store, pub_table).set_index("quadrant")
+        quad = pd.DataFrame({"quadrant": list(QUADRANTS),
+                             "accounts": [int(dq.loc[q, "accounts"]) for q in QUADRANTS],
+                             "change": [int(dq.loc[q, "accounts"] - pq.loc[q, "accounts"]) for q in QUADRANTS],
+                             "ARR": [money(dq.loc[q, "value"]) for q in QUADRANTS]})
+        st.caption("Quadrants with the draft (change vs published)")
+        st.dataframe(quad, hide_index=True, key="quadrant_counts",
+                     column_config={"change": st.column_config.NumberColumn(format="%+d")})
+
+    movement_panel()
+
+
+def accuracy() -> None:
+    """Draft vs published AUC and Brier from the out-of-time backtest (cached per rule set)."""
+    try:
+        d, p = backtest(c, draft_rs), backtest(c, pub_rs)
+    except Exception as e:  # noqa: BLE001 - e.g. no outcomes in this data
+        accuracy_slots[0].caption(f"No backtest: {e}")
+        return
+    for slot, key, label, better in ((accuracy_slots[0], "auc", "AUC", "normal"),
+                                     (accuracy_slots[1], "brier", "Brier", "inverse")):
+        dv, pv = d.get(key), p.get(key)
+        slot.metric(f"{label} (draft)", "n/a" if dv is None else f"{dv:.3f}",
+                    None if dv is None or pv is None else f"{dv - pv:+.3f}", delta_color=better,
+                    delta_arrow="off" if dv is None or pv is None or round(dv - pv, 3) == 0 else "auto",
+                    help=f"out-of-time backtest, {d.get('horizon_days')}-day horizon; change vs published")
+        slot.caption(f"published {'n/a' if pv is None else f'{pv:.3f}'}")
+
+
+accuracy()
+
+# ---- versions ---------------------------------------------------------------------------------
+
+
+@st.fragment
+def versions_panel() -> None:
+    from riskcore.rules import ruleset_to_toml
+    published = vs.published()
+    st.subheader("Versions", anchor=False)
+    a, b, cc = st.columns([3, 2, 3])
+    with a:
+        st.text_input("Note for the new version", key="save_note", placeholder="what changed and why")
+        s1, s2 = st.columns(2)
+        s1.button("Save as new version", key="save_version", on_click=_save, args=(False,), use_container_width=True)
+        s2.button("Save and publish", key="save_publish", on_click=_save, args=(True,), type="primary",
+                  use_container_width=True)
+        r1, r2 = st.columns(2)
+        r1.button("Reset to published", key="reset_draft", on_click=_reset, use_container_width=True)
+        r2.button("Load suggested weights", key="suggest_weights", on_click=_suggest, use_container_width=True,
+                  help="Points fitted from history by the calibration engine, as a starting point")
+        st.download_button("Export draft (TOML)", ruleset_to_toml(draft()), file_name="draft.toml",
+                           mime="application/toml", key="export_toml", on_click="ignore")
+        st.file_uploader("Import a rule set as the draft (TOML)", type=["toml"], key="import_toml",
+                         on_change=_import)
+    with b:
+        rows = [{"version": f"v{v.number}", "published": v.number == published, "note": v.note,
+                 "created": v.created} for v in reversed(vs.versions())]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="versions_table", height=240)
+        numbers = [v.number for v in reversed(vs.versions())]
+        pick = st.selectbox("Publish version", numbers, format_func=lambda n: f"v{n}", key="publish_pick")
+        st.button("Publish", key="publish_version", on_click=_publish, args=(pick,),
+                  disabled=pick == published)
+    with cc:
+        numbers = [v.number for v in vs.versions()]
+        x, y = st.columns(2)
+        va = x.selectbox("Diff from", numbers, index=max(len(numbers) - 2, 0), format_func=lambda n: f"v{n}",
+                         key="diff_a")
+        vb = y.selectbox("to", numbers, index=len(numbers) - 1, format_func=lambda n: f"v{n}", key="diff_b")
+        diff = vs.diff(va, vb)
+        st.code(diff or "(no difference)", language="diff", height=260)
+
+
+versions_panel()
