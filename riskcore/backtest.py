@@ -164,39 +164,71 @@ def run_backtest(store: Store, rs: RuleSet, as_of: date | None = None, horizon_d
     return result
 
 
+def training_dates(test_as_of: date, horizon_days: int, windows: int = 12, step_days: int = 30) -> list[date]:
+    """As-of dates for pooled training: monthly steps back from the last date whose outcome
+    window closes before the evaluation date (so nothing is learnt from the test period)."""
+    last = test_as_of - timedelta(days=horizon_days)
+    return [last - timedelta(days=step_days * k) for k in range(windows)][::-1]
+
+
+def pooled_frame(store: Store, rs: RuleSet, dates: list[date], horizon_days: int, tag: str = "pool") -> pd.DataFrame:
+    """Scored frames of several as-of dates stacked (an account appears once per date)."""
+    from .signals import active_dates
+    first, _ = active_dates(store)
+    parts = []
+    for d in dates:
+        if d <= first:
+            continue
+        part = scored_frame(store, rs, Window(d, horizon_days), tag)
+        part.insert(1, "as_of", d)
+        parts.append(part)
+    if not parts:
+        raise ValueError(f"no history before {dates[-1] if dates else '?'} to learn from")
+    return pd.concat(parts, ignore_index=True)
+
+
 def fit_rules(store: Store, rs: RuleSet, as_of: date | None = None, horizon_days: int = 90,
-              nonneg: bool = True) -> tuple[RuleSet, dict]:
-    """Suggested weights: points of the primary dimension's rules fitted on the earlier window,
-    compared out of time with the current weights on the later one."""
+              nonneg: bool = True, windows: int = 12,
+              renewing_only: bool = False) -> tuple[RuleSet, dict]:
+    """Suggested weights: points of the primary dimension's rules fitted by logistic regression on
+    their firings, pooled over monthly as-of dates before the evaluation window, then compared out
+    of time with the current weights on the evaluation window."""
     from .fitting import suggest_points
     from .metrics import summary_metrics
 
     if _is_activity(store):
-        train_w, test_w = default_windows(store, horizon_days, as_of)
-        train = scored_frame(store, rs, train_w, "fit_train")
+        _, test_w = default_windows(store, horizon_days, as_of)
+        train = pooled_frame(store, rs, training_dates(test_w.as_of, horizon_days, windows), horizon_days, "fit_train")
         test = scored_frame(store, rs, test_w, "fit_test")
     else:
-        frame = scored_frame(store, rs, Window(None, horizon_days), "fit_all")
+        test_w = Window(None, horizon_days)
+        frame = scored_frame(store, rs, test_w, "fit_all")
         mask = np.random.default_rng(0).random(len(frame)) < 0.5
         train, test = frame[mask], frame[~mask]
     dim = rs.primary_dimension
     rule_ids = [r.id for r in rs.rules if r.enabled and r.dimension == dim and f"f_{r.id}" in train.columns]
     if not rule_ids or train["churned"].nunique() < 2:
         raise ValueError("cannot fit weights: need rules with available signals and both outcomes in history")
+    if renewing_only and "x_days_to_renewal" in train.columns:
+        # Churn happens at renewal: learn what separates churners from renewers among the
+        # accounts that do face a renewal in the horizon, not who happens to renew soon.
+        train = train[train["x_days_to_renewal"] <= horizon_days]
     X = train[[f"f_{r}" for r in rule_ids]].fillna(0.0).rename(columns=lambda c: c[2:])
-    suggestion = suggest_points(X, train["churned"].to_numpy(int), nonneg=nonneg)
-    points = suggestion["points"] if isinstance(suggestion, dict) and "points" in suggestion else suggestion
-    fitted = with_points(rs, {k: int(v) for k, v in points.items()})
-    fitted_test = scored_frame(store, fitted, test_w if _is_activity(store) else Window(None, horizon_days), "fit_eval")
-    if not _is_activity(store):
-        fitted_test = fitted_test[fitted_test["account_id"].isin(test["account_id"])]
+    current = {r.id: r.points for r in rs.rules if r.id in rule_ids}
+    suggestion = suggest_points(X, train["churned"].to_numpy(int), nonneg=nonneg, current=current)
+    points = {k: int(round(v)) for k, v in suggestion["points"].items()}
+    fitted = with_points(rs, points)
+    fitted_test = scored_frame(store, fitted, test_w, "fit_eval")
+    fitted_test = fitted_test[fitted_test["account_id"].isin(test["account_id"])]
     auc_before = summary_metrics(test["risk_score"].to_numpy(float), test["churned"].to_numpy(int))["auc"]
     auc_after = summary_metrics(fitted_test["risk_score"].to_numpy(float),
                                 fitted_test["churned"].to_numpy(int))["auc"]
-    info = {"points": {k: int(v) for k, v in points.items()}, "auc_current": auc_before, "auc_fitted": auc_after,
-            "raw": suggestion, "summary": (f"out-of-time AUC: current weights {auc_before:.3f}, "
-                                           f"fitted weights {auc_after:.3f}" if auc_before and auc_after else
-                                           "AUC undefined (one outcome class)")}
+    info = {"points": points, "current": current, "auc_current": auc_before, "auc_fitted": auc_after,
+            "coefficients": suggestion.get("coefficients"), "n_train": int(len(train)),
+            "n_test": int(len(test)),
+            "summary": (f"out-of-time AUC: current weights {auc_before:.3f}, fitted weights {auc_after:.3f}"
+                        if auc_before is not None and auc_after is not None else
+                        "AUC undefined (one outcome class)")}
     return fitted, info
 
 
