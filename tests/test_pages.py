@@ -1,0 +1,223 @@
+"""Every page, headless (streamlit.testing AppTest), on a small sample and on an uploaded account table.
+
+Numbers shown are checked against riskcore computed independently in the test.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+PAGES = ["pages/overview.py", "pages/accounts.py", "pages/tuning.py", "pages/calibration.py", "pages/data.py"]
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="module", autouse=True)
+def small_sample(tmp_path_factory):
+    """A 400-account sample and a fresh rule-set home for this module."""
+    old = {k: os.environ.get(k) for k in ("RISKCORE_SAMPLE_ACCOUNTS", "RISKCORE_HOME", "RISKCORE_DATA")}
+    os.environ["RISKCORE_SAMPLE_ACCOUNTS"] = "400"
+    os.environ["RISKCORE_HOME"] = str(tmp_path_factory.mktemp("rulesets"))
+    os.environ.pop("RISKCORE_DATA", None)
+    yield
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def app():
+    from streamlit.testing.v1 import AppTest
+    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+
+
+def no_exception(at) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def metric(at, label: str) -> str:
+    found = [m for m in at.metric if m.label == label]
+    assert found, f"no metric {label!r}: {[m.label for m in at.metric]}"
+    return found[0].value
+
+
+def frame_with(at, *columns: str) -> pd.DataFrame:
+    """The first dataframe shown whose columns include `columns`."""
+    for df in at.dataframe:
+        v = df.value
+        if all(c in v.columns for c in columns):
+            return v
+    raise AssertionError(f"no dataframe with columns {columns}")
+
+
+def scored_independently(ctx, rs) -> pd.DataFrame:
+    """Score with riskcore directly (not through the app's caches)."""
+    from riskcore.scoring import score_df
+    from riskcore.signals import signals_table
+    with ctx.store.lock:
+        return score_df(ctx.store, rs, signals_table(ctx.store, ctx.as_of), out_table="test_pages_scored")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_on_sample(page):
+    at = app().run()
+    no_exception(at)
+    at.switch_page(page).run()
+    no_exception(at)
+    assert at.title[0].value == Path(page).stem.capitalize()
+
+
+def test_overview_kpis_and_quadrant_list_match_riskcore():
+    at = app().run()
+    c = at.session_state["_ctx"]
+    frame = scored_independently(c, c.rs)
+    assert metric(at, "Accounts") == f"{len(frame):,}"
+    at.segmented_control(key="quadrant_pick").set_value("Save").run()
+    no_exception(at)
+    listed = frame_with(at, "account_id", "quadrant")
+    expected = frame[frame["quadrant"] == "Save"]
+    assert len(listed) == min(len(expected), 500)
+    assert set(listed["account_id"]) <= set(expected["account_id"])
+    assert (listed["quadrant"] == "Save").all()
+
+
+def test_weight_slider_changes_tier_counts_to_riskcore_numbers():
+    from riskcore.rules import with_points
+    at = app().run()
+    at.switch_page("pages/tuning.py").run()
+    no_exception(at)
+    c = at.session_state["_ctx"]
+    before = {t: metric(at, f"{t.capitalize()} tier") for t in ("low", "medium", "high")}
+    at.slider(key="weight:usage_drop").set_value(70).run()
+    at.slider(key="weight:inactive_7d").set_value(50).run()
+    no_exception(at)
+    rs = with_points(c.published, {"usage_drop": 70, "inactive_7d": 50})
+    counts = scored_independently(c, rs)["tier"].value_counts()
+    shown = {t: metric(at, f"{t.capitalize()} tier") for t in ("low", "medium", "high")}
+    assert shown == {t: f"{int(counts.get(t, 0)):,}" for t in ("low", "medium", "high")}
+    assert shown != before  # the sample has accounts these rules move
+    assert at.session_state["draft"].rule("usage_drop").points == 70
+
+
+def test_movement_matrix_matches_riskcore():
+    from riskcore.rules import with_points
+    at = app().run()
+    at.switch_page("pages/tuning.py").run()
+    c = at.session_state["_ctx"]
+    at.slider(key="weight:usage_drop").set_value(80).run()
+    no_exception(at)
+    pub = scored_independently(c, c.published)[["account_id", "tier"]]
+    dft = scored_independently(c, with_points(c.published, {"usage_drop": 80}))[["account_id", "tier"]]
+    j = pub.merge(dft, on="account_id", suffixes=("_pub", "_draft"))
+    tiers = ["low", "medium", "high"]
+    expected = pd.crosstab(j["tier_pub"], j["tier_draft"]).reindex(index=tiers, columns=tiers, fill_value=0)
+    shown = frame_with(at, "low", "medium", "high")
+    assert [[int(v) for v in row] for row in shown.loc[tiers, tiers].to_numpy()] == expected.to_numpy().tolist()
+    moved = j[j["tier_pub"] != j["tier_draft"]]
+    assert len(moved) > 0
+    movers = frame_with(at, "account_name", "from_tier", "to_tier")
+    assert len(movers) == min(len(moved), 200)
+    assert (movers["from_tier"] != movers["to_tier"]).all()
+
+
+def test_save_and_publish_a_draft_version():
+    at = app().run()
+    at.switch_page("pages/tuning.py").run()
+    c = at.session_state["_ctx"]
+    n_before = len(c.versions.versions())
+    at.slider(key="weight:usage_drop").set_value(33).run()
+    at.text_input(key="save_note").set_value("usage matters more").run()
+    at.button(key="save_publish").click().run()
+    no_exception(at)
+    vs = c.versions
+    assert len(vs.versions()) == n_before + 1 and vs.versions()[-1].note == "usage matters more"
+    assert vs.published() == vs.versions()[-1].number
+    from riskcore.rules import load_ruleset
+    assert load_ruleset(vs.text(vs.published())).rule("usage_drop").points == 33
+    at.button(key="reset_draft").click().run()
+    no_exception(at)
+    assert at.session_state["draft"].rule("usage_drop").points == 33
+
+
+def test_account_deep_link_shows_its_reasons():
+    at = app().run()
+    c = at.session_state["_ctx"]
+    frame = scored_independently(c, c.rs)
+    frame = frame[frame["reasons"].map(lambda r: r is not None and len(r) >= 2)]
+    row = frame.sort_values(["risk_score", "account_id"], ascending=[False, True]).iloc[0]
+    at.query_params["account"] = row["account_id"]
+    at.switch_page("pages/accounts.py").run()
+    no_exception(at)
+    assert at.header[0].value.replace("\\", "") == row["account_name"]
+    reasons = frame_with(at, "rule_id", "points")
+    assert sorted(reasons["rule_id"]) == sorted(r["rule_id"] for r in row["reasons"])
+    got = dict(zip(reasons["rule_id"], reasons["points"]))
+    for r in row["reasons"]:
+        assert got[r["rule_id"]] == pytest.approx(r["points"])
+
+
+def test_account_deep_link_unknown_id_warns():
+    at = app()
+    at.query_params["account"] = "no-such-account"
+    at.run()
+    at.switch_page("pages/accounts.py").run()
+    no_exception(at)
+    assert any("no-such-account" in w.value for w in at.warning)
+
+
+def test_account_filters_narrow_the_list():
+    at = app().run()
+    c = at.session_state["_ctx"]
+    at.switch_page("pages/accounts.py").run()
+    frame = scored_independently(c, c.rs)
+    at.multiselect(key="f_tier").set_value(["high"]).run()
+    no_exception(at)
+    listed = frame_with(at, "account_id", "top reasons")
+    assert sorted(listed["account_id"]) == sorted(frame.loc[frame["tier"] == "high", "account_id"])
+
+
+CHURN_CSV = (
+    "customerID,Name,MonthlyCharges,tenure,Contract,Churn\n"
+    + "".join(f"C{i:03d},Customer {i},{20 + i % 50},{i % 70},{'Month-to-month' if i % 3 else 'Two year'},"
+              f"{'Yes' if i % 4 == 0 else 'No'}\n" for i in range(60))
+).encode()
+
+
+def test_pages_render_on_an_uploaded_account_table():
+    at = app().run()
+    at.switch_page("pages/data.py").run()
+    no_exception(at)
+    at.file_uploader(key="upload").set_value(("churn.csv", CHURN_CSV, "text/csv")).run()
+    no_exception(at)
+    # auto-detection pre-filled the mapping
+    id_box = [s for s in at.selectbox if s.label == "Account id"][0]
+    assert id_box.value == "customerID"
+    assert [s for s in at.selectbox if s.label.startswith("Outcome")][0].value == "Churn"
+    at.button(key="load_upload").click().run()
+    no_exception(at)
+    c = at.session_state["_ctx"]
+    assert c.store.dataset.kind == "account_table"
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.message for e in at.exception])
+        assert not at.error, (page, [e.value for e in at.error])
+
+
+def test_failed_upload_keeps_previous_data():
+    at = app().run()
+    at.switch_page("pages/data.py").run()
+    before = at.session_state["_ctx"].store
+    bad = b"customerID,Churn\nA,Yes\nA,No\n"  # duplicated id
+    at.file_uploader(key="upload").set_value(("dup.csv", bad, "text/csv")).run()
+    at.button(key="load_upload").click().run()
+    assert not at.exception
+    assert any("stays active" in e.value for e in at.error)
+    assert at.session_state["_ctx"].store is before
+    assert at.dataframe, "the validation report is shown"
