@@ -358,6 +358,174 @@ def signals_store(frame=None, table: str = "signals", store=None):
 
 # ---- history (snapshots, explain, alerts) ---------------------------------
 
+HISTORY_DATES = (_dt.date(2025, 1, 6), _dt.date(2025, 1, 13), _dt.date(2025, 1, 20))  # D1, D2 (v1), D3 (v2)
+
+HISTORY_RULES_V1 = """
+name = "hist"
+primary_dimension = "churn"
+dimensions = ["churn", "payment"]
+
+[tiers]
+medium = 31
+high = 61
+
+[tiers.payment]
+medium = 15
+high = 30
+
+[quadrant]
+value_column = "arr"
+value_cutoff = "median"
+risk_cutoff = 61
+
+[fusion]
+enabled = true
+min_groups = 2
+
+[[rules]]
+id = "usage_drop"
+label = "Usage down"
+dimension = "churn"
+signal = "usage_change_30d"
+op = "<"
+threshold = -0.3
+points = 30
+group = "usage"
+
+[[rules]]
+id = "champion_left"
+label = "Champion left"
+dimension = "churn"
+signal = "champion_left_90d"
+op = "is_true"
+points = 25
+group = "relationship"
+
+[[rules]]
+id = "neg_tickets"
+label = "Negative tickets"
+dimension = "churn"
+signal = "negative_tickets_30d"
+op = ">="
+threshold = 1
+points = 20
+group = "support"
+
+[[rules]]
+id = "shortfall"
+label = "Few logins (graded)"
+dimension = "churn"
+signal = "logins_30d"
+op = "scale"
+threshold = [10, 0]
+points = 40
+group = "usage"
+
+[[rules]]
+id = "failed_payment"
+label = "Failed payment"
+dimension = "payment"
+signal = "failed_payments_30d"
+op = ">="
+threshold = 1
+points = 30
+group = "billing"
+
+[[overrides]]
+segment = "Enterprise"
+rule = "usage_drop"
+points = 10
+
+[[alerts]]
+id = "score_jump"
+kind = "score_rise"
+dimension = "churn"
+points = 20
+within_days = 14
+
+[[alerts]]
+id = "tier_worse"
+kind = "tier_worse"
+dimension = "churn"
+
+[[alerts]]
+id = "new_save"
+kind = "entered_quadrant"
+quadrant = "save"
+
+[[alerts]]
+id = "segment_change"
+kind = "segment_change"
+
+[[behavior_segments]]
+id = "dormant"
+signal = "days_since_last_login"
+op = ">="
+threshold = 30
+null_fires = true
+
+[[behavior_segments]]
+id = "high_engager"
+signal = "logins_30d"
+op = ">="
+threshold = { percentile = 80 }
+"""
+
+# v2 edits weights only: champion_left 25 -> 45, neg_tickets 20 -> 10
+HISTORY_RULES_V2 = (HISTORY_RULES_V1.replace('name = "hist"', 'name = "hist_v2"')
+                    .replace("points = 25\ngroup = \"relationship\"", "points = 45\ngroup = \"relationship\"")
+                    .replace("points = 20\ngroup = \"support\"", "points = 10\ngroup = \"support\""))
+
+
+def history_signals_frames() -> dict:
+    """Signals of five accounts at HISTORY_DATES; scores, alerts and segments worked out in tests/test_history.py.
+
+    arr P 100, Q 200, R 300 (Enterprise), S 400, T 500: median 300, so R, S, T are high value.
+    | id | D1 (v1)                          | D2 (v1)                           | D3 (v2: champion 45, neg 10)       |
+    |----|----------------------------------|-----------------------------------|------------------------------------|
+    | P  | 0 low Maintain                   | usage 30 neg 20 short 32 = 82 high | 30 + 10 + 32 = 72 high Triage     |
+    | Q  | usage 30 neg 20 short 20 = 70, pay 30 | neg 20 short 20 = 40 medium    | 10 + 20 = 30 low                    |
+    | R  | usage 10 champ 25 short 8 = 43   | 10 + 25 + 40 = 75 high Save, dormant | 10+45+10+40 = 105 -> 100 Save     |
+    | S  | 0, high_engager                  | 0, high_engager                   | champion 45 medium Expand           |
+    | T  | usage 30 champ 25 = 55 medium    | 55                                | 30 + 45 = 75 high Save              |
+    """
+    import pandas as pd
+
+    cols = ["account_id", "segment", "arr", "usage_change_30d", "champion_left_90d", "negative_tickets_30d",
+            "logins_30d", "failed_payments_30d", "days_since_last_login"]
+    d1 = [("P", "SMB", 100.0, -0.1, False, 0, 20, 0, 1), ("Q", "SMB", 200.0, -0.5, False, 1, 5, 1, 2),
+          ("R", "Enterprise", 300.0, -0.4, True, 0, 8, 0, 3), ("S", "Mid-Market", 400.0, 0.0, False, 0, 30, 0, 1),
+          ("T", "SMB", 500.0, -0.5, True, 0, 12, 0, 2)]
+    d2 = [("P", "SMB", 100.0, -0.4, False, 1, 2, 0, 1), ("Q", "SMB", 200.0, -0.2, False, 1, 5, 0, 2),
+          ("R", "Enterprise", 300.0, -0.4, True, 0, 0, 0, 40), ("S", "Mid-Market", 400.0, 0.0, False, 0, 30, 0, 1),
+          ("T", "SMB", 500.0, -0.5, True, 0, 12, 0, 2)]
+    d3 = [d2[0], d2[1], ("R", "Enterprise", 300.0, -0.4, True, 1, 0, 0, 47),
+          ("S", "Mid-Market", 400.0, 0.0, True, 0, 30, 0, 1), d2[4]]
+    out = {}
+    for d, rows in zip(HISTORY_DATES, (d1, d2, d3)):
+        f = pd.DataFrame(rows, columns=cols)
+        f["account_name"] = "Account " + f["account_id"]
+        f["stage"] = "adopted"
+        f["csm_owner"] = "ann"
+        out[d] = f
+    return out
+
+
+def history_snapshots(path, store=None) -> str:
+    """Write the three fixture snapshots (D1, D2 under v1; D3 under v2) to `path`; returns it."""
+    from .db import Store
+    from .history import ruleset_toml, snapshot_frame, write_snapshot
+    from .rules import load_ruleset
+
+    store = store or Store()
+    v1, v2 = load_ruleset(HISTORY_RULES_V1), load_ruleset(HISTORY_RULES_V2)
+    for d, frame in history_signals_frames().items():
+        rs = v2 if d == HISTORY_DATES[2] else v1
+        table = f"hist_signals_{d:%Y%m%d}"
+        store.register_df(table, frame)
+        write_snapshot(path, snapshot_frame(store, rs, d, signals=table), ruleset_toml(rs))
+    return str(path)
+
 # ---- scored tables (aggregates, export, pages) ----------------------------
 
 SCORED_AS_OF = _dt.date(2024, 6, 1)

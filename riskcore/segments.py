@@ -1,0 +1,108 @@
+"""Behavioural segments (PRODUCT.md §9): `[[behavior_segments]]` evaluated in order, first match wins.
+
+An account that matches none is `steady`. A threshold may be `{ percentile = N }`: the signal's
+N-th percentile (quantile_cont) over the accounts of the signals table, i.e. those scored at
+that date. A segment whose signal columns are missing is unavailable and skipped (never matches).
+
+>>> from riskcore.rules import load_ruleset
+>>> rs = load_ruleset('name = "x"\\n[[behavior_segments]]\\nid = "quiet"\\nsignal = "logins_30d"\\n'
+...                   'op = "<"\\nthreshold = 1\\n')
+>>> sql, params = behavior_segments_sql(rs, {"account_id", "logins_30d"})
+>>> params
+[1, 'quiet']
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .db import Store, quote_ident, safe_table_name
+from .expressions import parse_expression, render
+from .rules import BehaviorSegment, Percentile, RuleSet, signal_columns
+
+STEADY = "steady"
+_SQL_OPS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "!=": "<>"}
+
+
+def _available(segments: Iterable[BehaviorSegment], columns: set[str]) -> list[BehaviorSegment]:
+    return [s for s in segments if all(c in columns for c in signal_columns(s.signal, columns))]
+
+
+def unavailable_segments(rs: RuleSet, columns: Iterable[str]) -> list[str]:
+    """Ids of behavioural segments whose signal needs columns the data lacks (they never match)."""
+    cols = set(columns)
+    ok = {s.id for s in _available(rs.behavior_segments, cols)}
+    return [s.id for s in rs.behavior_segments if s.id not in ok]
+
+
+class _Params:
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def add(self, value: Any) -> str:
+        if isinstance(value, np.generic):
+            value = value.item()
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def _condition(seg: BehaviorSegment, v: str, p: _Params, pct_col: str | None) -> str:
+    """SQL condition (TRUE/FALSE/NULL) of one segment over the signal value `v`."""
+    op, thr = seg.op, seg.threshold
+    if op == "is_null":
+        return f"{v} IS NULL"
+    if op == "is_true":
+        cond = f"COALESCE(TRY_CAST({v} AS BOOLEAN), false)"
+    elif op == "between":
+        cond = f"{v} BETWEEN {p.add(thr[0])} AND {p.add(thr[1])}"
+    elif op == "in":
+        cond = f"{v} IN ({', '.join(p.add(x) for x in thr)})"
+    else:
+        rhs = quote_ident(pct_col) if isinstance(thr, Percentile) else p.add(thr)
+        cond = f"{v} {_SQL_OPS[op]} {rhs}"
+    null = "true" if seg.null_fires else "false"
+    return f"(CASE WHEN {v} IS NULL THEN {null} ELSE COALESCE({cond}, false) END)"
+
+
+def behavior_segments_sql(rs: RuleSet, columns: Iterable[str], source: str = "signals") -> tuple[str, list]:
+    """SELECT account_id, behavior_segment over table `source`; returns (sql, bound params)."""
+    cols = set(columns)
+    if "account_id" not in cols:
+        raise ValueError(f"table {source!r} has no account_id column: cannot assign behavioural segments")
+    p = _Params()
+    segs = _available(rs.behavior_segments, cols)
+    values, pct, whens = [], [], []
+    for i, s in enumerate(segs):
+        expr = quote_ident(s.signal) if s.signal in cols else "(" + render(parse_expression(s.signal, cols)) + ")"
+        values.append(f"{expr} AS {quote_ident(f'sv_{i}')}")
+        pct_col = None
+        if isinstance(s.threshold, Percentile):
+            pct_col = f"sp_{i}"
+            pct.append(f"quantile_cont({quote_ident(f'sv_{i}')}, {p.add(s.threshold.percentile / 100.0)}) "
+                       f"AS {quote_ident(pct_col)}")
+        whens.append((_condition(s, quote_ident(f"sv_{i}"), p, pct_col), s.id))
+    src = quote_ident(safe_table_name(source))
+    sql = "WITH v AS (\n  SELECT CAST(account_id AS VARCHAR) AS account_id" + "".join(
+        ",\n    " + x for x in values) + f"\n  FROM {src}\n)"
+    if pct:
+        sql += ",\npct AS (\n  SELECT " + ",\n    ".join(pct) + "\n  FROM v\n)"
+    case = ("CASE " + " ".join(f"WHEN {cond} THEN {p.add(sid)}" for cond, sid in whens)
+            + f" ELSE {p.add(STEADY)} END") if whens else f"{p.add(STEADY)}"
+    sql += f"\nSELECT v.account_id, {case} AS behavior_segment\nFROM v" + (" CROSS JOIN pct" if pct else "")
+    return sql, p.values
+
+
+def assign_segments(store: Store, rs: RuleSet, signals_table: str, out_table: str = "behavior_segments") -> str:
+    """Table `out_table` (account_id, behavior_segment) for every account of `signals_table`; returns its name."""
+    sql, params = behavior_segments_sql(rs, store.columns(signals_table), source=signals_table)
+    store.execute(f"CREATE OR REPLACE TABLE {quote_ident(safe_table_name(out_table))} AS\n{sql}", params)
+    return out_table
+
+
+def segments_df(store: Store, rs: RuleSet, signals_table: str) -> pd.DataFrame:
+    """account_id, behavior_segment as a frame ordered by account_id (small data, tests, pages)."""
+    sql, params = behavior_segments_sql(rs, store.columns(signals_table), source=signals_table)
+    return store.df(f"SELECT * FROM ({sql}) ORDER BY account_id", params)
