@@ -387,3 +387,300 @@ def tier_counts_from_patterns(store: Store, rs: RuleSet, patterns_table: str) ->
     out = out.set_index("tier").reindex(["low", "medium", "high"], fill_value=0).reset_index()
     out["n"] = out["n"].astype("int64")
     return out
+
+
+# ---- firing patterns in memory: a weight change in microseconds -----------------------------
+
+@dataclass(frozen=True)
+class Patterns:
+    """The distinct firing patterns of one firings table, in memory (PRODUCT.md §8).
+
+    One row per (fired degrees of `rule_ids`, segment, stage, value class) with its account count
+    `n` and summed `value`. Everything a points, tier-cut-off, fusion, enable or risk-cut-off change
+    needs for tier / quadrant / histogram / movement numbers, exactly as the full score computes them.
+    A threshold or value cut-off change needs new patterns (`patterns_from_signals`).
+    """
+
+    rule_ids: tuple[str, ...]
+    dimensions: tuple[str, ...]
+    degrees: np.ndarray      # (patterns, rules) float64, as stored in the firings table
+    segment: np.ndarray      # (patterns,) object, None when missing
+    stage: np.ndarray        # (patterns,) object
+    value_high: np.ndarray   # (patterns,) bool: value >= value_cut (False when value is NULL)
+    n: np.ndarray            # (patterns,) int64 accounts
+    value: np.ndarray        # (patterns,) float64 summed value (NULLs ignored)
+    value_cut: float | None  # the value cut-off the classes were built with
+    value_cutoff: Any        # rs.quadrant.value_cutoff they were built for ("median" or a number)
+
+    @property
+    def accounts(self) -> int:
+        return int(self.n.sum())
+
+    def __len__(self) -> int:
+        return len(self.n)
+
+
+def _pattern_rules(rs: RuleSet, columns: Iterable[str], dimensions: Iterable[str]) -> list[Rule]:
+    dims = set(dimensions)
+    return [r for r in available_rules(rs, columns) if r.dimension in dims]
+
+
+def _dims_for(rs: RuleSet, dimensions: Iterable[str] | None) -> tuple[str, ...]:
+    dims = tuple(dimensions) if dimensions is not None else (rs.primary_dimension,)
+    bad = [d for d in dims if d not in rs.dimensions]
+    if bad:
+        raise ValueError(f"dimension {bad[0]!r} is not one of the rule set's ({', '.join(rs.dimensions)})")
+    return dims
+
+
+_PATTERN_GROUP = """
+SELECT {keys}, COALESCE(value >= {cut}, false) AS value_high, count(*) AS n, sum(value) AS value
+FROM {src}
+GROUP BY ALL
+"""
+
+
+def _patterns_from_query(store: Store, rs: RuleSet, rule_ids: list[str], dims: tuple[str, ...], source_sql: str,
+                         params: list, value_cut: float | None, max_patterns: int | None) -> "Patterns | None":
+    p = _Params()
+    p.values = list(params)
+    cut = "NULL" if value_cut is None else p.add(float(value_cut))
+    keys = [_q("f_" + r) for r in rule_ids] + ["segment", "stage"]
+    sql = _PATTERN_GROUP.format(keys=", ".join(keys), cut=cut, src=source_sql)
+    if max_patterns is not None:
+        # stop early when the patterns do not collapse (e.g. a scale rule over a continuous signal)
+        sql = f"SELECT * FROM ({sql}) LIMIT {int(max_patterns) + 1}"
+    t = store.arrow(sql, p.values)
+    if max_patterns is not None and t.num_rows > max_patterns:
+        return None
+    deg = (np.column_stack([t.column("f_" + r).to_numpy(zero_copy_only=False).astype(float) for r in rule_ids])
+           if rule_ids else np.zeros((t.num_rows, 0)))
+    return Patterns(
+        rule_ids=tuple(rule_ids), dimensions=dims, degrees=deg,
+        segment=np.asarray(t.column("segment").to_pylist(), dtype=object),
+        stage=np.asarray(t.column("stage").to_pylist(), dtype=object),
+        value_high=t.column("value_high").to_numpy(zero_copy_only=False).astype(bool),
+        n=t.column("n").to_numpy(zero_copy_only=False).astype(np.int64),
+        value=np.nan_to_num(t.column("value").to_numpy(zero_copy_only=False).astype(float), nan=0.0),
+        value_cut=value_cut, value_cutoff=rs.quadrant.value_cutoff)
+
+
+def _value_cut(store: Store, rs: RuleSet, source_sql: str, params: list) -> float | None:
+    """The quadrant's value cut-off as compile_scores computes it (median over all accounts)."""
+    if rs.quadrant.value_cutoff != "median":
+        return float(rs.quadrant.value_cutoff)
+    m = store.one(f"SELECT median(value) FROM {source_sql}", params)
+    return None if m is None else float(m)
+
+
+def firing_patterns(store: Store, rs: RuleSet, firings_table: str, dimensions: Iterable[str] | None = None,
+                    max_patterns: int | None = 200_000) -> "Patterns | None":
+    """Patterns of an existing firings table over the rules of `dimensions` (default: the primary).
+
+    None when there are more than `max_patterns` (then use the per-account SQL: same numbers).
+    """
+    dims = _dims_for(rs, dimensions)
+    src = _q(safe_table_name(firings_table))
+    cols = store.columns(firings_table)
+    rule_ids = [r.id for r in rs.rules if r.dimension in dims and f"f_{r.id}" in cols]
+    return _patterns_from_query(store, rs, rule_ids, dims, src, [], _value_cut(store, rs, src, []), max_patterns)
+
+
+def patterns_from_signals(store: Store, rs: RuleSet, signals_table: str, dimensions: Iterable[str] | None = None,
+                          max_patterns: int | None = 200_000) -> "Patterns | None":
+    """Patterns straight from the signals (after a threshold change): stage 1 restricted to the rules of
+    `dimensions`, grouped in the same query, so no per-account table is written."""
+    from dataclasses import replace
+    dims = _dims_for(rs, dimensions)
+    cols = store.columns(signals_table)
+    rules = _pattern_rules(rs, cols, dims)
+    ids = {r.id for r in rules}
+    part = replace(rs, rules=tuple(rules), overrides=tuple(o for o in rs.overrides if o.rule in ids))
+    sql, params = compile_firings(part, cols, source=signals_table)
+    src = f"({sql}) AS firings"
+    return _patterns_from_query(store, rs, [r.id for r in rules], dims, src, params,
+                                _value_cut(store, rs, src, params), max_patterns)
+
+
+def _round_like_sql(x: np.ndarray, decimals: int) -> np.ndarray:
+    """DuckDB's ROUND(x, d) on DOUBLE: std::round(x * 10^d) / 10^d (halves away from zero)."""
+    m = 10.0 ** decimals
+    v = x * m
+    t = np.trunc(v)
+    return (t + np.where(np.abs(v - t) >= 0.5, np.sign(v), 0.0)) / m
+
+
+def pattern_scores(pat: Patterns, rs: RuleSet, dimension: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per pattern: the dimension's score and its number of fired evidence groups, computed in the
+    same order of floating-point operations as the SQL of `compile_scores` (so tiers are identical)."""
+    dim = dimension or rs.primary_dimension
+    if dim not in pat.dimensions:
+        raise ValueError(f"these patterns were built for {', '.join(pat.dimensions)}, not {dim!r}")
+    col = {r: i for i, r in enumerate(pat.rule_ids)}
+    total = None
+    fired_by_group: dict[str, np.ndarray] = {}
+    for r in rs.rules:
+        if not (r.enabled and r.dimension == dim and r.id in col):
+            continue
+        pts = np.full(len(pat), float(r.points))
+        for o in _overrides_of(rs, r.id):  # file order: a later override wins
+            if o.points is not None:
+                sel = pat.segment == o.segment if o.segment is not None else pat.stage == o.stage
+                pts = np.where(sel, float(o.points), pts)
+        c = pts * pat.degrees[:, col[r.id]]
+        total = c if total is None else total + c
+        g = fired_by_group.get(r.group)
+        fired_by_group[r.group] = (c > 0) if g is None else (g | (c > 0))
+    if total is None:
+        total = np.zeros(len(pat))
+    score = np.minimum(100.0, _round_like_sql(total, SCORE_DECIMALS))
+    groups = sum((g.astype(np.int64) for g in fired_by_group.values()), np.zeros(len(pat), dtype=np.int64))
+    return score, groups
+
+
+def pattern_tier_codes(pat: Patterns, rs: RuleSet, dimension: str | None = None) -> np.ndarray:
+    """Tier of each pattern as 0 (low), 1 (medium), 2 (high) for the dimension (default: primary)."""
+    dim = dimension or rs.primary_dimension
+    s, groups = pattern_scores(pat, rs, dim)
+    m, h, mode = rs.tiers.cuts(dim)
+    if mode == "percentile":
+        m_cut, h_cut = _weighted_quantile(s, pat.n, m / 100.0), _weighted_quantile(s, pat.n, h / 100.0)
+        pos = s > 0
+    else:
+        m_cut, h_cut, pos = float(m), float(h), True
+    fusion_ok = groups >= rs.fusion.min_groups if rs.fusion.enabled else True
+    return np.where((s >= h_cut) & pos & fusion_ok, 2, np.where((s >= m_cut) & pos, 1, 0))
+
+
+def pattern_tiers(pat: Patterns, rs: RuleSet, dimension: str | None = None) -> np.ndarray:
+    """Tier (low / medium / high) of each pattern for the dimension (default: the primary one)."""
+    return np.array(["low", "medium", "high"], dtype=object)[pattern_tier_codes(pat, rs, dimension)]
+
+
+def pattern_quadrant_codes(pat: Patterns, rs: RuleSet) -> np.ndarray:
+    """Quadrant of each pattern as an index into QUADRANTS (Save, Expand, Maintain, Triage)."""
+    if rs.quadrant.value_cutoff != pat.value_cutoff:
+        raise ValueError("the value cut-off changed since these patterns were built: rebuild them")
+    s, groups = pattern_scores(pat, rs)
+    high_risk = s >= float(rs.quadrant.risk_cutoff)
+    if rs.fusion.enabled:
+        high_risk &= groups >= rs.fusion.min_groups
+    return np.where(pat.value_high, np.where(high_risk, 0, 1), np.where(high_risk, 3, 2))
+
+
+def pattern_quadrants(pat: Patterns, rs: RuleSet) -> np.ndarray:
+    """Quadrant of each pattern (risk = the primary dimension), as `compile_scores` assigns it."""
+    return np.array(QUADRANTS, dtype=object)[pattern_quadrant_codes(pat, rs)]
+
+
+# ---- a threshold change without rescoring every rule --------------------------------------
+
+@dataclass(frozen=True)
+class PatternIndex:
+    """Base patterns plus a per-account table `table` (pattern id `pid` and the columns the
+    dimension's rules read): a threshold change regroups only (pid, the changed rules' degrees)."""
+
+    table: str
+    base: Patterns
+    rs: RuleSet  # the rule set the base patterns were fired with
+
+
+def _firing_key(rs: RuleSet, rule_id: str) -> tuple:
+    """What one rule's firing depends on (not its points, enabled flag, tiers or fusion)."""
+    from dataclasses import replace
+    r = replace(rs.rule(rule_id), points=0, enabled=True)
+    overrides = tuple((o.segment, o.stage, o.threshold) for o in _overrides_of(rs, rule_id) if o.threshold is not None)
+    return r, overrides
+
+
+def pattern_index(store: Store, rs: RuleSet, signals_table: str, out_table: str = "pattern_index",
+                  dimensions: Iterable[str] | None = None) -> PatternIndex:
+    """Fire the rules of `dimensions` (default: the primary) once, keep their patterns and a
+    per-account pattern id (one-off per signals table and threshold set)."""
+    from dataclasses import replace
+    from .rules import signal_columns
+    dims = _dims_for(rs, dimensions)
+    out = safe_table_name(out_table)
+    cols = store.columns(signals_table)
+    rules = _pattern_rules(rs, cols, dims)
+    ids = {r.id for r in rules}
+    part = replace(rs, rules=tuple(rules), overrides=tuple(o for o in rs.overrides if o.rule in ids))
+    need = {a.lower() for a, _ in ATTRIBUTES} | {rs.quadrant.value_column.lower()}
+    for r in rules:
+        need |= {c.lower() for c in signal_columns(r.signal, cols)}
+    keep = [c for c in cols if c.lower() in need]
+    sig = _q(safe_table_name(signals_table))
+    fsql, params = compile_firings(part, cols, source=signals_table)
+    src = f"({fsql}) AS firings"
+    cut = _value_cut(store, rs, src, params)
+    p = _Params()
+    p.values = list(params)
+    cut_sql = "NULL" if cut is None else p.add(float(cut))
+    fkeys = [_q("f_" + r.id) for r in rules]
+    keys = fkeys + ["segment", "stage", "value_high"]
+    store.execute(f"CREATE OR REPLACE TEMP TABLE {_q(out + '_f')} AS SELECT *, "
+                  f"COALESCE(value >= {cut_sql}, false) AS value_high FROM (SELECT * FROM ({fsql}))", p.values)
+    store.execute(f"CREATE OR REPLACE TEMP TABLE {_q(out + '_p')} AS SELECT (row_number() OVER () - 1)::INTEGER "
+                  f"AS pid, * FROM (SELECT {', '.join(keys)}, count(*) AS n, sum(value) AS value "
+                  f"FROM {_q(out + '_f')} GROUP BY ALL)")
+    on = " AND ".join(f"f.{k} IS NOT DISTINCT FROM p.{k}" for k in keys)
+    store.execute(f"CREATE OR REPLACE TABLE {_q(out)} AS SELECT p.pid, "
+                  + ", ".join(f"s.{_q(c)}" for c in keep)
+                  + f" FROM {sig} AS s JOIN {_q(out + '_f')} AS f ON f.account_id = CAST(s.account_id AS VARCHAR)"
+                  f" JOIN {_q(out + '_p')} AS p ON {on}")
+    t = store.arrow(f"SELECT * FROM {_q(out + '_p')} ORDER BY pid")
+    store.execute(f"DROP TABLE {_q(out + '_f')}")
+    store.execute(f"DROP TABLE {_q(out + '_p')}")
+    rule_ids = [r.id for r in rules]
+    base = Patterns(
+        rule_ids=tuple(rule_ids), dimensions=dims,
+        degrees=(np.column_stack([t.column("f_" + r).to_numpy(zero_copy_only=False).astype(float) for r in rule_ids])
+                 if rule_ids else np.zeros((t.num_rows, 0))),
+        segment=np.asarray(t.column("segment").to_pylist(), dtype=object),
+        stage=np.asarray(t.column("stage").to_pylist(), dtype=object),
+        value_high=t.column("value_high").to_numpy(zero_copy_only=False).astype(bool),
+        n=t.column("n").to_numpy(zero_copy_only=False).astype(np.int64),
+        value=np.nan_to_num(t.column("value").to_numpy(zero_copy_only=False).astype(float), nan=0.0),
+        value_cut=cut, value_cutoff=rs.quadrant.value_cutoff)
+    return PatternIndex(out, base, rs)
+
+
+def patterns_for(store: Store, index: PatternIndex, rs: RuleSet) -> Patterns:
+    """Patterns of `rs` from an index: the base ones when only points / tiers / fusion / enabled
+    changed, else regrouped by (pid, new degrees of the rules whose thresholds changed): one narrow
+    scan. Same numbers as `patterns_from_signals`. Rules added, removed or re-signalled: rebuild."""
+    from dataclasses import replace
+    base = index.base
+    if rs.quadrant.value_cutoff != base.value_cutoff or rs.quadrant.value_column != index.rs.quadrant.value_column:
+        raise ValueError("the value column or cut-off changed: build a new pattern index")
+    have = {r.id for r in rs.rules}
+    if any(r not in have for r in base.rule_ids) or \
+            {r.id for r in rs.rules if r.dimension in base.dimensions} - set(base.rule_ids) - {
+                r.id for r in index.rs.rules if r.dimension in base.dimensions}:
+        raise ValueError("the rules changed: build a new pattern index")
+    changed = [r for r in base.rule_ids if _firing_key(rs, r) != _firing_key(index.rs, r)]
+    if not changed:
+        return base
+    if any(rs.rule(r).signal != index.rs.rule(r).signal or rs.rule(r).dimension != index.rs.rule(r).dimension
+           for r in changed):
+        raise ValueError("a rule's signal or dimension changed: build a new pattern index")
+    part = replace(rs, rules=tuple(rs.rule(r) for r in changed),
+                   overrides=tuple(o for o in rs.overrides if o.rule in set(changed)))
+    cols = store.columns(index.table)
+    fsql, params = compile_firings(part, cols, source=index.table)
+    # compile_firings does not carry pid: add it to its base CTE's source columns
+    head = "WITH base AS (\n  SELECT\n    "
+    assert fsql.startswith(head), "compile_firings changed shape"
+    fsql = head + '"pid",\n    ' + fsql[len(head):]
+    fk = [_q("f_" + r) for r in changed]
+    t = store.arrow(f"SELECT pid, {', '.join(fk)}, count(*) AS n, sum(value) AS value FROM ({fsql}) "
+                    f"GROUP BY ALL ORDER BY ALL", params)
+    pid = t.column("pid").to_numpy(zero_copy_only=False).astype(np.int64)
+    deg = base.degrees[pid].copy()
+    for r in changed:
+        deg[:, base.rule_ids.index(r)] = t.column("f_" + r).to_numpy(zero_copy_only=False).astype(float)
+    return Patterns(rule_ids=base.rule_ids, dimensions=base.dimensions, degrees=deg, segment=base.segment[pid],
+                    stage=base.stage[pid], value_high=base.value_high[pid],
+                    n=t.column("n").to_numpy(zero_copy_only=False).astype(np.int64),
+                    value=np.nan_to_num(t.column("value").to_numpy(zero_copy_only=False).astype(float), nan=0.0),
+                    value_cut=base.value_cut, value_cutoff=base.value_cutoff)
