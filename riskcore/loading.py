@@ -388,21 +388,26 @@ def _locate_csv_problems(path: Path, encoding: str, delim: str, width: int) -> l
     file, problems, row = str(path), [], 0
     with open(path, encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace", newline="") as fh:
         reader = csv.reader(fh, delimiter=delim, strict=True)
+        start = 1
         try:
             next(reader, None)
-            for record in reader:
+            while len(problems) < SHOWN:
+                start = reader.line_num + 1
+                record = next(reader, None)
+                if record is None:
+                    break
                 if not record:
                     continue
                 row += 1
                 if len(record) != width:
                     problems.append(Problem(
-                        file, f"row has {len(record)} fields but the header has {width} (line {reader.line_num})",
+                        file, f"row has {len(record)} fields but the header has {width} (line {start})",
                         row=row, expected=f"{width} fields", found=f"{len(record)} fields"))
-                    if len(problems) >= SHOWN:
-                        break
         except csv.Error as exc:
-            problems.append(Problem(file, f"malformed CSV near line {reader.line_num}: {exc}", row=row + 1,
-                                    expected="fields quoted with \" and quotes doubled inside them",
+            what = ("a quoted field is never closed" if "end of data" in str(exc)
+                    else f"malformed quoting ({exc})")
+            problems.append(Problem(file, f"{what}: the row starts on line {start}", row=row + 1,
+                                    expected='fields quoted with " and quotes doubled inside them',
                                     found=str(exc)))
     return problems
 
