@@ -356,6 +356,46 @@ def signals_store(frame=None, table: str = "signals", store=None):
 
 # ---- account tables (loading) ----------------------------------------------
 
+# A wide account table as a CRM would export it: three accounts, one churned (A2).
+ACCOUNT_TABLE_CSV = (
+    "account_id,account_name,arr,csm_owner,segment,renewal_date,churned,logins_30d\n"
+    "A1,Acme,12000,Dana,SMB,2026-03-31,No,40\n"
+    "A2,Beta,50000,Lee,Enterprise,2026-01-15,Yes,3\n"
+    "A3,Gamma,8000,Dana,SMB,2025-12-01,No,25\n"
+)
+
+# A public-style Telco churn export: customerID, TotalCharges blank (" ") for new customers,
+# Churn Yes/No, no ARR column (MonthlyCharges is not ARR).
+TELCO_CSV = (
+    "customerID,gender,tenure,Contract,MonthlyCharges,TotalCharges,Churn\n"
+    "7590-VHVEG,Female,1,Month-to-month,29.85,29.85,No\n"
+    "5575-GNVDE,Male,34,One year,56.95,1889.5,No\n"
+    "3668-QPYBK,Male,2,Month-to-month,53.85,108.15,Yes\n"
+    "4472-LVYGI,Female,0,Two year,52.55, ,No\n"
+    "9237-HQITU,Female,2,Month-to-month,70.70,151.65,Yes\n"
+    "3115-CZMZD,Male,0,Two year,20.25, ,No\n"
+)
+
+
+def write_account_table(directory, name: str = "accounts.csv", text: str = ACCOUNT_TABLE_CSV):
+    """Write an account-table CSV (default: ACCOUNT_TABLE_CSV) into `directory`; returns its path."""
+    from pathlib import Path
+
+    path = Path(directory) / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def account_table_store(directory):
+    """A Store with ACCOUNT_TABLE_CSV loaded as an account table (auto-detected mapping)."""
+    from .db import Store
+    from .loading import load_account_table
+
+    store = Store()
+    load_account_table(store, write_account_table(directory))
+    return store
+
+
 # ---- history (snapshots, explain, alerts) ---------------------------------
 
 HISTORY_DATES = (_dt.date(2025, 1, 6), _dt.date(2025, 1, 13), _dt.date(2025, 1, 20))  # D1, D2 (v1), D3 (v2)
