@@ -22,11 +22,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+GENERATOR_VERSION = 2  # bump when the output changes: the cache of ensure_sample is keyed on it
+# Usage rows every STEP days: 30 is a multiple, so every 30-day window holds the same number of rows
+# (weekly rows put 4 or 5 weeks in a window, a +-25% swing of usage_change_30d by calendar alone).
+STEP = 6
 CHUNK = 20_000  # accounts per chunk: fixed, so the output depends on the seed and N only
 EPOCH = date(1970, 1, 1)
 
 # ---- the known churn model ---------------------------------------------------------------
-INTERCEPT = -3.3
+INTERCEPT = -3.5
 NOISE_SD = 0.7  # per-renewal noise on the logit: the signals explain churn well, not perfectly
 COEFFICIENTS = {  # driver -> coefficient on the logit
     "usage_decline": 2.2,
@@ -59,14 +63,19 @@ SHARE = np.array([0.6, 0.3, 0.1])
 SEATS = [(3, 30), (20, 200), (150, 3000)]          # uniform (log-uniform for Enterprise)
 PRICE_PER_SEAT = np.array([720.0, 540.0, 360.0])    # ARR per seat
 UTIL_BETA = [(5.0, 3.5), (5.5, 3.0), (6.0, 3.0)]    # seat utilisation: Beta(a, b)
-DECLINE_P = np.array([0.40, 0.28, 0.18])            # chance of a usage decline over the period
-CHAMPION_RATE = np.array([0.22, 0.16, 0.12])        # champion departures per year
+RENEWAL_LEAD = 210                                  # trouble before a renewal starts at most this early
+DECLINE_P = np.array([0.20, 0.14, 0.09])            # chance of a steady usage decline before a renewal
+MAX_DECLINE = 2.2                                   # deepest decline (log of usage)
+DIP_RATE = 0.15                                     # passing usage dips per year, unrelated to renewals
+CHAMPION_PRE = np.array([0.08, 0.06, 0.05])         # chance the champion leaves in the weeks before a renewal
+CHAMPION_RATE = np.array([0.10, 0.08, 0.06])        # other champion departures per year
+PAY_EPISODE = np.array([0.10, 0.06, 0.03])          # chance of payment trouble in the months before a renewal
 TICKETS_PER_WEEK = np.array([0.08, 0.2, 0.45])
 CALLS_PER_WEEK = np.array([0.04, 0.12, 0.35])
 QBR_NEVER = np.array([0.70, 0.30, 0.10])            # share of accounts that never get a QBR
 QBR_P = np.array([0.5, 0.7, 0.9])                   # else: chance of a QBR each quarter
 EXEC_P = np.array([0.0, 0.05, 0.3])                 # exec meeting per quarter
-PAY_TROUBLE = np.array([0.18, 0.10, 0.04])          # share of accounts with payment trouble
+PAY_TROUBLE = np.array([0.06, 0.04, 0.02])          # share of accounts with chronic payment trouble
 BILLING_MONTHS = np.array([1, 1, 3])
 PLANS = [("Starter", "Growth"), ("Growth", "Business"), ("Business", "Enterprise")]
 REGIONS = ("North America", "EMEA", "APAC", "LATAM")
@@ -139,7 +148,7 @@ class _Chunk:
 
     def __init__(self, rng: np.random.Generator, first: int, n: int, start: int, end: int):
         self.rng, self.first, self.n, self.start, self.end = rng, first, n, start, end
-        self.week = np.arange(start, end + 1, 7, dtype=np.int64)
+        self.grid = np.arange(start, end + 1, STEP, dtype=np.int64)  # the usage periods' first days
         self._accounts()
         self._health()
         self._usage()
@@ -165,7 +174,7 @@ class _Chunk:
         self.logins_per_user = rng.uniform(1.5, 6.0, n)
         self.feature_depth = rng.uniform(0.5, 3.0, n)
         trouble = rng.random(n) < PAY_TROUBLE[self.seg]
-        self.pay_trouble = np.where(trouble, rng.beta(2, 6, n), rng.beta(1, 300, n))
+        self.pay_trouble = np.where(trouble, rng.beta(2, 8, n), rng.beta(1, 300, n))
         self.qbr_p = np.where(rng.random(n) < QBR_NEVER[self.seg], 0.0, QBR_P[self.seg])
 
     def _beta_by_seg(self) -> np.ndarray:
@@ -174,63 +183,103 @@ class _Chunk:
         return self.rng.beta(a, b)
 
     # -- latent health, champion moves, usage -------------------------------------------
+    def _renewal_grid(self) -> None:
+        """Contract anniversaries near the period, (account, k): trouble builds up before them."""
+        k = np.arange(1, (self.end + RENEWAL_LEAD - self.cs.min()) // 365 + 2)
+        r = _add_years(np.repeat(self.cs[:, None], len(k), 1), k[None, :])
+        self.ren = r
+        self.ren_ok = (r > self.start) & (r <= self.end + RENEWAL_LEAD)
+
+    def _episodes(self, p: np.ndarray, lead: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per (account, renewal) with chance p[account]: account, onset `lead` days before it, renewal."""
+        hit = self.ren_ok & (self.rng.random(self.ren.shape) < p[:, None])
+        acct, j = np.nonzero(hit)
+        r = self.ren[acct, j]
+        onset = np.maximum(r - self.rng.integers(lead[0], lead[1], len(acct)), self.cs[acct])
+        return acct, onset, r
+
     def _health(self) -> None:
-        rng, n, W = self.rng, self.n, len(self.week)
-        rho, sd = 0.85, 0.18
+        rng, n, W = self.rng, self.n, len(self.grid)
+        self._renewal_grid()
+        # stable accounts: a small, slow wobble around an account level
+        rho, sd = 0.9, 0.05
         x = np.empty((n, W))
         x[:, 0] = rng.normal(0, sd / np.sqrt(1 - rho ** 2), n)
         eps = rng.normal(0, sd, (n, W))
         for w in range(1, W):
             x[:, w] = rho * x[:, w - 1] + eps[:, w]
-        h = x + rng.normal(0, 0.3, n)[:, None]
+        h = x + rng.normal(0, 0.25, n)[:, None]
+        week = self.grid[None, :]
+        # a decline: starts 1.5-5 months before a renewal, goes on steadily until it, recovers after
+        acct, onset, r = self._episodes(DECLINE_P[self.seg], (45, 150))
+        rate = np.minimum(rng.uniform(0.35, 0.7, len(acct)), MAX_DECLINE * 30.0 / np.maximum(r - onset, 1))
+        t = np.minimum(week, r[:, None])
+        fall = rate[:, None] * np.clip(t - onset[:, None], 0, None) / 30.0
+        fall *= np.exp(-np.clip(week - r[:, None], 0, None) / 40.0)
+        np.subtract.at(h, acct, fall)
+        # a passing dip, unrelated to renewals: 1-3 months down, then back
         first = np.maximum(self.cs, self.start)
-        # a usage decline: a ramp down from an onset day
-        declining = rng.random(n) < DECLINE_P[self.seg]
-        onset = first + rng.integers(0, np.maximum(1, self.end - first), n)
-        depth = rng.uniform(0.5, 1.6, n)
-        ramp = rng.uniform(14, 84, n)
-        after = np.clip((self.week[None, :] - onset[:, None]) / ramp[:, None], 0, 1)
-        h -= np.where(declining[:, None], depth[:, None] * after, 0.0)
-        # champion departures (Poisson over the period); each hurts health for a few months
-        years = (self.end - first) / 365.0
-        k = np.minimum(rng.poisson(CHAMPION_RATE[self.seg] * np.maximum(years, 0)), 2)
-        acct = np.repeat(np.arange(n), k)
-        day = first[acct] + rng.integers(0, np.maximum(1, self.end - first[acct] + 1))
-        since = self.week[None, :] - day[:, None]
-        np.subtract.at(h, acct, np.where(since >= 0, 0.7 * np.exp(-since / 70.0), 0.0))
+        years = np.maximum((self.end - first) / 365.0, 0)
+        m = rng.poisson(DIP_RATE * years)
+        acct = np.repeat(np.arange(n), m)
+        onset = first[acct] + rng.integers(0, np.maximum(1, self.end - first[acct] + 1))
+        length = rng.integers(30, 90, len(acct))
+        depth = rng.uniform(0.2, 0.6, len(acct))
+        since = week - onset[:, None]
+        dip = depth[:, None] * np.clip(since / length[:, None], 0, 1) \
+            * np.exp(-np.clip(since - length[:, None], 0, None) / 30.0)
+        np.subtract.at(h, acct, dip)
+        # champion departures: mostly weeks before a renewal, some at any time; health erodes after
+        pre_acct, _, pre_r = self._episodes(CHAMPION_PRE[self.seg], (14, 85))
+        pre_day = pre_r - rng.integers(14, 85, len(pre_acct))
+        k = np.minimum(rng.poisson(CHAMPION_RATE[self.seg] * years), 2)
+        any_acct = np.repeat(np.arange(n), k)
+        any_day = first[any_acct] + rng.integers(0, np.maximum(1, self.end - first[any_acct] + 1))
+        acct, day = np.concatenate([pre_acct, any_acct]), np.concatenate([pre_day, any_day])
+        keep = day >= first[acct]
+        acct, day = acct[keep], day[keep]
+        since = week - day[:, None]
+        np.subtract.at(h, acct, 0.5 * np.clip(since / 60.0, 0, 1) * np.exp(-np.clip(since - 60, 0, None) / 180.0))
         events = [(acct, day, np.zeros(len(acct), np.int8))]
         added = rng.random(len(acct)) < 0.6
         events.append((acct[added], day[added] + rng.integers(20, 120, added.sum()),
                        np.full(added.sum(), 2, np.int8)))
-        m = rng.poisson(0.08 * np.maximum(years, 0))
+        m = rng.poisson(0.08 * years)
         sa = np.repeat(np.arange(n), m)
         events.append((sa, first[sa] + rng.integers(0, np.maximum(1, self.end - first[sa] + 1)),
                        np.ones(len(sa), np.int8)))
         self.rel_acct, self.rel_day, self.rel_event = (np.concatenate(p) for p in zip(*events))
+        # payment trouble: a card or cash problem from 1-4 months before a renewal until after it
+        acct, onset, r = self._episodes(PAY_EPISODE[self.seg], (30, 120))
+        self.pay_acct, self.pay_from, self.pay_to = acct, onset, r + 30
+        self.pay_q = rng.uniform(0.5, 0.85, len(acct))
         self.h = h
 
     def _usage(self) -> None:
         rng = self.rng
-        self.u_exists = self.week[None, :] >= self.cs[:, None]
-        p = np.clip(self.util[:, None] * np.exp(0.8 * np.minimum(self.h, 0.5)), 0, 1)
-        self.active = rng.binomial(np.broadcast_to(self.seats[:, None], p.shape), p)
-        self.logins = rng.poisson(self.active * self.logins_per_user[:, None])
+        self.u_exists = self.grid[None, :] >= self.cs[:, None]
+        p = np.clip(self.util[:, None] * np.exp(np.minimum(self.h, 0.4)), 0, 1)
+        # the same people log in week after week: active users vary less than independent draws
+        mean = self.seats[:, None] * p
+        noisy = mean + rng.normal(0, 1, p.shape) * np.sqrt(mean * (1 - p)) * 0.5
+        self.active = np.clip(np.round(noisy), 0, self.seats[:, None]).astype(np.int64)
+        self.logins = rng.poisson(self.active * self.logins_per_user[:, None] * (STEP / 7))
         self.features = rng.poisson(self.logins * self.feature_depth[:, None])
 
     # -- tickets, invoices, touchpoints -------------------------------------------------
-    def _weekly_events(self, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Poisson events per (account, week) while the account exists: account, week index, day."""
-        counts = self.rng.poisson(rate) * self.u_exists
+    def _events(self, per_week: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Poisson events per (account, period) while the account exists: account, period index, day."""
+        counts = self.rng.poisson(per_week * (STEP / 7)) * self.u_exists
         acct, w = np.nonzero(counts)
         reps = counts[acct, w]
         acct, w = np.repeat(acct, reps), np.repeat(w, reps)
-        day = np.minimum(self.week[w] + self.rng.integers(0, 7, len(w)), self.end)
+        day = np.minimum(self.grid[w] + self.rng.integers(0, STEP, len(w)), self.end)
         return acct, w, day
 
     def _tickets(self) -> None:
         rng = self.rng
         rate = TICKETS_PER_WEEK[self.seg][:, None] * np.exp(-0.6 * self.h)
-        self.t_acct, w, self.t_day = self._weekly_events(rate)
+        self.t_acct, w, self.t_day = self._events(rate)
         hw = self.h[self.t_acct, w]
         self.t_sent = np.round(np.clip(rng.normal(0.15 + 0.5 * hw, 0.35), -1, 1), 2)
         self.t_prio = rng.choice(4, size=len(w), p=[0.3, 0.45, 0.2, 0.05])
@@ -251,8 +300,9 @@ class _Chunk:
         acct, j = np.nonzero(ok)
         self.i_acct, self.i_due = acct, due[acct, j]
         self.i_amount = np.round(self.arr[acct] * BILLING_MONTHS[self.seg[acct]] / 12.0, 2)
-        wk = np.clip((self.i_due - self.start) // 7, 0, len(self.week) - 1)
+        wk = np.clip((self.i_due - self.start) // STEP, 0, len(self.grid) - 1)
         q = self.pay_trouble[acct] * np.exp(-0.5 * np.minimum(self.h[acct, wk], 1.0))
+        q = np.maximum(q, self._episode_q(acct, self.i_due))
         r = rng.random(len(acct))
         status = np.full(len(acct), "paid", dtype=object)
         status[r < 0.05 + 1.5 * q] = "late"
@@ -264,6 +314,20 @@ class _Chunk:
         status[(paid > self.end) & (status == "late")] = "open"
         self.i_status, self.i_paid, self.i_unpaid = status, paid, unpaid
 
+    def _episode_q(self, acct: np.ndarray, due: np.ndarray) -> np.ndarray:
+        """Per invoice: the failure chance of a payment-trouble episode covering its due date, else 0."""
+        order = np.argsort(self.pay_acct, kind="stable")
+        ea, lo, hi, q = self.pay_acct[order], self.pay_from[order], self.pay_to[order], self.pay_q[order]
+        first = np.searchsorted(ea, acct, "left")
+        count = np.searchsorted(ea, acct, "right") - first
+        out = np.zeros(len(acct))
+        for k in range(int(count.max(initial=0))):  # episodes per account: a handful at most
+            has = count > k
+            e = first[has] + k
+            inside = (due[has] >= lo[e]) & (due[has] <= hi[e])
+            out[has] = np.maximum(out[has], np.where(inside, q[e], 0.0))
+        return out
+
     def _touchpoints(self) -> None:
         rng, n = self.rng, self.n
         parts = []
@@ -273,7 +337,7 @@ class _Chunk:
             acct, q = np.nonzero(hit)
             day = quarters[q] + rng.integers(0, 60, len(q))
             parts.append((acct, day, np.full(len(acct), kind, np.int8)))
-        acct, _, day = self._weekly_events(np.broadcast_to(CALLS_PER_WEEK[self.seg][:, None], self.h.shape))
+        acct, _, day = self._events(np.broadcast_to(CALLS_PER_WEEK[self.seg][:, None], self.h.shape))
         parts.append((acct, day, np.full(len(acct), 2, np.int8)))
         # NPS surveys every half year from an account-specific offset; about 45% answer
         offset = rng.integers(0, 182, n)
@@ -285,7 +349,7 @@ class _Chunk:
         self.tp_acct, self.tp_day, self.tp_kind = (np.concatenate(x) for x in zip(*parts))
         keep = (self.tp_day >= self.cs[self.tp_acct]) & (self.tp_day <= self.end)
         self.tp_acct, self.tp_day, self.tp_kind = self.tp_acct[keep], self.tp_day[keep], self.tp_kind[keep]
-        wk = np.clip((self.tp_day - self.start) // 7, 0, len(self.week) - 1)
+        wk = np.clip((self.tp_day - self.start) // STEP, 0, len(self.grid) - 1)
         answered = (self.tp_kind == 3) & (rng.random(len(self.tp_acct)) < 0.45)
         score = np.clip(np.round(rng.normal(7.6 + 2.5 * self.h[self.tp_acct, wk], 1.6)), 0, 10)
         self.tp_nps = np.where(answered, score, np.nan)
@@ -293,7 +357,7 @@ class _Chunk:
     # -- renewals: the known churn model ------------------------------------------------
     def drivers(self, d: np.ndarray) -> dict[str, np.ndarray]:
         """The drivers of COEFFICIENTS as of day d (one per account), from the signals at d."""
-        n, week = self.n, self.week[None, :]
+        n, week = self.n, self.grid[None, :]
         dd = d[:, None]
         rows = self.u_exists & (week <= dd)
         recent = rows & (week > dd - 30)
@@ -401,10 +465,10 @@ class _Chunk:
             "marketing_consent": pa.array(rng.random(n) < 0.7),
         })}
         acct, w = np.nonzero(self.u_exists)
-        keep = alive(acct, self.week[w])
+        keep = alive(acct, self.grid[w])
         acct, w = acct[keep], w[keep]
         out["usage"] = pa.table({
-            "account_id": ids.take(acct), "date": _dates(self.week[w]),
+            "account_id": ids.take(acct), "date": _dates(self.grid[w]),
             "active_users": pa.array(self.active[acct, w]), "logins": pa.array(self.logins[acct, w]),
             "core_feature_events": pa.array(self.features[acct, w])})
         keep = alive(self.t_acct, self.t_day)
@@ -486,7 +550,7 @@ def generate_sample(out_dir: str | os.PathLike, n_accounts: int = 5000, seed: in
         "intercept": INTERCEPT, "coefficients": COEFFICIENTS, "drivers": DRIVERS, "noise_sd": NOISE_SD,
         "strong": [k for k, v in COEFFICIENTS.items() if v >= 0.5],
         "weak": [k for k, v in COEFFICIENTS.items() if v < 0.2],
-        "seed": seed, "n_accounts": n_accounts, "start": start.isoformat(),
+        "generator_version": GENERATOR_VERSION, "seed": seed, "n_accounts": n_accounts, "start": start.isoformat(),
         "end": (start + timedelta(days=days - 1)).isoformat(), "format": fmt, "rows": counts,
         "renewals": renewals, "churned": churned,
         "churn_rate_per_renewal": round(churned / renewals, 4) if renewals else None,
@@ -498,7 +562,7 @@ def generate_sample(out_dir: str | os.PathLike, n_accounts: int = 5000, seed: in
 def ensure_sample(n_accounts: int = 3000, seed: int = 42, cache_dir: str | os.PathLike | None = None) -> Path:
     """The sample folder for (n_accounts, seed), generated once into a cache and reused."""
     target = Path(cache_dir) if cache_dir else (Path(__file__).resolve().parent.parent / ".cache"
-                                                / f"sample-{n_accounts}-{seed}")
+                                                / f"sample-v{GENERATOR_VERSION}-{n_accounts}-{seed}")
     if (target / "truth.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

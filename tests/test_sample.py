@@ -41,8 +41,8 @@ def test_row_counts_and_truth(sample):
     truth = json.loads((out / "truth.json").read_text())
     assert truth["rows"] == {name: len(frame) for name, frame in t.items()}
     assert len(t["accounts"]) == 2000 and t["accounts"]["account_id"].is_unique
-    weeks = 105
-    assert 2000 * weeks * 0.5 < len(t["usage"]) < 2000 * weeks
+    periods = len(range(0, 730, S.STEP))  # a usage row every STEP days
+    assert 2000 * periods * 0.5 < len(t["usage"]) < 2000 * periods
     assert len(t["invoices"]) > 2000 * 8 and len(t["tickets"]) > 2000 and len(t["touchpoints"]) > 2000 * 4
     assert set(truth["coefficients"]) == set(COEFFICIENTS) == set(truth["drivers"])
     assert truth["intercept"] < 0 and truth["coefficients"]["tickets"] == 0.0
