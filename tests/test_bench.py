@@ -1,0 +1,153 @@
+"""The benchmark harness at a tiny size, and the pattern path against the full per-account score.
+
+No timing is asserted: only that every fast path gives the full path's numbers exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskcore import aggregates as agg
+from riskcore.bench import _same, bench_size, peer_degrees, peer_tiers, render, table
+from riskcore.db import Store
+from riskcore.fixtures import random_signals_frame, signals_store
+from riskcore.rules import (DEFAULT_RULESET_PATH, load_ruleset, with_enabled, with_fusion, with_points,
+                            with_thresholds, with_tiers)
+from riskcore.scoring import (_round_like_sql, firing_patterns, pattern_index, patterns_for, patterns_from_signals,
+                              score)
+
+
+@pytest.fixture(scope="module")
+def data():
+    store = signals_store(random_signals_frame(3000, seed=11))
+    rs = load_ruleset(DEFAULT_RULESET_PATH)
+    return store, rs, pattern_index(store, rs, "signals", out_table="idx")
+
+
+def full(store, rs, name="full"):
+    """The per-account scored table (both stages) for rs."""
+    return score(store, rs, "signals", out_table=name)
+
+
+def check_all(store, rs, pat, published=None):
+    table = full(store, rs)
+    assert _same(agg.tier_summary_from_patterns(pat, rs), agg.tier_summary(store, table), "tier")
+    assert _same(agg.quadrant_summary_from_patterns(pat, rs), agg.quadrant_summary(store, table), "quadrant")
+    h = agg.score_histogram_from_patterns(pat, rs, 20)
+    ref = agg.score_histogram(store, table, 20)
+    assert h["accounts"].tolist() == ref["accounts"].tolist()
+    np.testing.assert_allclose(h["value"], ref["value"], rtol=1e-9)
+    if published is not None:
+        pub = full(store, published, "pub")
+        mv = agg.tier_movement_from_patterns(pat, published, rs)
+        ref = agg.tier_movement(store, pub, table)
+        assert mv["accounts"].tolist() == ref["accounts"].tolist()
+        assert mv[["from_tier", "to_tier"]].values.tolist() == ref[["from_tier", "to_tier"]].values.tolist()
+
+
+WEIGHT_CHANGES = {
+    "points": lambda rs: with_points(rs, {"usage_drop": 45, "no_qbr": 3, "champion_left": 60}),
+    "percentile tiers": lambda rs: with_tiers(rs, medium=60, high=85, mode="percentile", dimension="churn"),
+    "fusion off": lambda rs: with_fusion(rs, enabled=False),
+    "rule disabled": lambda rs: with_enabled(rs, {"inactive_7d": False}),
+    "zero points": lambda rs: with_points(rs, {"renewal_no_touch": 0}),
+    "risk cut-off": lambda rs: replace(rs, quadrant=replace(rs.quadrant, risk_cutoff=40)),
+}
+
+
+@pytest.mark.parametrize("change", list(WEIGHT_CHANGES))
+def test_weight_change_from_patterns_equals_full_score(data, change):
+    store, rs, idx = data
+    new = WEIGHT_CHANGES[change](rs)
+    pat = patterns_for(store, idx, new)
+    assert pat is idx.base  # no SQL at all on a weight change
+    assert len(pat) < 3000 / 2
+    check_all(store, new, pat, published=rs)
+
+
+@pytest.mark.parametrize("changes", [{"usage_drop": -0.1}, {"usage_drop": -0.5, "no_qbr": 30},
+                                     {"inactive_7d": 1}])
+def test_threshold_change_from_index_equals_full_score(data, changes):
+    store, rs, idx = data
+    new = with_points(with_thresholds(rs, changes), {"usage_drop": 30})
+    pat = patterns_for(store, idx, new)
+    check_all(store, new, pat)
+    again = patterns_from_signals(store, new, "signals")
+    assert _same(agg.tier_summary_from_patterns(again, new), agg.tier_summary_from_patterns(pat, new), "tier")
+    with pytest.raises(ValueError, match="thresholds"):  # movement across a threshold change needs the tables
+        agg.tier_movement_from_patterns(pat, rs, new)
+
+
+def test_threshold_override_change(data):
+    store, rs, idx = data
+    overrides = tuple(replace(o, threshold=20) if o.rule == "no_qbr" and o.threshold is not None else o
+                      for o in rs.overrides)
+    new = replace(rs, overrides=overrides)
+    check_all(store, new, patterns_for(store, idx, new))
+
+
+def test_scale_rule_dimension_is_exact():
+    """reputation has a graded rule: its degrees are pattern keys, so tiers stay exact."""
+    store = signals_store(random_signals_frame(2000, seed=5))
+    rs = replace(load_ruleset(DEFAULT_RULESET_PATH), primary_dimension="reputation")
+    rs = with_points(rs, {"detractor": 55})
+    idx = pattern_index(store, rs, "signals", out_table="idx_rep")
+    assert idx.base.dimensions == ("reputation",)
+    table = full(store, rs)
+    assert _same(agg.tier_summary_from_patterns(idx.base, rs), agg.tier_summary(store, table), "tier")
+    new = with_thresholds(rs, {"detractor": [7, 1]})
+    pat = patterns_for(store, idx, new)
+    assert _same(agg.tier_summary_from_patterns(pat, new), agg.tier_summary(store, full(store, new, "f2")), "tier")
+    # firing_patterns over an existing firings table gives the same patterns
+    fp = firing_patterns(store, rs, "full_firings")
+    assert fp.accounts == idx.base.accounts == 2000
+    assert _same(agg.tier_summary_from_patterns(fp, rs), agg.tier_summary(store, table), "tier")
+    assert firing_patterns(store, rs, "full_firings", max_patterns=1) is None  # too many: caller falls back
+
+
+def test_value_cutoff_change_needs_a_new_index(data):
+    store, rs, idx = data
+    new = replace(rs, quadrant=replace(rs.quadrant, value_cutoff=1000.0))
+    with pytest.raises(ValueError, match="value"):
+        patterns_for(store, idx, new)
+    idx2 = pattern_index(store, new, "signals", out_table="idx_cut")
+    check_all(store, new, idx2.base)
+
+
+def test_round_like_sql_matches_duckdb():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([(rng.integers(-10**6, 10**6, 20000) + 0.5) / 1e4, rng.random(20000) * 100,
+                        rng.integers(-10**7, 10**7, 20000) / 1e5])
+    store = Store()
+    store.register_df("x", pd.DataFrame({"x": x}))
+    ref = store.df("SELECT round(x, 4) AS r FROM x")["r"].to_numpy()
+    assert np.array_equal(_round_like_sql(x, 4), ref)
+
+
+def test_pandas_peer_equals_full_score(data):
+    store, rs, _ = data
+    new = with_thresholds(with_points(rs, {"usage_drop": 40}), {"no_qbr": 90})
+    table = full(store, new)
+    ids = [r.id for r in new.rules if r.dimension == "churn"]
+    frame = store.df(f"SELECT segment, stage, value, {', '.join('v_' + i for i in ids)} FROM full_firings")
+    got = peer_tiers(frame, peer_degrees(frame, new, ids), new)
+    assert _same(got, agg.tier_summary(store, table), "tier")
+
+
+def test_bench_harness_tiny_sample():
+    from riskcore.sample import ensure_sample
+    timings, facts = bench_size(400, runs=1, log=lambda s: None, data=ensure_sample(400), backtest=False)
+    ops = [t.operation for t in timings]
+    assert ops[0] == "bare scan (floor)"
+    checked = [t for t in timings if t.check]
+    assert len(checked) == 7 and all(t.check in ("= full", "= patterns") for t in checked), \
+        [(t.operation, t.check) for t in checked]
+    assert all(t.median_ms >= 0 for t in timings)
+    assert facts["patterns"] <= facts["accounts_scored"] and facts["chart_marks"] <= 20000
+    md = table(timings)
+    assert md.count("\n") == len(timings) + 1 and "| 400 | bare scan (floor) |" in md
+    assert "## One-off costs" in render(timings, [facts], [], 1)
