@@ -139,11 +139,11 @@ def _load(store: Store, path: Path, explicit: Mapping | None, sheet: str | None,
         store.execute(f"DROP TABLE IF EXISTS {RAW}")
     if mapping.id_column is None:
         report.add(Problem(file, "no id column found: accounts are numbered by their row in the file",
-                           expected="a column like customerID, account_id or id (or set id_column)",
+                           expected="a column like customerID, account_id or id, or id_column set",
                            severity="warning"))
     if mapping.value_column is None:
         report.add(Problem(file, "no value (ARR) column found: arr is empty, so ARR totals and the value axis "
-                           "are unavailable", expected="a column like arr or annual_revenue (or set value_column)",
+                           "are unavailable", expected="a column like arr or annual_revenue, or value_column set",
                            severity="warning"))
     if not pc.all(pc.equal(canonical.column("__row"), raw.column("__row"))).as_py():
         raise RuntimeError("internal: canonical columns out of order")
