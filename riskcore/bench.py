@@ -284,7 +284,25 @@ def _rss_mb() -> float:
 
 def app_child(n: int, runs: int) -> dict:
     """Run the app headless at n accounts: Tuning page rerun times after a slider change, RSS."""
+    import functools
     from streamlit.testing.v1 import AppTest
+    from . import backtest as bt
+    from . import scoring as sc
+    spent: dict[str, float] = {}
+
+    def timed(mod, name):  # where a rerun's time goes: the page looks these up at call time
+        f = getattr(mod, name)
+
+        @functools.wraps(f)
+        def w(*a, **k):
+            t0 = time.perf_counter()
+            try:
+                return f(*a, **k)
+            finally:
+                spent[name] = spent.get(name, 0.0) + (time.perf_counter() - t0) * 1000
+        setattr(mod, name, w)
+    timed(bt, "run_backtest")
+    timed(sc, "score")
     os.environ["RISKCORE_SAMPLE_ACCOUNTS"] = str(n)
     os.environ.setdefault("RISKCORE_HOME", tempfile.mkdtemp(prefix="bench-rules-"))
     os.environ.pop("RISKCORE_DATA", None)
@@ -297,20 +315,23 @@ def app_child(n: int, runs: int) -> dict:
     res["first_load_s"] = time.perf_counter() - t
     res["errors"] = [e.message for e in at.exception] + [e.value for e in at.error]
     res["rss_loaded_mb"] = _rss_mb()
-    times = []
+    times, parts = [], []
     for i in range(runs + 1):
         at.slider(key=f"weight:{WEIGHT_RULE}").set_value(21 + i)
+        spent.clear()
         t = time.perf_counter()
         at.run()
         times.append((time.perf_counter() - t) * 1000)
+        parts.append(dict(spent))
     res["rerun_ms"] = statistics.median(times[1:])
+    res["rerun_backtest_ms"] = statistics.median(p.get("run_backtest", 0.0) for p in parts[1:])
+    res["rerun_score_ms"] = statistics.median(p.get("score", 0.0) for p in parts[1:])
     res["errors"] += [e.message for e in at.exception] + [e.value for e in at.error]
     res["rss_after_reruns_mb"] = _rss_mb()
     for k in range(2):  # more sessions: they share the loaded data
         other = AppTest.from_file(app, default_timeout=3600)
         other.run()
         other.switch_page("pages/tuning.py").run()
-        other.slider(key=f"weight:{WEIGHT_RULE}").set_value(30 + k).run()
         res[f"rss_session_{k + 2}_mb"] = _rss_mb()
     return res
 
@@ -351,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None, help="Markdown file for the table (default benchmarks/results-<date>.md)")
     ap.add_argument("--no-app", action="store_true", help="skip the AppTest / RSS measurements")
     ap.add_argument("--no-backtest", action="store_true", help="skip the backtest timing")
+    ap.add_argument("--app-runs-1e6", type=int, default=1,
+                    help="Tuning reruns timed at 1e6+ accounts (each reruns the draft's backtest; default 1)")
     ap.add_argument("--app-child", type=int, default=None, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.app_child is not None:
@@ -373,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         facts.append(f)
         gc.collect()
         if not a.no_app:
-            r = app_bench(n, a.runs)
+            r = app_bench(n, a.runs if n < 10**6 else min(a.runs, a.app_runs_1e6))
             apps.append(r)
             print(f"    app: {r}", file=sys.stderr)
             if "rerun_ms" in r:
@@ -411,6 +434,13 @@ def render(timings: list[Timing], facts: list[dict], apps: list[dict], runs: int
             lines.append(f"| {r['size']:,} | {g('first_load_s', '{:.1f}')} | {g('rerun_ms')} | {g('rss_loaded_mb')} | "
                          f"{g('rss_after_reruns_mb')} | {g('rss_session_2_mb')} | {g('rss_session_3_mb')} | "
                          f"{'; '.join(map(str, r.get('errors', [])))[:200]} |")
+        lines.append("")
+        for r in apps:
+            if "rerun_ms" in r:
+                lines.append(f"- {r['size']:,}: of a {r['rerun_ms']:.0f} ms rerun, the draft's backtest (`run_backtest`, "
+                             f"Tuning accuracy panel) took {r.get('rerun_backtest_ms', float('nan')):.0f} ms and "
+                             f"the full per-account score (`score`) {r.get('rerun_score_ms', float('nan')):.0f} ms "
+                             "(medians)")
     return "\n".join(lines)
 
 

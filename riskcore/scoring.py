@@ -583,6 +583,7 @@ class PatternIndex:
     table: str
     base: Patterns
     rs: RuleSet  # the rule set the base patterns were fired with
+    columns: tuple[str, ...] = ()  # of `table` (saves a catalog query per change)
 
 
 def _firing_key(rs: RuleSet, rule_id: str) -> tuple:
@@ -642,7 +643,7 @@ def pattern_index(store: Store, rs: RuleSet, signals_table: str, out_table: str 
         n=t.column("n").to_numpy(zero_copy_only=False).astype(np.int64),
         value=np.nan_to_num(t.column("value").to_numpy(zero_copy_only=False).astype(float), nan=0.0),
         value_cut=cut, value_cutoff=rs.quadrant.value_cutoff)
-    return PatternIndex(out, base, rs)
+    return PatternIndex(out, base, rs, tuple(store.columns(out)))
 
 
 def patterns_for(store: Store, index: PatternIndex, rs: RuleSet) -> Patterns:
@@ -666,7 +667,7 @@ def patterns_for(store: Store, index: PatternIndex, rs: RuleSet) -> Patterns:
         raise ValueError("a rule's signal or dimension changed: build a new pattern index")
     part = replace(rs, rules=tuple(rs.rule(r) for r in changed),
                    overrides=tuple(o for o in rs.overrides if o.rule in set(changed)))
-    cols = store.columns(index.table)
+    cols = index.columns or tuple(store.columns(index.table))
     fsql, params = compile_firings(part, cols, source=index.table)
     # compile_firings does not carry pid: add it to its base CTE's source columns
     head = "WITH base AS (\n  SELECT\n    "
