@@ -9,7 +9,7 @@ that date. A segment whose signal columns are missing is unavailable and skipped
 ...                   'op = "<"\\nthreshold = 1\\n')
 >>> sql, params = behavior_segments_sql(rs, {"account_id", "logins_30d"})
 >>> params
-[1, 'quiet']
+[1, 'quiet', 'steady']
 """
 
 from __future__ import annotations
