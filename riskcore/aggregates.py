@@ -571,3 +571,20 @@ def tier_movement_from_patterns(pat: Any, rs_a: Any, rs_b: Any, dimension: str |
     value = np.bincount(cell, weights=pat.value, minlength=9)
     return pd.DataFrame({"from_tier": [a for a in TIERS for _ in TIERS], "to_tier": [b for _ in TIERS for b in TIERS],
                          "accounts": accounts, "value": value})
+
+
+def tier_movement_from_index(index: Any, pat: Any, rs_a: Any, rs_b: Any, dimension: str | None = None) -> pd.DataFrame:
+    """`tier_movement` from a pattern index (scoring.PatternIndex): tiers under rs_a, which must fire
+    like the index's rule set, x tiers under rs_b of `pat = patterns_for(store, index, rs_b)`, so
+    also across a threshold change."""
+    import numpy as np
+    from .scoring import pattern_tier_codes
+    if _firing_parts(rs_a, index.base.rule_ids) != _firing_parts(index.rs, index.base.rule_ids):
+        raise ValueError("rs_a does not fire like the index's rule set: build an index for it")
+    if pat.base_pid is None:
+        raise ValueError("these patterns do not come from patterns_for(store, index, rs)")
+    cell = pattern_tier_codes(index.base, rs_a, dimension)[pat.base_pid] * 3 + pattern_tier_codes(pat, rs_b, dimension)
+    accounts = np.bincount(cell, weights=pat.n, minlength=9).astype(np.int64)
+    value = np.bincount(cell, weights=pat.value, minlength=9)
+    return pd.DataFrame({"from_tier": [a for a in TIERS for _ in TIERS], "to_tier": [b for _ in TIERS for b in TIERS],
+                         "accounts": accounts, "value": value})

@@ -411,6 +411,7 @@ class Patterns:
     value: np.ndarray        # (patterns,) float64 summed value (NULLs ignored)
     value_cut: float | None  # the value cut-off the classes were built with
     value_cutoff: Any        # rs.quadrant.value_cutoff they were built for ("median" or a number)
+    base_pid: np.ndarray | None = None  # (patterns,) row of the index's base patterns each one came from
 
     @property
     def accounts(self) -> int:
@@ -661,7 +662,7 @@ def patterns_for(store: Store, index: PatternIndex, rs: RuleSet) -> Patterns:
         raise ValueError("the rules changed: build a new pattern index")
     changed = [r for r in base.rule_ids if _firing_key(rs, r) != _firing_key(index.rs, r)]
     if not changed:
-        return base
+        return replace(base, base_pid=np.arange(len(base)))
     if any(rs.rule(r).signal != index.rs.rule(r).signal or rs.rule(r).dimension != index.rs.rule(r).dimension
            for r in changed):
         raise ValueError("a rule's signal or dimension changed: build a new pattern index")
@@ -684,4 +685,4 @@ def patterns_for(store: Store, index: PatternIndex, rs: RuleSet) -> Patterns:
                     stage=base.stage[pid], value_high=base.value_high[pid],
                     n=t.column("n").to_numpy(zero_copy_only=False).astype(np.int64),
                     value=np.nan_to_num(t.column("value").to_numpy(zero_copy_only=False).astype(float), nan=0.0),
-                    value_cut=base.value_cut, value_cutoff=base.value_cutoff)
+                    value_cut=base.value_cut, value_cutoff=base.value_cutoff, base_pid=pid)
