@@ -96,7 +96,7 @@ def evaluate(frame: pd.DataFrame, prob: np.ndarray | None = None) -> dict:
     y = frame["churned"].to_numpy(dtype=int)
     tiers = frame["tier"].to_numpy()
     result = summary_metrics(s, y, prob=prob, tiers=tiers)
-    result["tiers"] = _records(rate_by_tier(tiers, y))
+    result["tiers"] = [dict(t, churn_rate=t["rate"]) for t in _records(rate_by_tier(tiers, y))]
     result["high_tier"] = high_tier_confusion(tiers, y)
     result["score_bins"] = _records(rate_by_bin(s, y, bins=10))
     result["lift_top_decile"] = lift_top_decile(s, y)

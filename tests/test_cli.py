@@ -1,0 +1,162 @@
+"""End-to-end runs of `python -m riskcore` over a small sample and a public-style churn table."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from riskcore.cli import main
+from riskcore.db import Store
+from riskcore.loading import load_data
+from riskcore.playbooks import catalog_frame, load_catalog
+from riskcore.rules import load_ruleset
+from riskcore.sample import ensure_sample
+from riskcore.scoring import score
+from riskcore.signals import active_dates, signals_table
+from riskcore.workspace import DEFAULT_RULES
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def sample_dir():
+    return ensure_sample(600)
+
+
+def test_sample_command_is_deterministic(tmp_path, capsys):
+    assert main(["sample", "--accounts", "50", "--seed", "3", "--out", str(tmp_path / "a")]) == 0
+    assert main(["sample", "--accounts", "50", "--seed", "3", "--out", str(tmp_path / "b")]) == 0
+    truth = json.loads((tmp_path / "a" / "truth.json").read_text())
+    assert truth["n_accounts"] == 50 and "coefficients" in truth
+    for f in (tmp_path / "a").glob("*.parquet"):
+        assert pd.read_parquet(f).equals(pd.read_parquet(tmp_path / "b" / f.name))
+
+
+def test_score_matches_library(sample_dir, tmp_path):
+    out = tmp_path / "scores.csv"
+    assert main(["score", "--data", str(sample_dir), "--out", str(out)]) == 0
+    cli = pd.read_csv(out, encoding="utf-8-sig")
+    rs = load_ruleset(DEFAULT_RULES)
+    store = Store()
+    load_data(store, sample_dir)
+    as_of = active_dates(store)[1]
+    lib = store.df(f"SELECT * FROM {score(store, rs, signals_table(store, as_of), catalog_frame(load_catalog()))}")
+    expected_cols = ["account_id", "risk_score", "tier", "quadrant", "playbook", "reasons"] + [
+        f"{d}_score" for d in rs.dimensions]
+    assert list(cli.columns) == expected_cols
+    merged = cli.merge(lib, on="account_id", suffixes=("_cli", ""))
+    assert len(merged) == len(lib) == len(cli)
+    assert (merged["risk_score_cli"] == merged["risk_score"]).all()
+    assert (merged["tier_cli"] == merged["tier"]).all()
+    assert (merged["quadrant_cli"] == merged["quadrant"]).all()
+
+
+def test_score_parquet_and_signals(sample_dir, tmp_path):
+    assert main(["signals", "--data", str(sample_dir), "--as-of", "2026-03-31", "--out", str(tmp_path / "s.parquet")]) == 0
+    sig = pd.read_parquet(tmp_path / "s.parquet")
+    assert {"usage_change_30d", "champion_left_90d", "days_to_renewal"} <= set(sig.columns)
+    assert sig["account_id"].is_unique
+
+
+TELCO = """customerID,tenure,MonthlyCharges,TotalCharges,Customer service calls,Churn
+7590-VHVEG,1,29.85,29.85,5,Yes
+5575-GNVDE,34,56.95,1889.5,1,No
+3668-QPYBK,2,53.85, ,4,Yes
+7795-CFOCW,45,42.30,1840.75,0,No
+"""
+
+TELCO_RULES = """
+name = "telco"
+primary_dimension = "churn"
+[tiers]
+medium = 31
+high = 61
+[quadrant]
+value_column = "MonthlyCharges"
+value_cutoff = 50
+risk_cutoff = 61
+[fusion]
+enabled = false
+min_groups = 2
+[[rules]]
+id = "many_calls"
+label = "4+ service calls"
+dimension = "churn"
+signal = '"Customer service calls"'
+op = ">="
+threshold = 4
+points = 40
+group = "support"
+[[rules]]
+id = "new_customer"
+label = "Tenure under 6 months"
+dimension = "churn"
+signal = "tenure"
+op = "<"
+threshold = 6
+points = 30
+group = "engagement"
+"""
+
+
+def test_score_on_a_wide_churn_table(tmp_path):
+    data = tmp_path / "telco.csv"
+    data.write_text(TELCO)
+    rules = tmp_path / "telco.toml"
+    rules.write_text(TELCO_RULES)
+    out = tmp_path / "out.csv"
+    assert main(["score", "--data", str(data), "--rules", str(rules), "--out", str(out)]) == 0
+    got = pd.read_csv(out, encoding="utf-8-sig").set_index("account_id")
+    # by hand: calls >= 4 -> 40, tenure < 6 -> 30
+    assert got.loc["7590-VHVEG", "risk_score"] == 70 and got.loc["7590-VHVEG", "tier"] == "high"
+    assert got.loc["3668-QPYBK", "risk_score"] == 70 and got.loc["3668-QPYBK", "quadrant"] == "Save"
+    assert got.loc["7590-VHVEG", "quadrant"] == "Triage"  # 29.85 < 50
+    assert got.loc["5575-GNVDE", "risk_score"] == 0 and got.loc["5575-GNVDE", "quadrant"] == "Expand"
+    assert got.loc["7795-CFOCW", "quadrant"] == "Maintain"
+
+
+def test_backtest_json_contract_on_a_wide_table(tmp_path, capsys):
+    data = tmp_path / "telco.csv"
+    data.write_text(TELCO)
+    rules = tmp_path / "telco.toml"
+    rules.write_text(TELCO_RULES)
+    assert main(["backtest", "--data", str(data), "--rules", str(rules), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["mode"] == "plain_outcome" and "not point in time" in result["note"]
+
+
+def test_backtest_and_fit_on_the_sample(sample_dir, tmp_path, capsys):
+    assert main(["backtest", "--data", str(sample_dir), "--horizon", "90", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    for key in ("n", "churn_rate", "auc", "brier", "log_loss"):
+        assert key in r
+    assert [t["tier"] for t in r["tiers"]] == ["low", "medium", "high"]
+    assert all({"n", "churn_rate"} <= set(t) for t in r["tiers"])
+    assert sum(t["n"] for t in r["tiers"]) == r["n"]
+    assert {"precision", "recall", "false_positive_rate"} <= set(r["high_tier"])
+    assert r["calibration"] and all({"predicted", "observed", "n"} <= set(b) for b in r["calibration"])
+    assert 0.5 < r["auc"] <= 1.0
+    out = tmp_path / "fitted.toml"
+    assert main(["fit", "--data", str(sample_dir), "--horizon", "90", "--out", str(out)]) == 0
+    fitted = load_ruleset(out)
+    default = load_ruleset(DEFAULT_RULES)
+    assert [r.id for r in fitted.rules] == [r.id for r in default.rules]
+    assert [r.points for r in fitted.rules] != [r.points for r in default.rules]
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["score", "--data", "no/such/file.csv", "--out", "x.csv"], "no/such/file.csv"),
+    (["score", "--data", "tests/data/bad/arr_negative.csv", "--out", "x.csv"], "row 2"),
+    (["score", "--data", "tests/data/bad/bom.csv", "--rules", "no_rules.toml", "--out", "x.csv"], "no_rules.toml"),
+    (["backtest", "--data", "NOOUTCOME"], "outcome"),
+])
+def test_bad_input_exits_1_with_a_message(argv, needle, tmp_path):
+    (tmp_path / "no_outcome.csv").write_text("customerID,ARR\nC1,100\nC2,200\n")
+    argv = [str(tmp_path / "no_outcome.csv") if a == "NOOUTCOME" else a for a in argv]
+    proc = subprocess.run([sys.executable, "-m", "riskcore", *argv], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert needle in proc.stderr
