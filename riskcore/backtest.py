@@ -76,6 +76,9 @@ def _signal_matrix(store: Store, table: str) -> pd.DataFrame:
     """Numeric signal columns (the baselines' features), prefixed `x_`."""
     from .db import quote_ident
     skip = {"account_id", "arr", "value", "seats", "churned"}
+    mapping = store.dataset.mapping if store.dataset is not None else None
+    if mapping is not None and mapping.outcome_column:
+        skip.add(mapping.outcome_column)  # the outcome itself is never a feature
     types = store.column_types(table)
     num = [c for c, t in types.items() if c not in skip and (
         t.startswith(("DOUBLE", "FLOAT", "INTEGER", "BIGINT", "DECIMAL", "SMALLINT", "HUGEINT", "TINYINT",

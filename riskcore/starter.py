@@ -1,0 +1,85 @@
+"""Starter rules for a wide account table: one rule per column that separates churners.
+
+A new user who loads their own export (no activity tables) gets a working, explainable rule set
+in one click instead of a page of "unavailable" rules; they then tune it or fit its weights.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from .db import Store, quote_ident
+from .rules import Fusion, Percentile, Quadrant, Rule, RuleSet, Tiers
+
+CANONICAL = {"account_id", "account_name", "arr", "csm_owner", "segment", "renewal_date", "churned", "parent_id"}
+VALUE_HINT = re.compile(r"revenue|arr\b|mrr|charge|amount|spend|price|value", re.I)
+
+
+def _rule_id(column: str, suffix: str) -> str:
+    base = re.sub(r"[^a-z0-9]+", "_", column.lower()).strip("_") or "col"
+    return f"{base}_{suffix}"[:60]
+
+
+def _signal(column: str) -> str:
+    return column if re.fullmatch(r"[a-z_][a-z0-9_]*", column) else '"' + column.replace('"', '""') + '"'
+
+
+def starter_ruleset(store: Store, table: str = "account_table", min_lift: float = 1.25,
+                    max_rules: int = 12) -> RuleSet:
+    """Rules over `table`'s own columns: for each numeric column the top or bottom quintile
+    (whichever churns more), for each low-cardinality text column its most churning value;
+    kept when its churn rate is at least `min_lift` x the overall rate; points from the lift."""
+    types = store.column_types(table)
+    if "churned" not in types:
+        raise ValueError(f"{table}: starter rules need an outcome column (map one, e.g. Churn)")
+    outcome_col = store.dataset.mapping.outcome_column if store.dataset and store.dataset.mapping else None
+    base = store.one(f"SELECT avg(CAST(churned AS DOUBLE)) FROM {quote_ident(table)} WHERE churned IS NOT NULL")
+    if not base:
+        raise ValueError(f"{table}: no churned accounts in the outcome column, nothing to learn from")
+    candidates: list[tuple[float, Rule]] = []
+    for col, typ in types.items():
+        if col in CANONICAL or col == outcome_col or col.endswith("_orig"):
+            continue
+        q = quote_ident(col)
+        if typ in ("DOUBLE", "BIGINT", "INTEGER", "FLOAT", "DECIMAL", "SMALLINT", "HUGEINT"):
+            p20, p80 = store.rows(f"SELECT quantile_cont({q}, 0.2), quantile_cont({q}, 0.8) FROM {quote_ident(table)}")[0]
+            if p20 is None or p20 == p80:
+                continue
+            hi, lo = store.rows(
+                f"SELECT avg(CAST(churned AS DOUBLE)) FILTER (WHERE {q} >= ?), "
+                f"avg(CAST(churned AS DOUBLE)) FILTER (WHERE {q} <= ?) FROM {quote_ident(table)}", [p80, p20])[0]
+            for rate, op, pct, word in ((hi, ">=", 80, "top"), (lo, "<=", 20, "bottom")):
+                if rate is not None and rate / base >= min_lift:
+                    candidates.append((rate / base, Rule(
+                        id=_rule_id(col, "high" if op == ">=" else "low"), label=f"{col}: {word} 20%",
+                        dimension="churn", signal=_signal(col), op=op, threshold=Percentile(pct),
+                        points=0, group="external")))
+        elif typ == "VARCHAR":
+            rows = store.rows(
+                f"SELECT {q}, avg(CAST(churned AS DOUBLE)), count(*) FROM {quote_ident(table)} "
+                f"WHERE {q} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1")
+            if not 2 <= len(rows) <= 10:
+                continue
+            value, rate, n = rows[0]
+            if n >= 10 and rate / base >= min_lift:
+                candidates.append((rate / base, Rule(
+                    id=_rule_id(col, "is_" + re.sub(r"[^a-z0-9]+", "_", str(value).lower())[:20]),
+                    label=f"{col} is {value}", dimension="churn", signal=_signal(col), op="==",
+                    threshold=str(value), points=0, group="external")))
+    candidates.sort(key=lambda c: (-c[0], c[1].id))
+    rules, seen = [], set()
+    for lift, rule in candidates[:max_rules]:
+        if rule.id in seen:
+            continue
+        seen.add(rule.id)
+        points = int(max(5, min(50, round(25 * math.log2(lift)))))
+        rules.append(Rule(**{**rule.__dict__, "points": points}))
+    value_col = "arr"
+    if store.one(f"SELECT count(arr) FROM {quote_ident(table)}") == 0:
+        value_col = next((c for c, t in types.items() if t == "DOUBLE" and VALUE_HINT.search(c)
+                          and c not in CANONICAL), "arr")
+    return RuleSet(name="starter", primary_dimension="churn", dimensions=("churn",), tiers=Tiers(),
+                   quadrant=Quadrant(value_column=value_col, value_cutoff="median", risk_cutoff=61),
+                   fusion=Fusion(enabled=False, min_groups=2), rules=tuple(rules),
+                   description="Starter rules from this table's own columns (lift over the overall churn rate)")
