@@ -190,6 +190,19 @@ def cmd_fit(args) -> int:
     return 0
 
 
+def cmd_starter(args) -> int:
+    from .atomic import write_atomic
+    from .rules import ruleset_to_toml
+    from .starter import starter_ruleset
+    store = _open(args)
+    if store.dataset.kind != "account_table":
+        raise CliError(f"{args.data}: starter rules are for a wide account table; activity data has the default rules")
+    rs = starter_ruleset(store)
+    write_atomic(args.out, ruleset_to_toml(rs))
+    print(f"wrote {len(rs.rules)} starter rules to {args.out}: " + ", ".join(r.label for r in rs.rules))
+    return 0
+
+
 def cmd_snapshot(args) -> int:
     from .history import snapshot
     rs = _rules(args)
@@ -264,6 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--horizon", type=int, default=90)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("starter", help="write starter rules from an account table's own columns")
+    _add_data(p)
+    p.add_argument("--out", required=True, help="rule-set TOML to write")
+    p.set_defaults(func=cmd_starter)
 
     p = sub.add_parser("snapshot", help="store every account's scores as of a date")
     _add_data(p); _add_rules(p)

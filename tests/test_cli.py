@@ -160,3 +160,15 @@ def test_bad_input_exits_1_with_a_message(argv, needle, tmp_path):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr + proc.stdout
     assert needle in proc.stderr
+
+
+def test_starter_then_score_on_the_public_export(tmp_path):
+    data = REPO.parent / "shared" / "data" / "orange_telecom_churn.csv"
+    if not data.exists():
+        pytest.skip("public export not present")
+    rules = tmp_path / "starter.toml"
+    assert main(["starter", "--data", str(data), "--out", str(rules)]) == 0
+    assert main(["score", "--data", str(data), "--rules", str(rules), "--out", str(tmp_path / "o.csv")]) == 0
+    scored = pd.read_csv(tmp_path / "o.csv", encoding="utf-8-sig")
+    assert len(scored) == 2666 and scored["risk_score"].max() > 0
+    assert set(scored["tier"]) == {"low", "medium", "high"}
