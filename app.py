@@ -15,9 +15,9 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from pages._common import sidebar  # noqa: E402
+from pages._common import page_setup  # noqa: E402
 
-st.set_page_config(page_title="riskcore: customer risk", page_icon=":material/monitoring:", layout="wide")
+page_setup()
 
 PAGES = [
     st.Page(str(ROOT / "pages" / "overview.py"), title="Overview", icon=":material/dashboard:", default=True),
@@ -28,5 +28,4 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-sidebar()
-page.run()
+page.run()  # the page draws the sidebar (pages._common.ctx)

@@ -159,8 +159,18 @@ def set_draft(rs, clear_widgets: bool = True) -> None:
                 del st.session_state[key]
 
 
+def page_setup() -> None:
+    st.set_page_config(page_title="riskcore: customer risk", page_icon=":material/monitoring:", layout="wide")
+
+
 def ctx() -> Ctx:
-    return st.session_state["_ctx"]
+    """Draw the sidebar and return its choices; every page calls this first.
+
+    Pages build it themselves (rather than app.py) because Streamlit may run a page file directly:
+    on a server's first run, and in AppTest, a `pages/` folder is treated as a legacy multipage app.
+    """
+    page_setup()
+    return sidebar()
 
 
 # ---- sidebar -----------------------------------------------------------------------------

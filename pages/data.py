@@ -35,11 +35,11 @@ def try_load(data_key: str, mapping: Mapping | None, label: str) -> None:
     except LoadError as e:
         st.session_state["data_result"] = ("error", f"{label} was rejected: the previous data "
                                            f"({c.data_key or 'the sample'}) stays active.", e.report)
-        return
+        st.rerun()
     except Exception as e:  # noqa: BLE001 - unreadable files etc.: a message, never a traceback
         st.session_state["data_result"] = ("error", f"{label} could not be loaded ({e}); the previous data "
                                            f"({c.data_key or 'the sample'}) stays active.", None)
-        return
+        st.rerun()
     set_data(data_key, mapping)
     report = getattr(store, "last_report", None)
     st.session_state["data_result"] = ("success", f"{label} is now active.", report)

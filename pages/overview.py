@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, scored_table
+from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, scored_table, shared_catalog
 from riskcore import aggregates as agg
 from riskcore import appstate
 
@@ -133,7 +133,9 @@ else:
     rows = None
     heading = None
 if rows is not None:
-    st.subheader(heading)
+    names = {p.id: p.name for p in shared_catalog().playbooks}
+    rows = rows.assign(playbook=rows["playbook"].map(lambda p: names.get(p, p)))
+    st.subheader(heading, anchor=False)
     st.dataframe(
         rows[["account_id", "account_name", "csm_owner", "segment", "risk_score", "tier", "quadrant", "value",
               "playbook"]],

@@ -220,4 +220,6 @@ def test_failed_upload_keeps_previous_data():
     assert not at.exception
     assert any("stays active" in e.value for e in at.error)
     assert at.session_state["_ctx"].store is before
-    assert at.dataframe, "the validation report is shown"
+    report = frame_with(at, "severity", "file", "row", "column", "expected", "found")
+    assert (report["severity"] == "error").any()
+    assert report["column"].astype(str).str.contains("customerID").any(), report.to_dict("records")
