@@ -34,6 +34,14 @@ def _history(data_key: str, generation: int, rs_key: str, account_id: str, as_of
     return appstate.score_history(_c.store, _c.rs, account_id, dates)
 
 
+def _short_value(v):
+    """A signal value as the reasons list shows it (numbers to 3 significant digits)."""
+    try:
+        return f"{float(v):.3g}"
+    except (TypeError, ValueError):
+        return v
+
+
 def account_view(account_id: str) -> None:
     rows = agg.account_list(c.store, table, agg.Filters(search=account_id), limit=50)
     rows = rows[rows["account_id"] == account_id]
@@ -46,10 +54,10 @@ def account_view(account_id: str) -> None:
         return
     a = rows.iloc[0]
     st.header(appstate.md_escape(a["account_name"] or a["account_id"]), anchor=False)
+    renewal = f"{pd.Timestamp(a['renewal_date']):%Y-%m-%d}" if pd.notna(a.get("renewal_date")) else "n/a"
     st.caption(f"id {appstate.md_escape(a['account_id'])} · owner {appstate.md_escape(a.get('csm_owner'))} · "
                f"segment {appstate.md_escape(a.get('segment'))} · ARR {money(a.get('value'))} · "
-               f"renewal {a.get('renewal_date') if pd.notna(a.get('renewal_date')) else 'n/a'} · "
-               f"quadrant {a['quadrant']}")
+               f"renewal {renewal} · quadrant {a['quadrant']} · as of {c.as_of:%Y-%m-%d}")
     dims = list(c.rs.dimensions)
     cols = st.columns(len(dims))
     for col, d in zip(cols, dims):
@@ -60,6 +68,7 @@ def account_view(account_id: str) -> None:
         st.subheader("Why: fired rules", anchor=False)
         reasons = pd.DataFrame(list(a["reasons"]) if a["reasons"] is not None else [],
                                columns=["rule_id", "label", "dimension", "grp", "points", "value"])
+        reasons["value"] = reasons["value"].map(_short_value)
         st.dataframe(reasons.sort_values(["dimension", "points"], ascending=[True, False]),
                      hide_index=True, key="account_reasons",
                      column_config={"rule_id": "rule", "grp": "evidence group", "value": "signal value",
@@ -84,9 +93,10 @@ def account_view(account_id: str) -> None:
             return
         st.markdown(f"**{appstate.md_escape(pb.name)}** · owner {appstate.md_escape(pb.owner)} · "
                     f"SLA {pb.sla_hours:g} h")
-        steps = pd.DataFrame([{"step": i + 1, "what": s.text, "kind": s.kind, "owner": s.owner or pb.owner,
-                               "due (h)": s.due_hours} for i, s in enumerate(pb.steps)])
-        st.dataframe(steps, hide_index=True, key="playbook_steps")
+        for i, step in enumerate(pb.steps, start=1):
+            due = f", within {step.due_hours:g} h" if step.due_hours is not None else ""
+            st.markdown(f"{i}\\. {appstate.md_escape(step.text)}  \n"
+                        f":gray[{step.kind.replace('_', ' ')} · {appstate.md_escape(step.owner or pb.owner)}{due}]")
         if pb.note:
             st.caption(pb.note)
 

@@ -58,7 +58,7 @@ m[5].metric("Lift, top decile", _num((r.get("lift_top_decile") or {}).get("lift"
                                      "{:.2f}x"))
 
 LAYOUT = dict(height=265, margin=dict(l=10, r=10, t=40, b=10),
-              legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
+              legend=dict(yanchor="bottom", y=0.02, xanchor="right", x=0.98, bgcolor="rgba(255,255,255,0.8)"))
 row1 = st.columns(3)
 with row1[0]:
     fig = go.Figure()
@@ -130,11 +130,11 @@ with row2[2]:
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="baselines_table",
                  column_config={"AUC": fmt, "Brier": fmt, "log loss": fmt})
     seg = pd.DataFrame([{"segment": s, "accounts": v["n"], "churn rate": v["churn_rate"], "AUC": v["auc"],
-                         "Brier": v.get("brier"), "log loss": v.get("log_loss"), "lift": v.get("lift_top_decile")}
+                         "Brier": v.get("brier"), "lift": v.get("lift_top_decile")}
                         for s, v in (r.get("by_segment") or {}).items()])
     st.caption("By segment")
     st.dataframe(seg, hide_index=True, key="segment_metrics",
-                 column_config={"AUC": fmt, "Brier": fmt, "log loss": fmt,
+                 column_config={"AUC": fmt, "Brier": fmt,
                                 "churn rate": st.column_config.NumberColumn(format="percent"),
                                 "lift": st.column_config.NumberColumn(format="%.2fx")})
     h = r.get("high_tier") or {}

@@ -83,8 +83,9 @@ with controls:
     top = st.columns([3, 2])
     cuts = top[0].slider(f"{c.dimension} tier cut-offs (medium, high)", 0, 100, (int(medium0), int(high0)),
                          key=f"tier_cut:{c.dimension}", help=f"score ≥ medium → medium tier, ≥ high → high ({mode0})")
-    fusion = top[1].toggle(f"Fusion (≥{base.fusion.min_groups} groups for high)", value=base.fusion.enabled,
-                           key="fusion:enabled")
+    fusion = top[1].toggle("Fusion", value=base.fusion.enabled, key="fusion:enabled",
+                           help=f"high tier only when the fired rules span at least {base.fusion.min_groups} "
+                                "evidence groups")
     vc0 = base.quadrant.value_cutoff
     vc_text = st.text_input("Value cut-off of the quadrant (ARR, or median)", value=str(vc0 if vc0 == "median"
                                                                                     else f"{float(vc0):g}"),
@@ -155,19 +156,18 @@ def movement_panel() -> None:
         st.dataframe(shown, key="movement_matrix")
         moved = [(a, b) for a in TIERS for b in TIERS if a != b and int(matrix.loc[a, b]) > 0]
         total = sum(int(matrix.loc[a, b]) for a, b in moved)
-        cell = st.selectbox("Accounts that moved", [None] + moved, key="movement_cell",
-                            format_func=lambda x: f"all that moved ({total:,})" if x is None
-                            else f"{x[0]} → {x[1]} ({int(matrix.loc[x[0], x[1]]):,})")
+        cell = st.selectbox(f"Accounts that moved: {total:,}", [None] + moved, key="movement_cell",
+                            format_func=lambda x: "all of them" if x is None else f"{x[0]} → {x[1]}")
     with lcol:
         mov = agg.movers(c.store, pub_table, draft_table, from_tier=cell[0] if cell else None,
                          to_tier=cell[1] if cell else None, limit=200)
-        st.dataframe(mov[["account_name", "csm_owner", "from_tier", "to_tier", "from_score", "to_score", "value"]],
-                     hide_index=True, key="movers", height=250,
-                     column_config={"account_name": "account", "csm_owner": "owner", "from_tier": "from",
-                                    "to_tier": "to", "from_score": st.column_config.NumberColumn("was", format="%.0f"),
-                                    "to_score": st.column_config.NumberColumn("now", format="%.0f"),
-                                    "value": st.column_config.NumberColumn("ARR", format="dollar")})
-
+        view = pd.DataFrame({"account": mov["account_name"], "move": mov["from_tier"] + " → " + mov["to_tier"],
+                             "was": mov["from_score"], "now": mov["to_score"], "ARR": mov["value"],
+                             "owner": mov["csm_owner"]})
+        st.dataframe(view, hide_index=True, key="movers", height=250,
+                     column_config={"was": st.column_config.NumberColumn(format="%.0f"),
+                                    "now": st.column_config.NumberColumn(format="%.0f"),
+                                    "ARR": st.column_config.NumberColumn(format="compact")})
 
 with results:
     d_tiers = agg.tier_summary(c.store, draft_table).set_index("tier")

@@ -103,9 +103,14 @@ def metric_value(pg, label: str) -> str:
     return m.locator("[data-testid=stMetricValue]").inner_text().strip()
 
 
-def test_every_page_loads_without_exception(server, page):
+def _shots() -> Path:
     out = Path(os.environ.get("RISKCORE_SCREENSHOT_DIR") or ROOT / "screenshots" / "tmp")
     out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def test_every_page_loads_without_exception(server, page):
+    out = _shots()
     for name, path in PAGES.items():
         goto(page, f"{server}/{path}")
         assert page.locator("[data-testid=stException]").count() == 0, name
@@ -113,6 +118,14 @@ def test_every_page_loads_without_exception(server, page):
         width = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
         assert width[0] <= width[1], f"{name} scrolls horizontally: {width}"
         page.screenshot(path=str(out / f"{name}.png"))
+        if name == "accounts":  # open the first listed account by selecting its row
+            grid = page.locator("[data-testid=stDataFrame]").first.bounding_box()
+            page.mouse.click(grid["x"] + 18, grid["y"] + 35 + 17)
+            settle(page)
+            assert "account=" in page.url
+            assert page.get_by_text("Why: fired rules").count() == 1
+            assert page.locator("[data-testid=stException]").count() == 0
+            page.screenshot(path=str(out / "account.png"))
 
 
 def _histogram(pg) -> list:
@@ -137,6 +150,7 @@ def test_slider_drag_updates_tiers_and_chart(server, page):
     assert page.locator("[data-testid=stException]").count() == 0
     assert _histogram(page) != before_hist
     assert metric_value(page, "High tier") != before_high
+    page.screenshot(path=str(_shots() / "tuning-changed.png"))
 
 
 def test_quadrant_selection_lists_accounts(server, page):

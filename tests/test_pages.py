@@ -122,9 +122,15 @@ def test_movement_matrix_matches_riskcore():
     assert [[int(v) for v in row] for row in shown.loc[tiers, tiers].to_numpy()] == expected.to_numpy().tolist()
     moved = j[j["tier_pub"] != j["tier_draft"]]
     assert len(moved) > 0
-    movers = frame_with(at, "account_name", "from_tier", "to_tier")
+    movers = frame_with(at, "account", "move", "was", "now")
     assert len(movers) == min(len(moved), 200)
-    assert (movers["from_tier"] != movers["to_tier"]).all()
+    assert all(a != b for a, b in movers["move"].str.split(" → "))
+    # one cell of the matrix lists exactly the accounts that moved that way
+    (a, b), n = next(iter(moved.groupby(["tier_pub", "tier_draft"]).size().items()))
+    at.selectbox(key="movement_cell").set_value((a, b)).run()
+    no_exception(at)
+    cell = frame_with(at, "account", "move", "was", "now")
+    assert len(cell) == min(n, 200) and set(cell["move"]) == {f"{a} → {b}"}
 
 
 def test_save_and_publish_a_draft_version():
@@ -223,3 +229,29 @@ def test_failed_upload_keeps_previous_data():
     report = frame_with(at, "severity", "file", "row", "column", "expected", "found")
     assert (report["severity"] == "error").any()
     assert report["column"].astype(str).str.contains("customerID").any(), report.to_dict("records")
+
+
+def test_import_toml_becomes_the_draft_and_export_round_trips():
+    from riskcore.rules import load_ruleset, ruleset_to_toml, with_points
+    from riskcore.workspace import DEFAULT_RULES
+    at = app().run()
+    at.switch_page("pages/tuning.py").run()
+    text = ruleset_to_toml(with_points(load_ruleset(DEFAULT_RULES), {"usage_drop": 5}))
+    at.file_uploader(key="import_toml").set_value(("mine.toml", text.encode(), "application/toml")).run()
+    no_exception(at)
+    assert at.session_state["draft"].rule("usage_drop").points == 5
+    assert at.slider(key="weight:usage_drop").value == 5
+    bad = b'name = "x"\n[[rules]]\nid = "Bad Id"\n'
+    at.file_uploader(key="import_toml").set_value(("bad.toml", bad, "application/toml")).run()
+    assert not at.exception and any("bad.toml" in e.value for e in at.error)
+    assert at.session_state["draft"].rule("usage_drop").points == 5  # a bad file leaves the draft
+
+
+def test_suggested_weights_load_into_the_draft():
+    at = app().run()
+    at.switch_page("pages/tuning.py").run()
+    at.button(key="suggest_weights").click().run()
+    assert not at.exception
+    assert any("Suggested weights" in s.value for s in at.success), [e.value for e in at.error]
+    draft = at.session_state["draft"]
+    assert at.slider(key="weight:usage_drop").value == round(draft.rule("usage_drop").points)
