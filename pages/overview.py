@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -9,7 +11,7 @@ from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, scored_tabl
 from riskcore import aggregates as agg
 from riskcore import appstate
 
-MAX_POINTS = 20000
+MAX_POINTS = int(os.environ.get("RISKCORE_MAX_POINTS") or 20000)  # above: a density grid
 
 c = ctx()
 st.title("Overview")
@@ -65,14 +67,17 @@ def _quadrant_figure() -> go.Figure:
                 customdata=part[["account_id", "account_name", "csm_owner", "quadrant"]].astype(str).to_numpy(),
                 hovertemplate=("%{customdata[1]} (%{customdata[0]})<br>owner %{customdata[2]}<br>"
                                "score %{y:.0f} · ARR $%{x:,.0f}<br>%{customdata[3]}<extra></extra>")))
-    else:
-        g = qp.grid
-        fig.add_trace(go.Scatter(
-            x=(g["x0"] * g["x1"]).pow(0.5), y=(g["y0"] + g["y1"]) / 2, mode="markers", name="accounts",
-            marker=dict(size=9, symbol="square", color=g["accounts"], colorscale="Greys", showscale=True,
-                        colorbar=dict(title="accounts")),
-            customdata=g[["accounts", "value"]].to_numpy(),
-            hovertemplate="%{customdata[0]:,} accounts · ARR $%{customdata[1]:,.0f}<extra></extra>"))
+    else:  # too many points to draw: a 2-D histogram of counts; the quadrant labels stay exact
+        g = qp.grid.assign(x=(qp.grid["x0"].clip(lower=1) * qp.grid["x1"].clip(lower=1)).pow(0.5),
+                           y=(qp.grid["y0"] + qp.grid["y1"]) / 2)
+        z = g.pivot_table(index="y", columns="x", values="accounts", aggfunc="sum")
+        arr = g.pivot_table(index="y", columns="x", values="value", aggfunc="sum").reindex_like(z)
+        fig.add_trace(go.Heatmap(
+            x=z.columns, y=z.index, z=z.to_numpy(), customdata=arr.to_numpy(), colorscale="Blues",
+            colorbar=dict(title="accounts"), hoverongaps=False, name="accounts",
+            hovertemplate="%{z:,} accounts · ARR $%{customdata:,.0f}<extra></extra>"))
+        fig.add_annotation(x=0.5, y=1.0, xref="paper", yref="paper", yanchor="bottom", showarrow=False,
+                           text=f"density of {qp.total:,} accounts", font=dict(size=11, color="#555"))
     fig.add_hline(y=risk_cut, line=dict(color="#444", dash="dash"))
     if value_cut is not None:
         fig.add_vline(x=value_cut, line=dict(color="#444", dash="dash"))

@@ -215,8 +215,15 @@ with results:
     movement_panel()
 
 
+BIG = 50_000  # accounts: above, backtesting every draft is opt-in (it rescans history)
+
+
 def accuracy() -> None:
     """Draft vs published AUC and Brier from the out-of-time backtest (cached per rule set)."""
+    n = int(d_tiers["accounts"].sum())
+    if n > BIG and not accuracy_slots[0].toggle("Backtest drafts", value=False, key="backtest_on",
+                                                help=f"{n:,} accounts: each draft's backtest takes a while"):
+        return
     try:
         d, p = backtest(c, draft_rs), backtest(c, pub_rs)
     except Exception as e:  # noqa: BLE001 - e.g. no outcomes in this data
@@ -237,7 +244,6 @@ accuracy()
 # ---- versions ---------------------------------------------------------------------------------
 
 
-@st.fragment
 def versions_panel() -> None:
     from riskcore.rules import ruleset_to_toml
     published = vs.published()
@@ -246,12 +252,11 @@ def versions_panel() -> None:
     with a:
         st.text_input("Note for the new version", key="save_note", placeholder="what changed and why")
         s1, s2 = st.columns(2)
-        s1.button("Save as new version", key="save_version", on_click=_save, args=(False,), use_container_width=True)
-        s2.button("Save and publish", key="save_publish", on_click=_save, args=(True,), type="primary",
-                  use_container_width=True)
+        s1.button("Save as new version", key="save_version", on_click=_save, args=(False,), width="stretch")
+        s2.button("Save and publish", key="save_publish", on_click=_save, args=(True,), type="primary", width="stretch")
         r1, r2 = st.columns(2)
-        r1.button("Reset to published", key="reset_draft", on_click=_reset, use_container_width=True)
-        r2.button("Load suggested weights", key="suggest_weights", on_click=_suggest, use_container_width=True,
+        r1.button("Reset to published", key="reset_draft", on_click=_reset, width="stretch")
+        r2.button("Load suggested weights", key="suggest_weights", on_click=_suggest, width="stretch",
                   help="Points fitted from history by the calibration engine, as a starting point")
         st.download_button("Export draft (TOML)", ruleset_to_toml(draft()), file_name="draft.toml",
                            mime="application/toml", key="export_toml", on_click="ignore")
@@ -266,13 +271,20 @@ def versions_panel() -> None:
         st.button("Publish", key="publish_version", on_click=_publish, args=(pick,),
                   disabled=pick == published)
     with cc:
-        numbers = [v.number for v in vs.versions()]
-        x, y = st.columns(2)
-        va = x.selectbox("Diff from", numbers, index=max(len(numbers) - 2, 0), format_func=lambda n: f"v{n}",
-                         key="diff_a")
-        vb = y.selectbox("to", numbers, index=len(numbers) - 1, format_func=lambda n: f"v{n}", key="diff_b")
-        diff = vs.diff(va, vb)
-        st.code(diff or "(no difference)", language="diff", height=260)
+        diff_viewer()
+
+
+@st.fragment
+def diff_viewer() -> None:
+    """Two versions and their diff; choosing them reruns only this fragment."""
+    numbers = [v.number for v in vs.versions()]
+    x, y = st.columns(2)
+    va = x.selectbox("Diff from", numbers, index=max(len(numbers) - 2, 0), format_func=lambda n: f"v{n}",
+                     key="diff_a")
+    vb = y.selectbox("to", numbers, index=len(numbers) - 1, format_func=lambda n: f"v{n}", key="diff_b")
+    raw = st.toggle("Include comments and formatting", value=False, key="diff_raw")
+    text = vs.diff(va, vb) if raw else appstate.content_diff(vs, va, vb)
+    st.code(text or "(no difference)", language="diff", height=230)
 
 
 versions_panel()

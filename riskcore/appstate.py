@@ -273,3 +273,13 @@ def peek_table(path: str | Path, rows: int = 200) -> tuple[list[str], pd.DataFra
     else:
         frame = pd.read_csv(path, sep=None, engine="python", nrows=rows, dtype=str, encoding="utf-8-sig")
     return [str(c) for c in frame.columns], frame
+
+
+def content_diff(vs: VersionStore, a: int, b: int) -> str:
+    """Unified diff of two versions' rule sets in canonical TOML: what changed, without the noise
+    of comments and formatting (a hand-written file against one saved by the app)."""
+    import difflib
+    from .rules import load_ruleset, ruleset_to_toml
+    ta, tb = (ruleset_to_toml(load_ruleset(vs.text(n))) for n in (a, b))
+    return "".join(difflib.unified_diff(ta.splitlines(keepends=True), tb.splitlines(keepends=True),
+                                        fromfile=f"v{a}", tofile=f"v{b}"))

@@ -146,3 +146,13 @@ def test_peek_table_reads_columns_and_rows(tmp_path):
     pd.DataFrame({"id": ["a", "b"], "arr": [1.0, 2.0]}).to_parquet(pq)
     cols, sample = appstate.peek_table(pq)
     assert cols == ["id", "arr"] and list(sample["arr"]) == [1.0, 2.0]
+
+
+def test_content_diff_ignores_comments_and_formatting(tmp_path, rs):
+    from riskcore.rules import with_points
+    vs = appstate.ensure_versions(tmp_path / "rs")
+    vs.save(ruleset_to_toml(with_points(rs, {"usage_drop": 33})), note="more")
+    d = appstate.content_diff(vs, 1, 2)
+    changed = [line for line in d.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert changed == ["-points = 20", "+points = 33"]
+    assert len(vs.diff(1, 2).splitlines()) > len(d.splitlines())  # the raw text diff is noisier

@@ -147,6 +147,10 @@ def test_save_and_publish_a_draft_version():
     assert vs.published() == vs.versions()[-1].number
     from riskcore.rules import load_ruleset
     assert load_ruleset(vs.text(vs.published())).rule("usage_drop").points == 33
+    at.selectbox(key="diff_a").set_value(1).run()
+    at.selectbox(key="diff_b").set_value(vs.published()).run()
+    diff = at.code[-1].value
+    assert "-points = 20" in diff and "+points = 33" in diff
     at.button(key="reset_draft").click().run()
     no_exception(at)
     assert at.session_state["draft"].rule("usage_drop").points == 33
@@ -255,3 +259,17 @@ def test_suggested_weights_load_into_the_draft():
     assert any("Suggested weights" in s.value for s in at.success), [e.value for e in at.error]
     draft = at.session_state["draft"]
     assert at.slider(key="weight:usage_drop").value == round(draft.rule("usage_drop").points)
+
+
+def test_overview_density_mode_keeps_exact_quadrant_counts(monkeypatch):
+    monkeypatch.setenv("RISKCORE_MAX_POINTS", "50")
+    at = app().run()
+    no_exception(at)
+    c = at.session_state["_ctx"]
+    frame = scored_independently(c, c.rs)
+    import json
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [t["type"] for t in fig["data"]] == ["heatmap"]
+    labels = {a["text"] for a in fig["layout"]["annotations"]}
+    for q, n in frame["quadrant"].value_counts().items():
+        assert any(t.startswith(f"<b>{q}</b>: {n:,} ·") for t in labels), (q, n, labels)
