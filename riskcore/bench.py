@@ -410,13 +410,50 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def targets(timings: list[Timing], facts: list[dict], apps: list[dict]) -> list[str]:
+    """The issue's targets, each with the measured figure and PASS / FAIL."""
+    def get(n: int, start: str) -> float | None:
+        return next((t.median_ms for t in timings if t.size == n and t.operation.startswith(start)), None)
+
+    out = []
+    for n in sorted({t.size for t in timings}):
+        scan = get(n, "bare scan")
+        w, t = get(n, "weight change: tier counts + ARR (patterns)"), get(n, "threshold change: tier counts + ARR (patterns)")
+        tp = get(n, "threshold change: tier counts + ARR (pandas")
+        if scan and w is not None:
+            out.append(f"| {n:,} | weight change / bare scan <= 1.0 | {w / scan:.2f} | {'PASS' if w <= scan else 'FAIL'} |")
+        if scan and t is not None:
+            out.append(f"| {n:,} | threshold change / bare scan <= 2.0 | {t / scan:.2f} | "
+                       f"{'PASS' if t <= 2 * scan else 'FAIL'} |")
+        if tp and t is not None:
+            out.append(f"| {n:,} | threshold change / pandas peer <= 0.5 | {t / tp:.2f} | "
+                       f"{'PASS' if t <= tp / 2 else 'FAIL'} |")
+    for f in facts:
+        out.append(f"| {f['size']:,} | chart marks <= {MAX_CHART_POINTS:,} | {f.get('chart_marks', 'n/a')} | "
+                   f"{'PASS' if f.get('chart_marks', 0) <= MAX_CHART_POINTS else 'FAIL'} |")
+    limits = {10**5: 150.0, 10**6: 500.0}
+    for r in apps:
+        if r["size"] in limits and "rerun_ms" in r:
+            out.append(f"| {r['size']:,} | Tuning rerun < {limits[r['size']]:.0f} ms | {r['rerun_ms']:.0f} ms | "
+                       f"{'PASS' if r['rerun_ms'] < limits[r['size']] else 'FAIL'} |")
+        if r["size"] >= 10**6 and "rss_loaded_mb" in r:
+            grow = max(r.get("rss_session_2_mb", 0), r.get("rss_session_3_mb", 0)) - r["rss_after_reruns_mb"]
+            out.append(f"| {r['size']:,} | app RSS loaded < 1,500 MB | {r['rss_loaded_mb']:,.0f} MB | "
+                       f"{'PASS' if r['rss_loaded_mb'] < 1500 else 'FAIL'} |")
+            out.append(f"| {r['size']:,} | RSS not growing per extra session | {grow:+,.0f} MB | "
+                       f"{'PASS' if grow < 100 else 'FAIL'} |")
+    if not out:
+        return []
+    return ["", "## Targets (issue 6)", "", "| size | target | measured | |", "|---:|---|---:|---|", *out]
+
+
 def render(timings: list[Timing], facts: list[dict], apps: list[dict], runs: int) -> str:
     lines = [f"# riskcore benchmark, {date.today():%Y-%m-%d}", "",
              f"Machine: {os.cpu_count()} cores; median of {runs} runs after one warm-up (backtest: fewer, see "
              "the row). Floor (bare scan) = `SELECT count(*), SUM(...)` over the signal columns the churn "
              "rules read plus ARR (COUNT for segment, stage) from the signals table. `check`: the result "
              "was compared in this run (`= full`: equal to the per-account scored table; `= patterns`: the "
-             "pandas peer's tier counts equal riskcore's).", "", table(timings), "",
+             "pandas peer's tier counts equal riskcore's).", "", table(timings), *targets(timings, facts, apps), "",
              "## One-off costs per size (not repeated on a slider change)", "",
              "| size | accounts scored | load s | signals s | firings ms | pattern index ms | patterns | "
              "pandas peer fetch ms | chart marks |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]

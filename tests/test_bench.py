@@ -154,4 +154,5 @@ def test_bench_harness_tiny_sample():
     assert facts["patterns"] <= facts["accounts_scored"] and facts["chart_marks"] <= 20000
     md = table(timings)
     assert md.count("\n") == len(timings) + 1 and "| 400 | bare scan (floor) |" in md
-    assert "## One-off costs" in render(timings, [facts], [], 1)
+    text = render(timings, [facts], [], 1)
+    assert "## One-off costs" in text and "| 400 | weight change / bare scan <= 1.0 |" in text
