@@ -74,7 +74,8 @@ def _open(args, rs=None) -> Store:
     report = load_data(store, Path(args.data), mapping=_mapping(args, rs), sheet=getattr(args, "sheet", None))
     for w in report.warnings:
         print(str(w), file=sys.stderr)
-    return store
+    from .security import lock_down
+    return lock_down(store)  # from here on, rule SQL cannot reach files or extensions
 
 
 def _as_of(args, store: Store) -> date:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import fcntl
 import json
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,9 +29,21 @@ class VersionStore:
     The index is written last, so a crash mid-save leaves the previous versions and index intact.
     """
 
+    _thread_lock = threading.Lock()
+
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def _locked(self):
+        """Serialise read-modify-write of the index across threads and processes."""
+        with self._thread_lock, open(self.folder / ".lock", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     @property
     def _index_path(self) -> Path:
@@ -52,22 +67,24 @@ class VersionStore:
 
     def save(self, toml_text: str, note: str = "", author: str = "", name: str = "") -> int:
         """Store a new version and return its number (not published until `publish`)."""
-        index = self._index()
-        number = max((v["number"] for v in index["versions"]), default=0) + 1
-        write_atomic(self.folder / f"v{number:04d}.toml", toml_text)
-        index["versions"].append({
-            "number": number, "note": note, "author": author, "name": name,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        })
-        write_atomic(self._index_path, json.dumps(index, indent=2))
-        return number
+        with self._locked():
+            index = self._index()
+            number = max((v["number"] for v in index["versions"]), default=0) + 1
+            write_atomic(self.folder / f"v{number:04d}.toml", toml_text)
+            index["versions"].append({
+                "number": number, "note": note, "author": author, "name": name,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            })
+            write_atomic(self._index_path, json.dumps(index, indent=2))
+            return number
 
     def publish(self, number: int) -> None:
-        index = self._index()
-        if number not in {v["number"] for v in index["versions"]}:
-            raise KeyError(f"no rule-set version {number}")
-        index["published"] = number
-        write_atomic(self._index_path, json.dumps(index, indent=2))
+        with self._locked():
+            index = self._index()
+            if number not in {v["number"] for v in index["versions"]}:
+                raise KeyError(f"no rule-set version {number}")
+            index["published"] = number
+            write_atomic(self._index_path, json.dumps(index, indent=2))
 
     def diff(self, a: int, b: int) -> str:
         """Unified diff of two versions' TOML text."""

@@ -52,3 +52,12 @@ def test_kill_mid_save_leaves_previous_versions(tmp_path):
     assert again.text(1) == 'name = "keep"\n'
     for v in index["versions"]:  # every indexed version is whole
         assert again.text(v["number"]).endswith("\n")
+
+
+def test_concurrent_saves_get_distinct_numbers(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    vs = VersionStore(tmp_path)
+    with ThreadPoolExecutor(8) as pool:
+        numbers = list(pool.map(lambda i: VersionStore(tmp_path).save(f"v = {i}\n", note=str(i)), range(40)))
+    assert sorted(numbers) == list(range(1, 41))
+    assert {vs.text(n) for n in numbers} == {f"v = {i}\n" for i in range(40)}
