@@ -163,12 +163,21 @@ def page_setup() -> None:
     st.set_page_config(page_title="riskcore: customer risk", page_icon=":material/monitoring:", layout="wide")
 
 
-def ctx() -> Ctx:
-    """Draw the sidebar and return its choices; every page calls this first.
+def _leave_legacy_pages_mode() -> None:
+    """Streamlit treats an app with a `pages/` folder as a legacy multipage app until st.navigation
+    has run once in the process; then a page file runs without app.py (file names in the menu, no
+    shared setup). Switch that off and rerun, so every run goes through app.py's st.navigation.
+    Only on a session's first run: a rerun would drop a button click (AppTest resets the flag on
+    every run; the pages draw their own sidebar, so they work either way)."""
+    from streamlit.runtime.pages_manager import PagesManager
+    if PagesManager.uses_pages_directory and "_ctx" not in st.session_state:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
-    Pages build it themselves (rather than app.py) because Streamlit may run a page file directly:
-    on a server's first run, and in AppTest, a `pages/` folder is treated as a legacy multipage app.
-    """
+
+def ctx() -> Ctx:
+    """Draw the sidebar and return its choices; every page calls this first."""
+    _leave_legacy_pages_mode()
     page_setup()
     return sidebar()
 
