@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages._common import QUADRANTS, TIER_COLORS, TIERS, Ctx, ctx, money, scored_table, shared_catalog
+from pages._common import QUADRANTS, TIERS, Ctx, ctx, money, scored_table, shared_catalog
 from riskcore import aggregates as agg
 from riskcore import appstate
 from riskcore.export import format_reasons

@@ -46,6 +46,21 @@ def try_load(data_key: str, mapping: Mapping | None, label: str) -> None:
     st.rerun()
 
 
+def _starter() -> None:
+    from riskcore.starter import starter_ruleset
+    from pages._common import set_draft
+    try:
+        with c.store.lock:
+            rs = starter_ruleset(c.store)
+    except ValueError as e:
+        st.session_state["data_result"] = ("error", f"No starter rules: {e}", None)
+        return
+    set_draft(rs)
+    st.session_state["ruleset_choice"] = "draft"
+    st.session_state["data_result"] = ("success", f"The draft now has {len(rs.rules)} starter rules from this "
+                                       "table's columns (see Tuning).", None)
+
+
 left, right = st.columns([1, 1], gap="medium")
 with left:
     st.caption("Active dataset")
@@ -63,6 +78,11 @@ with left:
     elif getattr(c.store, "last_report", None) is not None and c.store.last_report.problems:
         st.caption("Warnings from the last load")
         report_table(c.store.last_report)
+
+    if ds is not None and ds.kind == "account_table":
+        st.button("Start a draft from this table's columns", key="starter_rules", on_click=_starter,
+                  help="One rule per column that separates churners (needs the outcome column); tune it on "
+                       "the Tuning page, then save it as a version.")
 
     source = st.segmented_control("Load", ["Sample", "Path on the server", "Upload a file"], default="Upload a file",
                                   key="data_source", required=True)

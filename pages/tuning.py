@@ -138,6 +138,13 @@ with controls:
     st.session_state["draft"] = new
 
 draft_rs = _with_dimension(new)
+from riskcore.rules import unavailable_rules  # noqa: E402
+from riskcore.signals import signals_table  # noqa: E402
+missing = unavailable_rules(new, c.store.columns(signals_table(c.store, c.as_of)))
+if missing:
+    with controls:
+        st.caption(f"{len(missing)} rules are unavailable for this data (their signals are missing) and never "
+                   f"fire: {', '.join(missing)}")
 pub_rs = c.published
 draft_table = scored_table(c, draft_rs)
 pub_table = scored_table(c, pub_rs)

@@ -196,7 +196,7 @@ def test_account_filters_narrow_the_list():
 CHURN_CSV = (
     "customerID,Name,MonthlyCharges,tenure,Contract,Churn\n"
     + "".join(f"C{i:03d},Customer {i},{20 + i % 50},{i % 70},{'Month-to-month' if i % 3 else 'Two year'},"
-              f"{'Yes' if i % 4 == 0 else 'No'}\n" for i in range(60))
+              f"{'Yes' if i % 3 and i % 2 == 0 else 'No'}\n" for i in range(60))
 ).encode()
 
 
@@ -214,6 +214,10 @@ def test_pages_render_on_an_uploaded_account_table():
     no_exception(at)
     c = at.session_state["_ctx"]
     assert c.store.dataset.kind == "account_table"
+    at.button(key="starter_rules").click().run()
+    no_exception(at)
+    draft = at.session_state["draft"]
+    assert draft.rules and all(r.group == "external" for r in draft.rules)
     for page in PAGES:
         at.switch_page(page).run()
         assert not at.exception, (page, [e.message for e in at.exception])
