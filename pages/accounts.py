@@ -159,10 +159,14 @@ def account_list() -> None:
 
 
 def _download(filters: agg.Filters, n: int) -> None:
+    """CSV of the filtered list (formula-injection safe), built only when the button is clicked."""
     from riskcore.export import export_frame, to_csv_bytes
-    rows = agg.account_list(c.store, table, filters, limit=max(min(n, MAX_EXPORT), 1))
-    data = to_csv_bytes(export_frame(rows, c.rs))
-    st.download_button(f"Download CSV ({min(n, MAX_EXPORT):,} rows)", data, file_name=f"accounts-{c.as_of}.csv",
+    store, rs, limit = c.store, c.rs, max(min(n, MAX_EXPORT), 1)
+
+    def build() -> bytes:
+        return to_csv_bytes(export_frame(agg.account_list(store, table, filters, limit=limit), rs))
+
+    st.download_button(f"Download CSV ({min(n, MAX_EXPORT):,} rows)", build, file_name=f"accounts-{c.as_of}.csv",
                        mime="text/csv", key="download_csv", on_click="ignore", icon=":material/download:")
 
 
