@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+import uuid
 from datetime import date, timedelta
 
 import numpy as np
@@ -47,15 +48,21 @@ def scored_frame(store: Store, rs: RuleSet, window: Window, table_tag: str = "bt
     from .signals import outcomes, signals_table
 
     sig = signals_table(store, window.as_of or date.today())
-    scored = score(store, rs, sig, out_table=f"{table_tag}_scores")
-    fired = f"{table_tag}_scores_firings"
-    dims = [f"{d}_score" for d in rs.dimensions] + [f"{d}_tier" for d in rs.dimensions]
-    frame = store.df(f"SELECT account_id, segment, value, risk_score, tier, {', '.join(dims)} "
-                     f"FROM {scored} ORDER BY account_id")
-    fcols = [c for c in store.columns(fired) if c.startswith("f_")]
-    if fcols:
-        f = store.df(f"SELECT account_id, {', '.join(fcols)} FROM {fired}")
-        frame = frame.merge(f, on="account_id", how="left")
+    # A private table name per call: sessions sharing one store never overwrite each other's.
+    tag = f"{table_tag}_{uuid.uuid4().hex[:10]}"
+    scored = score(store, rs, sig, out_table=f"{tag}_scores")
+    fired = f"{tag}_scores_firings"
+    try:
+        dims = [f"{d}_score" for d in rs.dimensions] + [f"{d}_tier" for d in rs.dimensions]
+        frame = store.df(f"SELECT account_id, segment, value, risk_score, tier, {', '.join(dims)} "
+                         f"FROM {scored} ORDER BY account_id")
+        fcols = [c for c in store.columns(fired) if c.startswith("f_")]
+        if fcols:
+            f = store.df(f"SELECT account_id, {', '.join(fcols)} FROM {fired}")
+            frame = frame.merge(f, on="account_id", how="left")
+    finally:
+        for t in (scored, fired, f"{tag}_scores_playbooks"):
+            store.execute(f"DROP TABLE IF EXISTS {t}")
     numeric = _signal_matrix(store, sig)
     frame = frame.merge(numeric, on="account_id", how="left", suffixes=("", "_sig"))
     if _is_activity(store):
