@@ -1,0 +1,92 @@
+"""Who is using the app and what they may see: `st.user` + `st.secrets` -> riskcore.access.
+
+The boundary between Streamlit and the pure policy in riskcore.access (docs/SECURITY.md). Without
+an `[auth]` section in .streamlit/secrets.toml everyone is the local admin (single-user mode; the
+server binds to 127.0.0.1). A secrets file that exists but cannot be read denies everyone
+(fail closed), rather than falling back to local admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import streamlit as st
+
+from riskcore import access as acc
+from riskcore.aggregates import Filters
+from riskcore.db import Store
+
+OWNER_TABLES = ("accounts", "account_table")  # both carry the canonical csm_owner column
+
+
+class SecretsUnreadable(RuntimeError):
+    """.streamlit/secrets.toml exists but cannot be parsed."""
+
+
+def secrets_dict() -> dict[str, Any]:
+    """st.secrets as a plain dict; {} when there is no secrets file; raises when it is unreadable."""
+    from streamlit.errors import StreamlitSecretNotFoundError
+    try:
+        return st.secrets.to_dict()
+    except StreamlitSecretNotFoundError as e:
+        if "No secrets found" in str(e):
+            return {}
+        raise SecretsUnreadable(str(e)) from e
+
+
+def signed_in_user() -> acc.User:
+    """The user as st.user reports them (not signed in when sign-in is not configured)."""
+    try:
+        return acc.user_from(st.user)
+    except Exception:  # st.user outside a script run (bare mode): nobody is signed in
+        return acc.User()
+
+
+def access_config() -> acc.AccessConfig:
+    """The access configuration from secrets (AccessConfigError / SecretsUnreadable when malformed)."""
+    return acc.config_from_secrets(secrets_dict())
+
+
+def owners_in_data(store: Store | None) -> list[str]:
+    """Distinct owner values of the loaded accounts (for matching a CSM's email or name)."""
+    if store is None:
+        return []
+    from riskcore.appstate import distinct_values
+    for table in OWNER_TABLES:
+        if store.has_table(table):
+            return distinct_values(store, table, "csm_owner", limit=100_000)
+    return []
+
+
+def _session_store() -> Store | None:
+    """The store this session scores with (pages._common; imported late: _common may import us)."""
+    try:
+        from pages._common import current_data, shared_store
+        key, mapping = current_data()
+        return shared_store(key, mapping)
+    except Exception:  # no data loaded (yet): a CSM's book can still come from [riskcore.owners]
+        return None
+
+
+def current_access(owners: Iterable[str] | None = None) -> acc.Access:
+    """What the current user may see and do (riskcore.access.decide).
+
+    `owners`: the data's owner values, for a CSM without an `[riskcore.owners]` mapping; by default
+    read from the session's store, only when the user is a CSM who needs it. A malformed secrets
+    file gives an Access with no role and the reason as its message.
+    """
+    try:
+        config = access_config()
+    except (acc.AccessConfigError, SecretsUnreadable) as e:
+        return acc.Access(None, (), frozenset(), (), True,
+                          f"Access is not configured correctly, so nothing is shown: {e}")
+    user = signed_in_user()
+    if owners is None and acc.role_of(user, config) == "csm" and not (
+            user.email and user.email.strip().lower() in config.owners):
+        owners = owners_in_data(_session_store())
+    return acc.decide(user, config, owners)
+
+
+def restrict_filters(filters: Filters, access: acc.Access | None = None) -> Filters | None:
+    """`filters` narrowed to the accounts the user may see (riskcore.access.restrict); None: show nothing."""
+    return acc.restrict(access if access is not None else current_access(), filters)
