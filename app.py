@@ -2,6 +2,10 @@
 
 `streamlit run app.py -- --data PATH`, or $RISKCORE_DATA, else the generated sample.
 Pages are thin: they gather inputs, call `riskcore`, draw the result.
+
+Access (docs/SECURITY.md): with an `[auth]` section in .streamlit/secrets.toml, users sign in
+with `st.login` (OIDC) and see only the pages their role opens; without it the app is the local
+single-user dashboard (full access; the server binds to 127.0.0.1, .streamlit/config.toml).
 """
 
 from __future__ import annotations
@@ -15,17 +19,79 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from pages._common import page_setup  # noqa: E402
+from pages._access import access_config, current_access, signed_in_user  # noqa: E402
+from pages._common import current_data, page_setup, shared_store  # noqa: E402
 
 page_setup()
 
-PAGES = [
-    st.Page(str(ROOT / "pages" / "overview.py"), title="Overview", icon=":material/dashboard:", default=True),
-    st.Page(str(ROOT / "pages" / "accounts.py"), title="Accounts", icon=":material/groups:"),
-    st.Page(str(ROOT / "pages" / "tuning.py"), title="Tuning", icon=":material/tune:"),
-    st.Page(str(ROOT / "pages" / "calibration.py"), title="Calibration", icon=":material/analytics:"),
-    st.Page(str(ROOT / "pages" / "data.py"), title="Data", icon=":material/database:"),
-]
+PAGES = {
+    "overview": st.Page(str(ROOT / "pages" / "overview.py"), title="Overview", icon=":material/dashboard:",
+                        default=True),
+    "accounts": st.Page(str(ROOT / "pages" / "accounts.py"), title="Accounts", icon=":material/groups:"),
+    "tuning": st.Page(str(ROOT / "pages" / "tuning.py"), title="Tuning", icon=":material/tune:"),
+    "calibration": st.Page(str(ROOT / "pages" / "calibration.py"), title="Calibration",
+                           icon=":material/analytics:"),
+    "data": st.Page(str(ROOT / "pages" / "data.py"), title="Data", icon=":material/database:"),
+}
 
-page = st.navigation(PAGES)
+
+def _auth_enabled() -> bool:
+    try:
+        return access_config().auth_enabled
+    except Exception:  # malformed secrets: current_access() says why and denies everyone
+        return True
+
+
+def _sign_in_screen() -> None:
+    """Nothing but a sign-in button for a visitor who is not signed in."""
+    st.title("riskcore")
+    st.info("Sign in to see the customer risk dashboard.")
+    if st.button("Log in", key="login", type="primary"):
+        try:
+            st.login()
+        except Exception as e:  # noqa: BLE001 - e.g. Authlib missing or [auth] incomplete
+            st.error(f"Sign-in is configured but cannot start: {e}. See docs/SECURITY.md (pip install "
+                     "\"streamlit[auth]\"; [auth] needs redirect_uri, cookie_secret, client_id, client_secret, "
+                     "server_metadata_url).")
+    st.stop()
+
+
+def _user_box(access) -> None:
+    """Who is signed in, their role and a log-out button (sidebar)."""
+    user = signed_in_user()
+    with st.sidebar:
+        st.caption(f"Signed in as {user.email or user.name or 'unknown'}"
+                   + (f" · {access.role}" if access.role else ""))
+        if st.button("Log out", key="logout"):
+            st.logout()
+
+
+def _lock_shared_store() -> None:
+    """Lock the store this session scores with (riskcore.security.lock_down): once loaded, the
+    connection that runs rule SQL can no longer read or write files. Idempotent and cheap."""
+    from riskcore.security import lock_down
+    try:
+        store = shared_store(*current_data())
+    except Exception:  # a bad --data path: the sidebar says so and falls back to the sample
+        return
+    if not store.__dict__.get("_locked_down"):
+        lock_down(store)
+        store.__dict__["_locked_down"] = True
+
+
+auth = _auth_enabled()
+if auth and not signed_in_user().signed_in:
+    _sign_in_screen()
+access = current_access()
+if auth:
+    _user_box(access)
+if access.role is None:
+    st.title("riskcore")
+    st.error(access.message)
+    st.stop()
+if auth and access.message:  # e.g. a CSM whose email matches no owner in the data
+    st.sidebar.warning(access.message)
+
+_lock_shared_store()
+page = st.navigation([p for name, p in PAGES.items() if access.can_open(name)])
 page.run()  # the page draws the sidebar (pages._common.ctx)

@@ -8,6 +8,7 @@ server binds to 127.0.0.1). A secrets file that exists but cannot be read denies
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Iterable
 
 import streamlit as st
@@ -90,3 +91,37 @@ def current_access(owners: Iterable[str] | None = None) -> acc.Access:
 def restrict_filters(filters: Filters, access: acc.Access | None = None) -> Filters | None:
     """`filters` narrowed to the accounts the user may see (riskcore.access.restrict); None: show nothing."""
     return acc.restrict(access if access is not None else current_access(), filters)
+
+
+# ---- server paths ---------------------------------------------------------------------------
+
+ROOT_ENV = "RISKCORE_DATA_ROOT"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def data_roots() -> tuple[Path, ...]:
+    """Folders the Data page may load server paths from: $RISKCORE_DATA_ROOT (several separated by
+    the OS path separator), else the repo's `data` folder and `.cache` (sample, uploads)."""
+    import os
+    raw = os.environ.get(ROOT_ENV, "").strip()
+    roots = [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()] if raw else \
+        [REPO / "data", REPO / ".cache"]
+    return tuple(r.resolve() for r in roots)
+
+
+def check_server_path(text: str) -> tuple[Path | None, str]:
+    """The resolved path when it lies inside a data root (symlinks and `..` resolved first), else
+    (None, a message saying which folders are allowed and how to change them)."""
+    roots = data_roots()
+    allowed = ", ".join(str(r) for r in roots)
+    text = (text or "").strip()
+    if not text or "\x00" in text:
+        return None, "Enter a path to an account table, a folder of activity tables or a DuckDB file."
+    try:
+        path = Path(text).expanduser().resolve()  # relative: to the server's working folder
+    except (OSError, RuntimeError) as e:
+        return None, f"{text}: not a usable path ({e})."
+    if not any(path == r or path.is_relative_to(r) for r in roots):
+        return None, (f"{text}: outside the folders this server loads data from ({allowed}). Copy the file "
+                      f"there, upload it, or have the administrator set {ROOT_ENV}.")
+    return path, ""

@@ -1,10 +1,16 @@
-"""Data (admin): choose the dataset, upload and map an account table, see what was rejected and why."""
+"""Data (admin, revops): choose the dataset, upload and map an account table, see what was rejected and why.
+
+Only roles that may load data open this page (pages._access); server paths are limited to the
+data roots (RISKCORE_DATA_ROOT). A new dataset gets its own store, locked down once loaded; a
+rejected file leaves the previous data active.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
+from pages._access import ROOT_ENV, check_server_path, current_access, data_roots
 from pages._common import ctx, set_data, shared_store
 from riskcore import appstate
 from riskcore.db import Mapping
@@ -17,32 +23,48 @@ NONE = "(none)"
 
 c = ctx()
 st.title("Data")
+if not current_access().can("load_data"):  # app.py hides the page too; this covers a direct run
+    st.error("Only the admin and RevOps roles may load data. Ask an admin if you need to.")
+    st.stop()
 
 
-def report_table(report: Report) -> None:
+def report_table(report: Report, names: dict[str, str] | None = None, key: str = "validation_report") -> None:
+    """The report's problems as a table; `names` shows an upload's own file name, not its cache path."""
     rows = report.as_rows()
     if not rows:
         return
     frame = pd.DataFrame(rows, columns=["severity", "file", "row", "column", "expected", "found", "message"])
-    st.dataframe(frame, hide_index=True, key="validation_report", height=min(38 + 35 * len(frame), 320),
+    if names:
+        frame["file"] = frame["file"].map(lambda f: names.get(str(f), f))
+    st.dataframe(frame, hide_index=True, key=key, height=min(38 + 35 * len(frame), 320),
                  column_config={"row": st.column_config.NumberColumn("row", format="%d")})
 
 
+def _names(data_key: str, label: str) -> dict[str, str]:
+    return {data_key: label} if data_key != label else {}
+
+
+def rejected(label: str, report: Report | None, names: dict[str, str], why: str = "") -> None:
+    st.session_state["data_result"] = ("error", f"{label} was rejected{why}: the previous data "
+                                       f"({c.data_key or 'the sample'}) stays active.", report, names)
+
+
 def try_load(data_key: str, mapping: Mapping | None, label: str) -> None:
-    """Load into a shared store; on failure keep the previous data and say so."""
+    """Load into a new shared store (one per data key), lock it down; on failure keep the previous data."""
+    from riskcore.security import lock_down
     try:
         store = shared_store(data_key, mapping)
+        lock_down(store)  # the new store's connection runs rule SQL: no file access from now on
+        store.__dict__["_locked_down"] = True
     except LoadError as e:
-        st.session_state["data_result"] = ("error", f"{label} was rejected: the previous data "
-                                           f"({c.data_key or 'the sample'}) stays active.", e.report)
+        rejected(label, e.report, _names(data_key, label))
         st.rerun()
     except Exception as e:  # noqa: BLE001 - unreadable files etc.: a message, never a traceback
-        st.session_state["data_result"] = ("error", f"{label} could not be loaded ({e}); the previous data "
-                                           f"({c.data_key or 'the sample'}) stays active.", None)
+        rejected(label, None, {}, f" ({type(e).__name__}: {e})")
         st.rerun()
     set_data(data_key, mapping)
     report = getattr(store, "last_report", None)
-    st.session_state["data_result"] = ("success", f"{label} is now active.", report)
+    st.session_state["data_result"] = ("success", f"{label} is now active.", report, _names(data_key, label))
     st.rerun()
 
 
@@ -69,12 +91,12 @@ with left:
             f"tables: {', '.join(ds.tables) if ds else '-'}")
     result = st.session_state.pop("data_result", None)
     if result:
-        kind, text, report = result
+        kind, text, report, *rest = result
         (st.error if kind == "error" else st.success)(text)
         if report is not None:
             st.caption(f"{report.rows_loaded:,} rows loaded, {report.rows_skipped:,} skipped, "
                        f"{len(report.errors)} errors, {len(report.warnings)} warnings")
-            report_table(report)
+            report_table(report, rest[0] if rest else None)
     elif getattr(c.store, "last_report", None) is not None and c.store.last_report.problems:
         st.caption("Warnings from the last load")
         report_table(c.store.last_report)
@@ -94,18 +116,39 @@ with left:
             st.rerun()
     elif source == "Path on the server":
         path = st.text_input("An account table (CSV/Parquet/Excel), a folder of activity tables or a DuckDB file",
-                             key="data_path")
+                             key="data_path",
+                             help="Only inside: " + ", ".join(str(r) for r in data_roots())
+                                  + f" (set {ROOT_ENV} to change).")
         if st.button("Load", key="load_path", disabled=not path.strip()):
-            try_load(path.strip(), None, path.strip())
+            inside, why = check_server_path(path)
+            if inside is None:
+                st.error(why + " The previous data stays active.")
+            else:
+                try_load(str(inside), None, path.strip())
     else:
         up = st.file_uploader("Account table: CSV, Parquet or Excel", type=["csv", "tsv", "txt", "parquet", "xlsx"],
                               key="upload")
         if up is not None:
             try:
                 path = appstate.upload_path(up.name, up.getvalue())
+            except ValueError as e:  # unsupported file type
+                st.error(f"{e}. The previous data stays active.")
+                st.stop()
+            try:
                 columns, sample = appstate.peek_table(path)
-            except Exception as e:  # noqa: BLE001 - unreadable upload
-                st.error(f"{up.name}: cannot read it ({e}). The previous data stays active.")
+            except Exception:  # noqa: BLE001 - the preview failed: the loader says exactly why
+                columns, sample = None, None
+            if columns is None:
+                from riskcore.loading import validate_path
+                check = validate_path(path)
+                if not check.ok:
+                    st.error(f"{up.name} was rejected: the previous data ({c.data_key or 'the sample'}) stays active.")
+                    report_table(check, {str(path): up.name}, key="upload_check")
+                    st.stop()
+                # readable by the loader but not by the preview (e.g. Latin-1 text): auto-detect the mapping
+                st.caption(f"{up.name}: no preview; the columns are mapped automatically.")
+                if st.button("Load this file", key="load_upload", type="primary"):
+                    try_load(str(path), None, up.name)
                 st.stop()
             from riskcore.mapping import detect_mapping
             guess = detect_mapping(columns, sample)
