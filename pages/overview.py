@@ -1,27 +1,48 @@
-"""Overview (leadership): KPIs, the risk x value quadrant matrix, tiers by segment."""
+"""Overview (leadership): KPIs, the risk x value quadrant matrix, tiers by segment; below, in tabs,
+the new alerts and the behavioural segments with their movement since the previous period."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
+from datetime import date
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, scored_table, shared_catalog
 from riskcore import aggregates as agg
 from riskcore import appstate
+from riskcore import timeline as tl
 
 MAX_POINTS = int(os.environ.get("RISKCORE_MAX_POINTS") or 20000)  # above: a density grid
 
+SNAPSHOTS = os.environ.get("RISKCORE_SNAPSHOTS") or None  # a snapshot store: history from it
+
+
+def _restrict(filters: agg.Filters) -> agg.Filters | None:
+    """The filters narrowed to the accounts this user may see (pages._access); None: nothing."""
+    try:
+        from pages._access import restrict_filters
+    except ImportError:  # access control not installed: everyone sees everything
+        return filters
+    return restrict_filters(filters)
+
+
 c = ctx()
 st.title("Overview")
+base = _restrict(agg.Filters())
+if base is None:
+    st.info("There are no accounts for you to see here.")
+    st.stop()
 table = scored_table(c)
-k = agg.kpis(c.store, table)
+k = agg.kpis(c.store, table, filters=base)
 prev_date = appstate.previous_period(c.as_of)
 prev = None
 if c.is_activity:
     try:
-        prev = agg.kpis(c.store, scored_table(c, as_of=prev_date))
+        prev = agg.kpis(c.store, scored_table(c, as_of=prev_date), filters=base)
     except Exception:  # noqa: BLE001 - no data a month back: KPIs without a change
         prev = None
 st.caption(f"As of {c.as_of:%Y-%m-%d} · rule set {c.rs_label} · risk dimension: {c.dimension}"
@@ -48,7 +69,7 @@ for col, tier in zip(cols[2:], reversed(TIERS)):
 
 # ---- the quadrant matrix --------------------------------------------------------------------
 
-qp = agg.quadrant_points(c.store, table, max_points=MAX_POINTS, value_scale="log")
+qp = agg.quadrant_points(c.store, table, max_points=MAX_POINTS, value_scale="log", filters=base)
 counts = qp.counts.set_index("quadrant")
 value_cut = appstate.value_cutoff(c.store, table, c.rs)
 risk_cut = float(c.rs.quadrant.risk_cutoff)
@@ -103,7 +124,7 @@ with left:
         st.caption(note)
 
 with right:
-    by_seg = agg.tiers_by_segment(c.store, table)
+    by_seg = agg.tiers_by_segment(c.store, table, filters=base)
     seg = go.Figure()
     for tier in TIERS:
         part = by_seg[by_seg["tier"] == tier]
@@ -126,11 +147,11 @@ if event and event.selection and event.selection.points:
     selected_ids = [str(p["customdata"][0]) for p in event.selection.points
                     if isinstance(p.get("customdata"), (list, tuple)) and p["customdata"]]
 if selected_ids:
-    rows = agg.account_list(c.store, table, limit=max(qp.total, 1))
+    rows = agg.account_list(c.store, table, base, limit=max(qp.total, 1))
     rows = rows[rows["account_id"].isin(selected_ids)]
     heading = f"{len(rows):,} selected accounts"
 elif picked:
-    f = agg.Filters(quadrant=(picked,))
+    f = replace(base, quadrant=(picked,))
     rows = agg.account_list(c.store, table, f, limit=500)
     n = agg.count_accounts(c.store, table, f)
     heading = f"{picked}: {n:,} accounts" + (" (500 riskiest shown)" if n > 500 else "")
@@ -150,3 +171,103 @@ if rows is not None:
             "risk_score": st.column_config.ProgressColumn("score", min_value=0, max_value=100, format="%.0f"),
             "value": st.column_config.NumberColumn("ARR", format="dollar"),
         })
+
+
+# ---- since the previous period: new alerts, behavioural segments ---------------------------------
+
+@st.cache_data(max_entries=32, show_spinner="Looking for alerts…")
+def _alerts(data_key: str, generation: int, rs_key: str, since: date, until: date, snap_key: str,
+            _store, _rs) -> list[dict]:
+    return tl.alerts_until(_rs, since, until, store=_store, snapshots=SNAPSHOTS if snap_key else None)
+
+
+@st.cache_data(max_entries=32, show_spinner="Comparing behavioural segments…")
+def _segments(data_key: str, generation: int, rs_key: str, as_of: date, before: date, snap_key: str,
+              _store, _rs) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """(segments now, segments at `before`): account_id, behavior_segment, value; None when unknown."""
+    snaps = SNAPSHOTS if snap_key else None
+    if snaps is None and not (_store.dataset is not None and _store.dataset.kind == "activity"):
+        return tl.segments_at(_store, _rs, as_of), None
+    return tl.segments_at(_store, _rs, as_of, snaps), tl.segments_at(_store, _rs, before, snaps)
+
+
+def _allowed_ids() -> set[str] | None:
+    """The account ids this user may see when restricted to a book (None: no restriction)."""
+    if not base.owner:
+        return None
+    n = agg.count_accounts(c.store, table, base)
+    return set(agg.account_list(c.store, table, base, limit=max(n, 1))["account_id"].astype(str))
+
+
+snap_key = tl.snapshots_version(SNAPSHOTS)
+rs_key = appstate.ruleset_key(c.rs)
+allowed = _allowed_ids()
+found = _alerts(c.data_key, c.store.generation, rs_key, prev_date, c.as_of, snap_key, c.store, c.rs)
+if allowed is not None:
+    found = [a for a in found if a["account_id"] in allowed]
+now_segs, before_segs = _segments(c.data_key, c.store.generation, rs_key, c.as_of, prev_date, snap_key,
+                                  c.store, c.rs)
+if allowed is not None:
+    now_segs = now_segs[now_segs["account_id"].isin(allowed)] if now_segs is not None else None
+    before_segs = before_segs[before_segs["account_id"].isin(allowed)] if before_segs is not None else None
+source = "snapshots" if snap_key else "weekly re-scoring of the activity tables"
+tab_alerts, tab_segments = st.tabs([f"New alerts ({len(found):,})", "Behavioural segments"], key="history_tabs")
+
+with tab_alerts:
+    if not c.rs.alerts:
+        st.info("The rule set declares no [[alerts]].")
+    elif not snap_key and not c.is_activity:
+        st.info("An account table has no dates: alerts need a snapshot store (RISKCORE_SNAPSHOTS, "
+                "built with `python -m riskcore snapshot`).")
+    else:
+        n_rs = sum(a.get("cause") == "rule_set" for a in found)
+        st.caption(f"{len(found):,} alerts from {prev_date:%Y-%m-%d} to {c.as_of:%Y-%m-%d} ({source})"
+                   + (f" · {n_rs:,} caused only by a rule-set change, labelled as such" if n_rs else "")
+                   + " · select a row to open the account")
+        frame = tl.alerts_frame(found, c.rs, tl.account_names(c.store, table, [a["account_id"] for a in found]))
+        kinds = frame.groupby("alert").size().sort_values(ascending=False)
+        st.markdown(" · ".join(f"**{n:,}** {appstate.md_escape(a)}" for a, n in kinds.items()))
+        ev = st.dataframe(
+            frame, hide_index=True, key="alerts_table", on_select="rerun", selection_mode="single-row", height=320,
+            column_config={"date": st.column_config.DateColumn("date", format="YYYY-MM-DD"),
+                           "account_id": "id", "change": "from → to",
+                           "cause": st.column_config.TextColumn("cause", help="'rule-set change': the move comes "
+                                                                "from editing the rules, not from the customer")})
+        if ev and ev.selection and ev.selection.rows:
+            st.switch_page("pages/accounts.py",
+                           query_params={"account": str(frame.iloc[ev.selection.rows[0]]["account_id"])})
+
+with tab_segments:
+    if now_segs is None or now_segs.empty:
+        st.info("No behavioural segments at this date.")
+    else:
+        sizes = tl.segment_sizes(now_segs, c.rs)
+        left2, right2 = st.columns([3, 2], gap="medium")
+        with left2:
+            bar = go.Figure(go.Bar(
+                y=sizes["label"], x=sizes["accounts"], orientation="h", marker_color="#4477aa",
+                customdata=sizes[["value", "share"]].to_numpy(),
+                text=[f"{n:,} · {money(v)}" for n, v in zip(sizes["accounts"], sizes["value"])],
+                textposition="auto",
+                hovertemplate="%{y}: %{x:,} accounts (%{customdata[1]:.0%}) · ARR $%{customdata[0]:,.0f}"
+                              "<extra></extra>"))
+            bar.update_layout(title=dict(text=f"Behavioural segments as of {c.as_of:%Y-%m-%d}", x=0,
+                                         font=dict(size=16)),
+                              xaxis_title="accounts", yaxis=dict(autorange="reversed"), height=260,
+                              margin=dict(l=10, r=10, t=40, b=10))
+            st.plotly_chart(bar, key="behavior_segment_chart")
+            st.dataframe(sizes[["segment", "label", "accounts", "value", "share"]], hide_index=True,
+                         key="behavior_segment_sizes",
+                         column_config={"value": st.column_config.NumberColumn("ARR", format="dollar"),
+                                        "share": st.column_config.NumberColumn("share", format="percent")})
+        with right2:
+            st.subheader(f"Movement since {prev_date:%Y-%m-%d}", anchor=False)
+            if before_segs is None or before_segs.empty:
+                st.info("No earlier period to compare with (an account table without snapshots has one date).")
+            else:
+                m = tl.segment_movement(before_segs, now_segs, c.rs)
+                st.caption(f"{tl.moved(m):,} accounts changed segment · rows: segment on {prev_date:%Y-%m-%d}, "
+                           f"columns: segment on {c.as_of:%Y-%m-%d}"
+                           + (" (snapshots)" if snap_key else " (signals as of each date)"))
+                st.dataframe(m.reset_index().rename(columns={"from": "was ↓ / now →"}), hide_index=True,
+                             key="behavior_segment_movement")
