@@ -47,13 +47,13 @@ class Ctx:
 def shared_store(data_key: str, mapping: Mapping | None = None) -> Store:
     """One loaded store per data path (and mapping), shared by every session."""
     import os
-    from riskcore.workspace import open_store
+    from riskcore.workspace import open_app_store  # file-backed, DuckDB memory capped (PRODUCT.md §8)
     if data_key:
-        return open_store(data_key, mapping=mapping)
+        return open_app_store(data_key, mapping=mapping)
     from riskcore.sample import ensure_sample
     from riskcore.workspace import SAMPLE_ACCOUNTS
     n = int(os.environ.get("RISKCORE_SAMPLE_ACCOUNTS") or SAMPLE_ACCOUNTS)
-    return open_store(ensure_sample(n))
+    return open_app_store(ensure_sample(n))
 
 
 @st.cache_resource
@@ -112,6 +112,37 @@ def _backtest(data_key: str, generation: int, rs_key: str, as_of: date | None, h
 
 def backtest(ctx: Ctx, rs, horizon: int = 90, as_of: date | None = None) -> dict:
     return _backtest(ctx.data_key, ctx.store.generation, appstate.ruleset_key(rs), as_of, horizon, ctx.store, rs)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Preparing the backtest windows…")
+def _backtest_patterns(data_key: str, generation: int, fire_key: str, horizon: int, _store: Store, _rs):
+    return appstate.backtest_patterns(_store, _rs, horizon_days=horizon)
+
+
+def quick_accuracy(ctx: Ctx, rs, horizon: int = 90) -> dict:
+    """AUC / Brier of `rs` on the out-of-time backtest (as `backtest`), from the backtest windows'
+    firing patterns: built once per threshold set, then a points / tier change costs milliseconds."""
+    bp = _backtest_patterns(ctx.data_key, ctx.store.generation, appstate.firing_signature(rs), horizon, ctx.store, rs)
+    return appstate.quick_accuracy(bp, rs)
+
+
+def active_range(store: Store) -> tuple[date, date]:
+    """signals.active_dates, remembered per loaded generation (it scans the event tables)."""
+    from riskcore.signals import active_dates
+    with store.lock:
+        got = store.__dict__.get("_app_active_range")
+        if got is None or got[0] != store.generation:
+            got = store.__dict__["_app_active_range"] = (store.generation, active_dates(store))
+        return got[1]
+
+
+def dataset_text(store: Store) -> str:
+    """The sidebar's one-line description of what is loaded (remembered per generation)."""
+    with store.lock:
+        got = store.__dict__.get("_app_dataset_text")
+        if got is None or got[0] != store.generation:
+            got = store.__dict__["_app_dataset_text"] = (store.generation, _dataset_text(store))
+        return got[1]
 
 
 # ---- session state -----------------------------------------------------------------------
@@ -210,10 +241,9 @@ def sidebar() -> Ctx:
     with st.sidebar:
         st.caption("Dataset")
         source = "sample" if not data_key else data_key.rsplit("/", 1)[-1]
-        st.text(f"{source}: {_dataset_text(store)}")
+        st.text(f"{source}: {dataset_text(store)}")
         if store.dataset is not None and store.dataset.kind == "activity":
-            from riskcore.signals import active_dates
-            first, last = active_dates(store)
+            first, last = active_range(store)
             default = min(max(st.session_state.get("as_of", last), first), last)
             st.session_state["as_of"] = default
             as_of = st.date_input("As of", min_value=first, max_value=last, key="as_of",

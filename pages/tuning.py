@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages._common import (QUADRANTS, TIER_COLORS, TIERS, backtest, ctx, draft, load_rules, money, scored_table,
-                           set_draft)
+from pages._common import (QUADRANTS, TIER_COLORS, TIERS, ctx, draft, load_rules, money, quick_accuracy,
+                           scored_table, set_draft)
 from riskcore import aggregates as agg
 from riskcore import appstate
 from riskcore.rules import Percentile
@@ -68,16 +68,19 @@ def _import() -> None:
     st.session_state["tuning_msg"] = ("success", f"Draft loaded from {up.name}.")
 
 
-# ---- the controls: they define the draft -----------------------------------------------------
+# ---- the controls and the live results: one fragment, so a slider reruns only this part ---------
 
 st.title("Tuning")
 msg = st.session_state.pop("tuning_msg", None)
 if msg:
     getattr(st, msg[0])(msg[1])
 
-base = draft()
-controls, results = st.columns([2, 3], gap="medium")
-with controls:
+BIG = 200_000  # accounts: above, the draft's accuracy is opt-in (its first build rescans two backtest windows)
+_box: dict = st.session_state.setdefault("_tuning_box", {})  # the live draft, for the deferred export
+
+
+def draw_controls(base):
+    """The rule sliders, threshold boxes, tier cut-offs, fusion and value cut-off: the draft."""
     d_rules = [r for r in base.rules]
     medium0, high0, mode0 = base.tiers.cuts(c.dimension)
     top = st.columns([3, 2])
@@ -135,26 +138,52 @@ with controls:
         new = base
     for p in problems:
         st.error(p)
-    st.session_state["draft"] = new
+    return new
 
-draft_rs = _with_dimension(new)
-from riskcore.rules import unavailable_rules  # noqa: E402
-from riskcore.signals import signals_table  # noqa: E402
-missing = unavailable_rules(new, c.store.columns(signals_table(c.store, c.as_of)))
-if missing:
-    with controls:
-        st.caption(f"{len(missing)} rules are unavailable for this data (their signals are missing) and never "
-                   f"fire: {', '.join(missing)}")
-pub_rs = c.published
-draft_table = scored_table(c, draft_rs)
-pub_table = scored_table(c, pub_rs)
 
-# ---- live results -------------------------------------------------------------------------------
+class _SqlNumbers:
+    """The live numbers from per-account scored tables: only when the draft's rules differ from the
+    published ones (added, removed, re-signalled), which the pattern index cannot re-weight."""
 
-@st.fragment
-def movement_panel() -> None:
-    """The tier movement matrix; picking a cell reruns only this fragment."""
-    matrix = agg.movement_matrix(agg.tier_movement(c.store, pub_table, draft_table))
+    def __init__(self, draft_rs, pub_rs):
+        self.draft_table, self.pub_table = scored_table(c, draft_rs), scored_table(c, pub_rs)
+        self.draft_tiers = agg.tier_summary(c.store, self.draft_table)
+        self.pub_tiers = agg.tier_summary(c.store, self.pub_table)
+        self.draft_hist = agg.score_histogram(c.store, self.draft_table, bins=20)
+        self.pub_hist = agg.score_histogram(c.store, self.pub_table, bins=20)
+        self.draft_quadrants = agg.quadrant_summary(c.store, self.draft_table)
+        self.pub_quadrants = agg.quadrant_summary(c.store, self.pub_table)
+        self.movement = agg.tier_movement(c.store, self.pub_table, self.draft_table)
+
+    def movers(self, from_tier, to_tier, limit):
+        return agg.movers(c.store, self.pub_table, self.draft_table, from_tier=from_tier, to_tier=to_tier,
+                          limit=limit)
+
+
+class _PatternNumbers:
+    """The live numbers from firing patterns (appstate.tuning_numbers): no per-account work."""
+
+    def __init__(self, num):
+        self.num = num
+        for k in ("draft_tiers", "pub_tiers", "draft_hist", "pub_hist", "draft_quadrants", "pub_quadrants",
+                  "movement"):
+            setattr(self, k, getattr(num, k))
+
+    def movers(self, from_tier, to_tier, limit):
+        with c.store.lock:
+            return appstate.pattern_movers(c.store, self.num, from_tier, to_tier, limit=limit)
+
+
+def live_numbers(draft_rs, pub_rs):
+    from riskcore.signals import signals_table
+    with c.store.lock:
+        num = appstate.tuning_numbers(c.store, pub_rs, draft_rs, signals_table(c.store, c.as_of), c.as_of)
+    return _PatternNumbers(num) if num is not None else _SqlNumbers(draft_rs, pub_rs)
+
+
+def movement_panel(nums) -> None:
+    """The tier movement matrix and the accounts of a chosen cell (top 200, read on demand)."""
+    matrix = agg.movement_matrix(nums.movement)
     mcol, lcol = st.columns([2, 3])
     with mcol:
         st.caption("Tier movement: published (rows) → draft (columns)")
@@ -166,8 +195,11 @@ def movement_panel() -> None:
         cell = st.selectbox(f"Accounts that moved: {total:,}", [None] + moved, key="movement_cell",
                             format_func=lambda x: "all of them" if x is None else f"{x[0]} → {x[1]}")
     with lcol:
-        mov = agg.movers(c.store, pub_table, draft_table, from_tier=cell[0] if cell else None,
-                         to_tier=cell[1] if cell else None, limit=200)
+        mov = nums.movers(cell[0] if cell else None, cell[1] if cell else None, 200) if total else None
+        if mov is None or len(mov) == 0:
+            mov = pd.DataFrame({k: pd.Series(dtype=t) for k, t in (
+                ("account_name", object), ("from_tier", object), ("to_tier", object), ("from_score", float),
+                ("to_score", float), ("value", float), ("csm_owner", object))})
         view = pd.DataFrame({"account": mov["account_name"], "move": mov["from_tier"] + " → " + mov["to_tier"],
                              "was": mov["from_score"], "now": mov["to_score"], "ARR": mov["value"],
                              "owner": mov["csm_owner"]})
@@ -176,9 +208,10 @@ def movement_panel() -> None:
                                     "now": st.column_config.NumberColumn(format="%.0f"),
                                     "ARR": st.column_config.NumberColumn(format="compact")})
 
-with results:
-    d_tiers = agg.tier_summary(c.store, draft_table).set_index("tier")
-    p_tiers = agg.tier_summary(c.store, pub_table).set_index("tier")
+
+def draw_results(nums, draft_rs, pub_rs) -> None:
+    d_tiers = nums.draft_tiers.set_index("tier")
+    p_tiers = nums.pub_tiers.set_index("tier")
     cols = st.columns(5)
     for col, tier in zip(cols, reversed(TIERS)):
         n, pn = int(d_tiers.loc[tier, "accounts"]), int(p_tiers.loc[tier, "accounts"])
@@ -188,12 +221,11 @@ with results:
                    delta_arrow="off" if n == pn else "auto",
                    help="accounts in the tier with the draft; the change against the published rule set")
         col.caption(f"ARR {money(v)} ({'+' if v >= pv else '-'}{money(abs(v - pv))})")
-    accuracy_slots = cols[3:]
+    accuracy(cols[3:], int(d_tiers["accounts"].sum()), draft_rs, pub_rs)
 
     hist_col, quad_col = st.columns([3, 2])
     with hist_col:
-        h = agg.score_histogram(c.store, draft_table, bins=20)
-        ph = agg.score_histogram(c.store, pub_table, bins=20)
+        h, ph = nums.draft_hist, nums.pub_hist
         fig = go.Figure()
         fig.add_trace(go.Bar(x=(h["bin_start"] + h["bin_end"]) / 2, y=h["accounts"], width=4.6, name="draft",
                              marker_color="#2b6cb0"))
@@ -209,8 +241,8 @@ with results:
                           legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
         st.plotly_chart(fig, key="score_histogram")
     with quad_col:
-        dq = agg.quadrant_summary(c.store, draft_table).set_index("quadrant")
-        pq = agg.quadrant_summary(c.store, pub_table).set_index("quadrant")
+        dq = nums.draft_quadrants.set_index("quadrant")
+        pq = nums.pub_quadrants.set_index("quadrant")
         quad = pd.DataFrame({"quadrant": list(QUADRANTS),
                              "accounts": [int(dq.loc[q, "accounts"]) for q in QUADRANTS],
                              "change": [int(dq.loc[q, "accounts"] - pq.loc[q, "accounts"]) for q in QUADRANTS],
@@ -219,25 +251,21 @@ with results:
         st.dataframe(quad, hide_index=True, key="quadrant_counts",
                      column_config={"change": st.column_config.NumberColumn(format="%+d")})
 
-    movement_panel()
+    movement_panel(nums)
 
 
-BIG = 50_000  # accounts: above, backtesting every draft is opt-in (it rescans history)
-
-
-def accuracy() -> None:
-    """Draft vs published AUC and Brier from the out-of-time backtest (cached per rule set)."""
-    n = int(d_tiers["accounts"].sum())
-    if n > BIG and not accuracy_slots[0].toggle("Backtest drafts", value=False, key="backtest_on",
-                                                help=f"{n:,} accounts: each draft's backtest takes a while"):
+def accuracy(slots, n: int, draft_rs, pub_rs) -> None:
+    """Draft vs published AUC and Brier on the out-of-time backtest, from cached backtest patterns
+    (a weight change re-weights them; a threshold change builds them once for the new firings)."""
+    if n > BIG and not slots[0].toggle("Backtest drafts", value=False, key="backtest_on",
+                                       help=f"{n:,} accounts: the first backtest of a threshold set takes a while"):
         return
     try:
-        d, p = backtest(c, draft_rs), backtest(c, pub_rs)
+        d, p = quick_accuracy(c, draft_rs), quick_accuracy(c, pub_rs)
     except Exception as e:  # noqa: BLE001 - e.g. no outcomes in this data
-        accuracy_slots[0].caption(f"No backtest: {e}")
+        slots[0].caption(f"No backtest: {e}")
         return
-    for slot, key, label, better in ((accuracy_slots[0], "auc", "AUC", "normal"),
-                                     (accuracy_slots[1], "brier", "Brier", "inverse")):
+    for slot, key, label, better in ((slots[0], "auc", "AUC", "normal"), (slots[1], "brier", "Brier", "inverse")):
         dv, pv = d.get(key), p.get(key)
         slot.metric(f"{label} (draft)", "n/a" if dv is None else f"{dv:.3f}",
                     None if dv is None or pv is None else f"{dv - pv:+.3f}", delta_color=better,
@@ -246,7 +274,28 @@ def accuracy() -> None:
         slot.caption(f"published {'n/a' if pv is None else f'{pv:.3f}'}")
 
 
-accuracy()
+@st.fragment
+def live() -> None:
+    """Controls and live results: a slider or threshold change reruns only this fragment."""
+    from riskcore.rules import unavailable_rules
+    from riskcore.signals import signals_table
+    controls, results = st.columns([2, 3], gap="medium")
+    with controls:
+        new = draw_controls(draft())
+    st.session_state["draft"] = new
+    _box["rs"] = new
+    draft_rs = _with_dimension(new)
+    missing = unavailable_rules(new, c.store.columns(signals_table(c.store, c.as_of)))
+    if missing:
+        with controls:
+            st.caption(f"{len(missing)} rules are unavailable for this data (their signals are missing) and never "
+                       f"fire: {', '.join(missing)}")
+    pub_rs = c.published
+    with results:
+        draw_results(live_numbers(draft_rs, pub_rs), draft_rs, pub_rs)
+
+
+live()
 
 # ---- versions ---------------------------------------------------------------------------------
 
@@ -265,7 +314,9 @@ def versions_panel() -> None:
         r1.button("Reset to published", key="reset_draft", on_click=_reset, width="stretch")
         r2.button("Load suggested weights", key="suggest_weights", on_click=_suggest, width="stretch",
                   help="Points fitted from history by the calibration engine, as a starting point")
-        st.download_button("Export draft (TOML)", ruleset_to_toml(draft()), file_name="draft.toml",
+        box = _box  # read when clicked: the live fragment may have changed the draft since this run
+        st.download_button("Export draft (TOML)", lambda: ruleset_to_toml(box.get("rs") or draft()),
+                           file_name="draft.toml",
                            mime="application/toml", key="export_toml", on_click="ignore")
         st.file_uploader("Import a rule set as the draft (TOML)", type=["toml"], key="import_toml",
                          on_change=_import)

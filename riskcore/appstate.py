@@ -7,11 +7,12 @@ import calendar
 import hashlib
 import os
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
 import pandas as pd
 
 from .db import Store
@@ -52,6 +53,15 @@ def firings_key(rs) -> str:
     rules = tuple(replace(r, points=0) for r in rs.rules)
     overrides = tuple(replace(o, points=None) for o in rs.overrides)
     text = repr((rules, overrides, rs.quadrant.value_column))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def firing_signature(rs) -> str:
+    """A hash of what the primary dimension's firings depend on (not points, enabled flags, tiers,
+    fusion or the quadrant): equal signatures share backtest firing patterns."""
+    rules = tuple(replace(r, points=0, enabled=True) for r in rs.rules)
+    overrides = tuple(replace(o, points=None) for o in rs.overrides)
+    text = repr((rules, overrides, rs.quadrant.value_column, rs.primary_dimension))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
@@ -283,3 +293,279 @@ def content_diff(vs: VersionStore, a: int, b: int) -> str:
     ta, tb = (ruleset_to_toml(load_ruleset(vs.text(n))) for n in (a, b))
     return "".join(difflib.unified_diff(ta.splitlines(keepends=True), tb.splitlines(keepends=True),
                                         fromfile=f"v{a}", tofile=f"v{b}"))
+
+
+# ---- the Tuning page's fast path: firing patterns (PRODUCT.md §8) ------------------------------
+#
+# A slider change (points, tier cut-offs, fusion, enabled) re-weights the firing patterns of a
+# pattern index in numpy: no per-account SQL. A threshold change regroups (pattern id, the changed
+# rules' new degrees) in one narrow scan (scoring.patterns_for). Per-account rows are read only for
+# the list of accounts that moved (top-N, on demand).
+
+def _index_key(rs, as_of: date | None, signals_table: str, generation: int) -> tuple:
+    """What a pattern index depends on: data generation, as-of date, the primary dimension, the
+    rules' firing definitions (not points / enabled / tiers / fusion), the value column and cut-off."""
+    rules = tuple(replace(r, points=0, enabled=True) for r in rs.rules)
+    overrides = tuple(replace(o, points=None) for o in rs.overrides)
+    return (generation, as_of, signals_table, rs.primary_dimension, rules, overrides, rs.quadrant.value_column,
+            rs.quadrant.value_cutoff)
+
+
+class PatternCache:
+    """The pattern indexes of one store, shared by every session: one per (data generation, as-of
+    date, threshold set, dimension, value cut-off). Bounded: beyond `max_entries` the least
+    recently used index is dropped with its table. `entries()` shows what is cached."""
+
+    def __init__(self, store: Store, max_entries: int = 8):
+        self.store = store
+        self.max_entries = max_entries
+        self._items: dict[tuple, Any] = {}  # key -> scoring.PatternIndex, least recently used first
+        self.builds = 0
+
+    def index(self, rs, signals_table: str, as_of: date | None = None):
+        """The pattern index of `rs` (its primary dimension) over `signals_table`, built once."""
+        from .scoring import pattern_index
+        key = _index_key(rs, as_of, signals_table, self.store.generation)
+        with self.store.lock:
+            found = self._items.pop(key, None)
+            if found is not None and self.store.has_table(found.table):
+                self._items[key] = found
+                return found
+            for old in [k for k in self._items if k[0] != self.store.generation]:  # data reloaded
+                self._drop(old)
+            name = "app_pi_" + hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:12]
+            idx = pattern_index(self.store, rs, signals_table, out_table=name)
+            self.builds += 1
+            self._items[key] = idx
+            while len(self._items) > self.max_entries:
+                self._drop(next(iter(self._items)))
+            return idx
+
+    def _drop(self, key: tuple) -> None:
+        idx = self._items.pop(key)
+        self.store.execute(f"DROP TABLE IF EXISTS {idx.table}")
+
+    def entries(self) -> list[dict]:
+        """What is cached (for a status line or a test): table, dimension, as-of date, patterns."""
+        return [{"table": i.table, "dimension": k[3], "as_of": k[1], "patterns": len(i.base)}
+                for k, i in self._items.items()]
+
+    def clear(self) -> None:
+        with self.store.lock:
+            for k in list(self._items):
+                self._drop(k)
+
+
+def pattern_cache(store: Store) -> PatternCache:
+    """The store's PatternCache (created on first use; lives as long as the store)."""
+    with store.lock:
+        cache = store.__dict__.get("_pattern_cache")
+        if cache is None:
+            cache = store.__dict__["_pattern_cache"] = PatternCache(store)
+        return cache
+
+
+@dataclass(frozen=True)
+class TuningNumbers:
+    """Everything the Tuning page's live results show, for the draft and the published rule set."""
+
+    draft_tiers: pd.DataFrame       # tier, accounts, value, share, value_share
+    pub_tiers: pd.DataFrame
+    draft_quadrants: pd.DataFrame   # quadrant, accounts, value, ...
+    pub_quadrants: pd.DataFrame
+    draft_hist: pd.DataFrame        # bin, bin_start, bin_end, accounts, value
+    pub_hist: pd.DataFrame
+    movement: pd.DataFrame          # from_tier, to_tier, accounts, value (all nine cells)
+    index: Any                      # scoring.PatternIndex the movement is measured on
+    draft_patterns: Any             # scoring.Patterns of the draft (base_pid into index.base)
+    pub_rs: Any                     # the published rule set as the index sees it (draft's quadrant)
+    draft_rs: Any
+
+
+def tuning_numbers(store: Store, pub_rs, draft_rs, signals_table: str, as_of: date | None = None,
+                   bins: int = 20, cache: PatternCache | None = None) -> TuningNumbers | None:
+    """Tier counts + ARR, quadrants, histogram and the movement matrix of draft vs published from
+    firing patterns (same numbers as the per-account scored tables). None when the draft's rules
+    differ from the published ones (added, removed, other signal): then use the scored tables."""
+    from . import aggregates as agg
+    from .scoring import patterns_for
+    cache = cache or pattern_cache(store)
+    if draft_rs.primary_dimension != pub_rs.primary_dimension or \
+            draft_rs.primary_dimension not in pub_rs.dimensions:
+        return None
+    p0 = cache.index(pub_rs, signals_table, as_of)
+    pub_q = replace(pub_rs, quadrant=draft_rs.quadrant)  # tiers do not depend on the quadrant
+    idx = p0 if pub_q.quadrant == pub_rs.quadrant else cache.index(pub_q, signals_table, as_of)
+    try:
+        pat = patterns_for(store, idx, draft_rs)
+    except ValueError:  # the rules themselves changed
+        return None
+    return TuningNumbers(
+        draft_tiers=agg.tier_summary_from_patterns(pat, draft_rs),
+        pub_tiers=agg.tier_summary_from_patterns(p0.base, pub_rs),
+        draft_quadrants=agg.quadrant_summary_from_patterns(pat, draft_rs),
+        pub_quadrants=agg.quadrant_summary_from_patterns(p0.base, pub_rs),
+        draft_hist=agg.score_histogram_from_patterns(pat, draft_rs, bins=bins),
+        pub_hist=agg.score_histogram_from_patterns(p0.base, pub_rs, bins=bins),
+        movement=agg.tier_movement_from_index(idx, pat, pub_q, draft_rs),
+        index=idx, draft_patterns=pat, pub_rs=pub_q, draft_rs=draft_rs)
+
+
+def pattern_movers(store: Store, numbers: TuningNumbers, from_tier: str | None = None, to_tier: str | None = None,
+                   limit: int = 200) -> pd.DataFrame:
+    """The accounts of one movement cell (all that moved when no tier is given), largest score
+    change first: the columns and order of `aggregates.movers`, read from the pattern index table
+    (only the selected patterns' accounts, top `limit`)."""
+    from .db import quote_ident, safe_table_name
+    from .scoring import compile_firings, pattern_scores, pattern_tier_codes
+    tiers = ("low", "medium", "high")
+    for name, t in (("from_tier", from_tier), ("to_tier", to_tier)):
+        if t is not None and t not in tiers:
+            raise ValueError(f"{name}: expected {' | '.join(tiers)}, found {t!r}")
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise ValueError(f"limit: expected a whole number >= 1, found {limit!r}")
+    idx, pat = numbers.index, numbers.draft_patterns
+    pid = pat.base_pid if pat.base_pid is not None else np.arange(len(pat))
+    a_codes = pattern_tier_codes(idx.base, numbers.pub_rs)[pid]
+    b_codes = pattern_tier_codes(pat, numbers.draft_rs)
+    a_score = pattern_scores(idx.base, numbers.pub_rs)[0][pid]
+    b_score = pattern_scores(pat, numbers.draft_rs)[0]
+    sel = np.ones(len(pat), dtype=bool)
+    if from_tier is None and to_tier is None:
+        sel &= a_codes != b_codes
+    if from_tier is not None:
+        sel &= a_codes == tiers.index(from_tier)
+    if to_tier is not None:
+        sel &= b_codes == tiers.index(to_tier)
+    # the draft pattern of an account = (its pid, the new degrees of the rules whose firing changed)
+    changed = [r for k, r in enumerate(pat.rule_ids)
+               if not np.array_equal(pat.degrees[:, k], idx.base.degrees[pid, k], equal_nan=True)]
+    part = replace(numbers.draft_rs, rules=tuple(numbers.draft_rs.rule(r) for r in changed),
+                   overrides=tuple(o for o in numbers.draft_rs.overrides if o.rule in set(changed)))
+    fsql, params = compile_firings(part, idx.columns, source=safe_table_name(idx.table))
+    head = "WITH base AS (\n  SELECT\n    "
+    assert fsql.startswith(head), "compile_firings changed shape"
+    fsql = head + '"pid",\n    ' + fsql[len(head):]
+    arrays = {"pid": pid[sel].astype(np.int64).tolist(),
+              "from_tier": [tiers[c] for c in a_codes[sel]], "to_tier": [tiers[c] for c in b_codes[sel]],
+              "from_score": a_score[sel].astype(float).tolist(), "to_score": b_score[sel].astype(float).tolist()}
+    for r in changed:
+        arrays["f_" + r] = pat.degrees[sel, pat.rule_ids.index(r)].astype(float).tolist()
+    cols = ", ".join(f"unnest(?) AS {quote_ident('m_' + k)}" for k in arrays)
+    on = " AND ".join(["f.pid = m.m_pid"] + [f"f.{quote_ident('f_' + r)} IS NOT DISTINCT FROM m.{quote_ident('m_f_' + r)}"
+                                             for r in changed])
+    sql = (f"SELECT f.account_id, f.account_name, f.segment, f.csm_owner, f.value, m.m_from_tier AS from_tier, "
+           f"m.m_to_tier AS to_tier, m.m_from_score AS from_score, m.m_to_score AS to_score, "
+           f"m.m_to_score - m.m_from_score AS change\n"
+           f"FROM ({fsql}) AS f JOIN (SELECT {cols}) AS m ON {on}\n"
+           f"ORDER BY abs(m.m_to_score - m.m_from_score) DESC NULLS LAST, f.value DESC NULLS LAST, f.account_id\n"
+           f"LIMIT ?")
+    if not arrays["pid"]:
+        return pd.DataFrame(columns=["account_id", "account_name", "segment", "csm_owner", "value", "from_tier",
+                                     "to_tier", "from_score", "to_score", "change"])
+    return store.df(sql, [*params, *arrays.values(), int(limit)])
+
+
+# ---- draft vs published accuracy without re-running the backtest ------------------------------
+
+@dataclass(frozen=True)
+class BacktestPatterns:
+    """The backtest windows as firing patterns with outcomes: (fired degrees, segment, stage,
+    churned) -> accounts. A points / tier / fusion change re-weights them; the Platt mapping is
+    refitted on the train window, AUC and Brier measured on the test window (as run_backtest)."""
+
+    train: Any          # scoring.Patterns (n = accounts), one row per pattern and outcome
+    train_y: np.ndarray  # 0/1 per row of train
+    test: Any
+    test_y: np.ndarray
+    rs: Any             # the rule set whose firings these are
+    horizon_days: int
+    as_of: str | None
+
+
+def _window_patterns(store: Store, rs, sig: str, churn: pd.DataFrame, split: str | None) -> tuple:
+    """(Patterns, y) of one window: firings of the primary dimension's rules joined with outcomes."""
+    from .db import safe_table_name
+    from .scoring import Patterns, _pattern_rules, compile_firings
+    cols = store.columns(sig)
+    rules = _pattern_rules(rs, cols, (rs.primary_dimension,))
+    ids = [r.id for r in rules]
+    part = replace(rs, rules=tuple(rules), overrides=tuple(o for o in rs.overrides if o.rule in set(ids)))
+    fsql, params = compile_firings(part, cols, source=sig)
+    keys = ", ".join(["f_" + r for r in ids] + ["segment", "stage"])
+    tmp = safe_table_name(f"app_bt_y_{os.getpid()}_{id(churn) % 10**8}")
+    store.register_df(tmp, churn[["account_id", "churned"]])
+    try:
+        if split is None:
+            sql = (f"SELECT {keys}, COALESCE(o.churned, false) AS churned, count(*) AS n, "
+                   f"sum(f.value) AS value FROM ({fsql}) AS f LEFT JOIN {tmp} AS o USING (account_id) GROUP BY ALL")
+            t = store.df(sql, params)
+        else:  # account table: the seeded half run_backtest uses (rows with an outcome, by account_id)
+            per = store.df(f"SELECT f.account_id, {keys}, o.churned, f.value FROM ({fsql}) AS f "
+                           f"JOIN {tmp} AS o USING (account_id) WHERE o.churned IS NOT NULL "
+                           "ORDER BY f.account_id", params)
+            mask = np.random.default_rng(0).random(len(per)) < 0.5
+            per = per[mask if split == "train" else ~mask]
+            per = per.assign(n=1)
+            t = per.groupby([*(f"f_{r}" for r in ids), "segment", "stage", "churned"], dropna=False,
+                            as_index=False).agg(n=("n", "sum"), value=("value", "sum"))
+    finally:
+        store.execute(f"DROP TABLE IF EXISTS {tmp}")
+    deg = t[[f"f_{r}" for r in ids]].to_numpy(dtype=float) if ids else np.zeros((len(t), 0))
+    pat = Patterns(rule_ids=tuple(ids), dimensions=(rs.primary_dimension,), degrees=deg,
+                   segment=t["segment"].astype(object).where(t["segment"].notna(), None).to_numpy(),
+                   stage=t["stage"].astype(object).where(t["stage"].notna(), None).to_numpy(),
+                   value_high=np.zeros(len(t), dtype=bool), n=t["n"].to_numpy(dtype=np.int64),
+                   value=np.nan_to_num(t["value"].to_numpy(dtype=float)), value_cut=None,
+                   value_cutoff=rs.quadrant.value_cutoff)
+    return pat, t["churned"].astype(bool).to_numpy(dtype=int)
+
+
+def backtest_patterns(store: Store, rs, horizon_days: int = 90, as_of: date | None = None) -> BacktestPatterns:
+    """The one-off part of a draft's backtest (signals and firings of both windows), as patterns."""
+    from .backtest import _is_activity, default_windows
+    from .signals import outcomes, signals_table
+    with store.lock:
+        if _is_activity(store):
+            train_w, test_w = default_windows(store, horizon_days, as_of)
+            parts = []
+            for w in (train_w, test_w):
+                parts.append(_window_patterns(store, rs, signals_table(store, w.as_of),
+                                              outcomes(store, w.as_of, horizon_days), None))
+            test_as_of = str(test_w.as_of)
+        else:
+            sig = signals_table(store, date.today())
+            if "churned" not in store.columns(sig):
+                raise ValueError("the account table has no outcome column mapped: a backtest needs one "
+                                 "(map it on the Data page or with --outcome-column)")
+            churn = store.df(f"SELECT account_id, churned FROM {sig}")
+            parts = [_window_patterns(store, rs, sig, churn, s) for s in ("train", "test")]
+            test_as_of = None
+    (train, ty), (test, sy) = parts
+    if test.accounts == 0:
+        raise ValueError("no accounts to evaluate in the backtest window")
+    return BacktestPatterns(train, ty, test, sy, rs, horizon_days, test_as_of)
+
+
+def quick_accuracy(bp: BacktestPatterns, rs) -> dict:
+    """AUC of the score and Brier of the Platt-mapped probability on the test window for `rs`
+    (which must fire like `bp.rs`: points / tiers / fusion / enabled may differ), as run_backtest
+    computes them, from weighted patterns (scikit-learn, sample_weight = accounts)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+    from .aggregates import _firing_parts
+    from .scoring import pattern_scores
+    if _firing_parts(rs, bp.train.rule_ids) != _firing_parts(bp.rs, bp.train.rule_ids):
+        raise ValueError("the rule set fires differently from these backtest patterns: build them for it")
+    s_tr, _ = pattern_scores(bp.train, rs)
+    s_te, _ = pattern_scores(bp.test, rs)
+    out: dict[str, Any] = {"auc": None, "brier": None, "horizon_days": bp.horizon_days, "as_of": bp.as_of,
+                           "n": bp.test.accounts}
+    if 0 < bp.test_y.max() and bp.test_y.min() == 0 and len(set(bp.test_y[bp.test.n > 0])) == 2:
+        out["auc"] = float(roc_auc_score(bp.test_y, s_te, sample_weight=bp.test.n))
+    if len(set(bp.train_y[bp.train.n > 0])) == 2:
+        lr = LogisticRegression(C=np.inf, max_iter=1000).fit(s_tr.reshape(-1, 1), bp.train_y,
+                                                             sample_weight=bp.train.n)
+        prob = lr.predict_proba(s_te.reshape(-1, 1))[:, 1]
+        out["brier"] = float(brier_score_loss(bp.test_y, prob, sample_weight=bp.test.n, labels=[0, 1]))
+    return out

@@ -15,14 +15,80 @@ SAMPLE_ACCOUNTS = int(os.environ.get("RISKCORE_SAMPLE_ACCOUNTS", "3000"))
 
 
 def open_store(data: str | os.PathLike | None = None, mapping: Mapping | None = None,
-               db_path: str | None = None) -> Store:
-    """A Store with `data` loaded (a file, a folder, a DuckDB file), or the cached sample."""
+               db_path: str | None = None, memory_limit: str | None = None) -> Store:
+    """A Store with `data` loaded (a file, a folder, a DuckDB file), or the cached sample.
+
+    With `memory_limit` (e.g. "1GB") DuckDB keeps its buffers under it and spills to a temp folder
+    next to `db_path`; with a file `db_path` the tables live on disk, so the process stays bounded
+    at any data size. A failed load closes the store and removes the file (LoadError is raised).
+    """
     from .loading import load_data
     from .sample import ensure_sample
 
     store = Store(db_path)
-    path = Path(data) if data else ensure_sample(SAMPLE_ACCOUNTS)
-    store.last_report = load_data(store, path, mapping=mapping)
+    try:
+        if memory_limit:
+            store.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
+            if db_path and db_path != ":memory:":
+                store.execute("SET temp_directory = ?", [str(Path(db_path).with_suffix(".tmp"))])
+        path = Path(data) if data else ensure_sample(SAMPLE_ACCOUNTS)
+        store.last_report = load_data(store, path, mapping=mapping)
+    except BaseException:
+        discard_store(store)
+        raise
+    return store
+
+
+def _checked_size(text: str) -> str:
+    """A DuckDB size such as '1GB' or '512MB' (checked: it is spliced into a SET statement)."""
+    import re
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", text.strip(), re.IGNORECASE):
+        raise ValueError(f"memory limit: expected a size like '1GB' or '512MB', found {text!r}")
+    return text.strip()
+
+
+STORES = REPO / ".cache" / "stores"
+APP_MEMORY_LIMIT = os.environ.get("RISKCORE_MEMORY_LIMIT", "1GB")
+
+
+def store_path(source: str, mapping: Mapping | None = None, folder: Path | None = None) -> Path:
+    """A DuckDB file for one data source in this process (`.cache/stores/<hash>-<pid>.duckdb`): the
+    app's store lives on disk, so memory stays bounded by the store's memory_limit at 1e6 accounts.
+    A leftover file of the same name (an earlier process with the same pid) is removed."""
+    import hashlib
+    folder = Path(folder or STORES)
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(repr((str(source), mapping)).encode("utf-8")).hexdigest()[:12]
+    path = folder / f"{digest}-{os.getpid()}.duckdb"
+    _remove_files(path)
+    return path
+
+
+def _remove_files(path: Path) -> None:
+    import shutil
+    for p in (path, Path(str(path) + ".wal")):
+        p.unlink(missing_ok=True)
+    shutil.rmtree(path.with_suffix(".tmp"), ignore_errors=True)
+
+
+def discard_store(store: Store) -> None:
+    """Close a store and delete its database file (if it has one)."""
+    try:
+        store.close()
+    except Exception:  # noqa: BLE001 - already closed
+        pass
+    if store.path and store.path != ":memory:":
+        _remove_files(Path(store.path))
+
+
+def open_app_store(data: str | os.PathLike | None = None, mapping: Mapping | None = None,
+                   memory_limit: str | None = None) -> Store:
+    """The app's store: file-backed under .cache/stores (keyed by data source and process), DuckDB
+    memory capped (default $RISKCORE_MEMORY_LIMIT or 1GB), deleted when the process exits."""
+    import atexit
+    path = store_path(str(data or f"sample-{SAMPLE_ACCOUNTS}"), mapping)
+    store = open_store(data, mapping=mapping, db_path=str(path), memory_limit=memory_limit or APP_MEMORY_LIMIT)
+    atexit.register(discard_store, store)
     return store
 
 
