@@ -1,24 +1,42 @@
-"""Accounts (CSM): filtered, sortable list with reasons and playbook; CSV export; account view."""
+"""Accounts (CSM): filtered, sortable list with reasons, playbook and behavioural segment; CSV export;
+account view with the score history and what changed between its points."""
 
 from __future__ import annotations
 
-from datetime import date
+import os
+from dataclasses import replace
+from datetime import date, timedelta
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages._common import QUADRANTS, TIERS, Ctx, ctx, money, scored_table, shared_catalog
+from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, scored_table, shared_catalog
 from riskcore import aggregates as agg
 from riskcore import appstate
+from riskcore import timeline as tl
 from riskcore.export import format_reasons
 
 MAX_ROWS = 2000          # rows drawn in the table
 MAX_EXPORT = 200_000     # rows in a CSV download
 HISTORY_MONTHS = 6
+ALERT_LOOKBACK_DAYS = 92  # the "alerted since" date goes back at most this far (re-scoring is weekly)
+SNAPSHOTS = os.environ.get("RISKCORE_SNAPSHOTS") or None  # a snapshot store: history from it
+
+
+def _restrict(filters: agg.Filters) -> agg.Filters | None:
+    """The filters narrowed to the accounts this user may see (pages._access); None: nothing."""
+    try:
+        from pages._access import restrict_filters
+    except ImportError:  # access control not installed: everyone sees everything
+        return filters
+    return restrict_filters(filters)
+
 
 c = ctx()
 table = scored_table(c)
+snap_key = tl.snapshots_version(SNAPSHOTS)
+rs_key = appstate.ruleset_key(c.rs)
 
 
 def _playbook_names() -> dict[str, str]:
@@ -27,11 +45,65 @@ def _playbook_names() -> dict[str, str]:
 
 # ---- the account view ----------------------------------------------------------------------
 
-@st.cache_resource(max_entries=64, show_spinner="Re-scoring the past months…")
-def _history(data_key: str, generation: int, rs_key: str, account_id: str, as_of: date,
-             _c: Ctx) -> pd.DataFrame:
+@st.cache_data(max_entries=64, show_spinner="Re-scoring the past months…")
+def _timeline(data_key: str, generation: int, rs_key: str, account_id: str, as_of: date, snap_key: str,
+              _store, _rs) -> tl.Timeline:
     dates = appstate.month_ends(as_of, HISTORY_MONTHS)
-    return appstate.score_history(_c.store, _c.rs, account_id, dates)
+    return tl.account_timeline(account_id, _rs, dates, store=_store, snapshots=SNAPSHOTS if snap_key else None)
+
+
+@st.cache_data(max_entries=32, show_spinner="Looking for alerts…")
+def _alerts(data_key: str, generation: int, rs_key: str, since: date, until: date, snap_key: str,
+            _store, _rs) -> list[dict]:
+    return tl.alerts_until(_rs, since, until, store=_store, snapshots=SNAPSHOTS if snap_key else None)
+
+
+def _history_figure(timeline: tl.Timeline, dims: list[str]) -> go.Figure:
+    """Scores over time, one line per dimension; the chosen dimension's points coloured by tier,
+    its tier bands shaded, and a dashed line where the rule set changed."""
+    h = timeline.history
+    fig = go.Figure()
+    m, hi, mode = c.rs.tiers.cuts(c.dimension)
+    if mode != "percentile":  # fixed cut-offs: shade the tiers of the chosen dimension
+        for lo, up, tier in ((0, m, "low"), (m, hi, "medium"), (hi, 100, "high")):
+            fig.add_hrect(y0=lo, y1=up, fillcolor=TIER_COLORS[tier], opacity=0.08, line_width=0, layer="below")
+    for d in dims:
+        main = d == c.dimension
+        colors = [TIER_COLORS.get(str(t), "#888") for t in h[f"{d}_tier"]] if main else None
+        fig.add_trace(go.Scatter(
+            x=h["date"], y=h[f"{d}_score"], mode="lines+markers", name=f"{d} score",
+            line=dict(color="#333" if main else None, width=2.5 if main else 1.2, dash=None if main else "dot"),
+            marker=dict(size=10 if main else 5, color=colors, line=dict(width=1, color="#333") if main else None),
+            customdata=h[[f"{d}_tier", "ruleset_name"]].astype(str).to_numpy(),
+            hovertemplate=f"{d}: %{{y:.0f}} (%{{customdata[0]}} tier)<br>as of %{{x|%Y-%m-%d}} · "
+                          "rule set %{customdata[1]}<extra></extra>"))
+    for _, row in h[h["rule_set_changed"]].iterrows():
+        x = pd.Timestamp(row["date"]).to_pydatetime()
+        fig.add_vline(x=x, line=dict(color="#7b3294", dash="dash", width=1.5))
+        fig.add_annotation(x=x, y=1, yref="paper", yanchor="bottom", showarrow=False,
+                           text=f"rule set → {row['ruleset_name']}", font=dict(size=11, color="#7b3294"))
+    how = "snapshots" if timeline.source == "snapshots" else "re-scored at each month end"
+    fig.update_layout(title=dict(text=f"Score history ({how})", x=0, font=dict(size=16)),
+                      xaxis=dict(title="as of", tickformat="%b %Y"),
+                      yaxis=dict(title="score (0-100)", range=[-3, 103]),
+                      height=320, margin=dict(l=10, r=10, t=50, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1))
+    return fig
+
+
+def _what_changed(timeline: tl.Timeline) -> None:
+    """One line per step of the history (newest first), with a sentence per change of the score."""
+    st.subheader(f"What changed: {c.dimension} score", anchor=False)
+    shown = 0
+    for step in reversed(timeline.steps):
+        head = tl.step_heading(step, c.dimension)
+        if head is None:
+            continue
+        shown += 1
+        lines = "".join(f"\n- {appstate.md_escape(x)}" for x in step.sentences.get(c.dimension, []))
+        st.markdown(f"**{appstate.md_escape(head)}**{lines}")
+    if not shown:
+        st.caption(f"The {c.dimension} score did not change over these points.")
 
 
 def _short_value(v):
@@ -43,7 +115,9 @@ def _short_value(v):
 
 
 def account_view(account_id: str) -> None:
-    rows = agg.account_list(c.store, table, agg.Filters(search=account_id), limit=50)
+    base = _restrict(agg.Filters(search=account_id))
+    rows = agg.account_list(c.store, table, base, limit=50) if base is not None else pd.DataFrame(
+        columns=["account_id"])
     rows = rows[rows["account_id"] == account_id]
     if st.button("← All accounts", key="back_to_list"):
         del st.query_params["account"]
@@ -73,14 +147,14 @@ def account_view(account_id: str) -> None:
                      hide_index=True, key="account_reasons",
                      column_config={"rule_id": "rule", "grp": "evidence group", "value": "signal value",
                                     "points": st.column_config.NumberColumn("points", format="%.1f")})
-        hist = _history(c.data_key, c.store.generation, appstate.ruleset_key(c.rs), account_id, c.as_of, c)
-        fig = go.Figure()
-        for d in dims:
-            fig.add_trace(go.Scatter(x=hist["as_of"], y=hist[f"{d}_score"], mode="lines+markers", name=d))
-        fig.update_layout(title=dict(text="Score history (re-scored at each month end)", x=0, font=dict(size=16)),
-                          xaxis_title="as of", yaxis=dict(title="score (0-100)", range=[-3, 103]),
-                          height=300, margin=dict(l=10, r=10, t=40, b=10))
-        st.plotly_chart(fig, key="history_chart")
+        timeline = _timeline(c.data_key, c.store.generation, rs_key, account_id, c.as_of, snap_key,
+                             c.store, c.rs)
+        if timeline.history.empty:
+            st.caption("No score history: an account table has no dates (build one with "
+                       "`python -m riskcore snapshot` and set RISKCORE_SNAPSHOTS).")
+        else:
+            st.plotly_chart(_history_figure(timeline, dims), key="history_chart")
+            _what_changed(timeline)
     with right:
         st.subheader("What to do: playbook", anchor=False)
         from riskcore.playbooks import match_account
@@ -117,12 +191,41 @@ def account_list() -> None:
     renewal = r1[5].number_input("Renews in (d)", min_value=0, value=None, step=30, key="f_renewal",
                                  placeholder="any", help="renewal date within this many days of the as-of date")
     search = r1[6].text_input("Search name or id", key="f_search")
+    r2 = st.columns([4, 1.6, 1.4, 5], vertical_alignment="bottom")
+    labels = tl.segment_labels(c.rs)
+    behaviour = r2[0].multiselect("Behaviour", tl.segment_order(c.rs), key="f_behavior",
+                                  format_func=lambda s: labels.get(s, s),
+                                  help="behavioural segment as of the as-of date (first match wins, else steady)")
+    can_alert = bool(c.rs.alerts) and (c.is_activity or bool(snap_key))
+    earliest = c.as_of - timedelta(days=ALERT_LOOKBACK_DAYS)
+    since = r2[1].date_input("Alerted since", value=None, min_value=earliest, max_value=c.as_of, key="f_alerted",
+                             disabled=not can_alert, format="YYYY-MM-DD",
+                             help="accounts with an alert (score jump, tier worse, entered a quadrant, segment "
+                                  f"change) on or after this day, up to {ALERT_LOOKBACK_DAYS} days back")
+    parent = _parent_column()
+    group = r2[2].toggle("Group by parent", key="f_group_parent", disabled=parent is None,
+                         help="roll children up to their parent account: summed ARR, ARR-weighted score, "
+                              "worst tier" if parent else "the data has no parent_id column")
     filters = agg.Filters(owner=tuple(owner), segment=tuple(segment), tier=tuple(tier), quadrant=tuple(quadrant),
                           dimension=None if tier_dim == c.rs.primary_dimension else tier_dim,
                           renewal_within_days=int(renewal) if renewal is not None else None,
-                          search=search or None, as_of=c.as_of)
-    n = agg.count_accounts(c.store, table, filters)
-    rows = agg.account_list(c.store, table, filters, limit=MAX_ROWS)
+                          search=search or None, as_of=c.as_of, alerted_since=since if can_alert else None)
+    filters = _restrict(filters)
+    if filters is None:
+        st.info("There are no accounts for you to see here.")
+        return
+    listed = tl.with_segments(c.store, table, c.rs, c.as_of, f"{table}|{c.store.generation}", tuple(behaviour))
+    alerts = None
+    if filters.alerted_since is not None:
+        found = _alerts(c.data_key, c.store.generation, rs_key, filters.alerted_since, c.as_of, snap_key,
+                        c.store, c.rs)
+        alerts = tl.alerts_table(c.store, found, f"{rs_key}|{filters.alerted_since}|{c.as_of}|{snap_key}|"
+                                                 f"{c.data_key}|{c.store.generation}")
+    if group and parent:
+        _parents(listed, parent)
+        return
+    n = agg.count_accounts(c.store, listed, filters, alerts=alerts)
+    rows = agg.account_list(c.store, listed, filters, limit=MAX_ROWS, alerts=alerts)
     names = _playbook_names()
     view = pd.DataFrame({
         "account_id": rows["account_id"],
@@ -132,16 +235,20 @@ def account_list() -> None:
         "score": rows["risk_score"],
         "tier": rows["tier"],
         "quadrant": rows["quadrant"],
+        "behaviour": rows["behavior_segment"],
         "top reasons": rows["reasons"].map(lambda r: format_reasons(r, limit=3)),
         "playbook": rows["playbook"].map(lambda p: names.get(p, p)),
         "ARR": rows["value"],
         "renewal": rows["renewal_date"],
     })
     info, dl = st.columns([5, 2], vertical_alignment="bottom")
-    info.caption(f"{n:,} accounts · {agg.describe(filters)}" + (f" · first {MAX_ROWS:,} shown" if n > MAX_ROWS else "")
+    said = agg.describe(filters)
+    if behaviour:
+        said = ("" if said == "all accounts" else said + "; ") + "behaviour is " + " or ".join(behaviour)
+    info.caption(f"{n:,} accounts · {said}" + (f" · first {MAX_ROWS:,} shown" if n > MAX_ROWS else "")
                  + " · select a row to open the account")
     with dl:
-        _download(filters, n)
+        _download(listed, filters, n, alerts)
     event = st.dataframe(
         view, hide_index=True, key="accounts_table", on_select="rerun", selection_mode="single-row", height=560,
         column_config={
@@ -149,6 +256,7 @@ def account_list() -> None:
             "score": st.column_config.ProgressColumn(f"{c.dimension} score", min_value=0, max_value=100,
                                                      format="%.0f", width="small"),
             "tier": st.column_config.TextColumn("tier", width="small"),
+            "behaviour": st.column_config.TextColumn("behaviour", width="small"),
             "top reasons": st.column_config.TextColumn("top reasons", width="large"),
             "ARR": st.column_config.NumberColumn("ARR", format="dollar"),
             "renewal": st.column_config.DateColumn("renewal", format="YYYY-MM-DD"),
@@ -158,13 +266,37 @@ def account_list() -> None:
         st.rerun()
 
 
-def _download(filters: agg.Filters, n: int) -> None:
+def _parent_column() -> str | None:
+    """The parent column of the data ([data] parent_column, else parent_id) when the signals have it."""
+    from riskcore.signals import signals_table
+    col = (c.rs.data.parent_column if c.rs.data is not None and c.rs.data.parent_column else "parent_id")
+    with c.store.lock:
+        return col if col in c.store.columns(signals_table(c.store, c.as_of)) else None
+
+
+def _parents(listed: str, parent: str) -> None:
+    """Parents rolled up from their children (riskcore.history.rollup) instead of the account list."""
+    from riskcore.history import rollup
+    from riskcore.signals import signals_table
+    with c.store.lock:
+        frame = rollup(c.store, listed, parent, accounts_table=signals_table(c.store, c.as_of))
+    st.caption(f"{len(frame):,} parent accounts (all children, the list filters do not apply) · "
+               "ARR summed, score weighted by ARR, worst child tier")
+    st.dataframe(frame, hide_index=True, key="parents_table", height=560,
+                 column_config={"parent_id": "parent id", "parent_name": "parent",
+                                "risk_score": st.column_config.ProgressColumn(f"{c.dimension} score", min_value=0,
+                                                                              max_value=100, format="%.0f"),
+                                "value": st.column_config.NumberColumn("ARR", format="dollar")})
+
+
+def _download(listed: str, filters: agg.Filters, n: int, alerts: str | None) -> None:
     """CSV of the filtered list (formula-injection safe), built only when the button is clicked."""
     from riskcore.export import export_frame, to_csv_bytes
     store, rs, limit = c.store, c.rs, max(min(n, MAX_EXPORT), 1)
 
     def build() -> bytes:
-        return to_csv_bytes(export_frame(agg.account_list(store, table, filters, limit=limit), rs))
+        rows = agg.account_list(store, listed, filters, limit=limit, alerts=alerts)
+        return to_csv_bytes(export_frame(rows.drop(columns=["behavior_segment"]), rs))
 
     st.download_button(f"Download CSV ({min(n, MAX_EXPORT):,} rows)", build, file_name=f"accounts-{c.as_of}.csv",
                        mime="text/csv", key="download_csv", on_click="ignore", icon=":material/download:")

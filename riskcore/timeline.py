@@ -303,16 +303,14 @@ def explain_states(a: hist.State, b: hist.State, account_id: str) -> dict:
     }
 
 
-def step_text(step: Step, dimension: str) -> str | None:
-    """'Sep 30 → Oct 31: churn 40 → 55 (+15): +25 Champion left, seen 31 Oct 2026; -10 ...' or None
-    when the dimension did not move."""
+def step_heading(step: Step, dimension: str) -> str | None:
+    """'31 Aug → 30 Sep 2026: churn 10 → 70 (+60)' (and 'rule set changed'); None when the
+    dimension neither moved nor has parts to explain."""
     f, t = step.scores.get(dimension, (None, None))
-    if f is None or f == t:
+    if f is None or (f == t and not step.sentences.get(dimension)):
         return None
     head = f"{step.from_date:%d %b} → {step.to_date:%d %b %Y}: {dimension} {f:g} → {t:g} ({t - f:+g})"
-    if step.rule_set_changed:
-        head += " · rule set changed"
-    return head + ": " + "; ".join(step.sentences.get(dimension, []))
+    return head + (" · rule set changed" if step.rule_set_changed else "")
 
 
 # ---- small helpers for the pages ------------------------------------------------------------
