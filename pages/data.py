@@ -34,8 +34,9 @@ def report_table(report: Report, names: dict[str, str] | None = None, key: str =
     if not rows:
         return
     frame = pd.DataFrame(rows, columns=["severity", "file", "row", "column", "expected", "found", "message"])
-    if names:
-        frame["file"] = frame["file"].map(lambda f: names.get(str(f), f))
+    for path, name in (names or {}).items():  # the upload's name, never the server's cache path
+        for col in ("file", "message", "found"):
+            frame[col] = frame[col].map(lambda v: v.replace(path, name) if isinstance(v, str) else v)
     st.dataframe(frame, hide_index=True, key=key, height=min(38 + 35 * len(frame), 320),
                  column_config={"row": st.column_config.NumberColumn("row", format="%d")})
 
@@ -44,9 +45,14 @@ def _names(data_key: str, label: str) -> dict[str, str]:
     return {data_key: label} if data_key != label else {}
 
 
+def active_label() -> str:
+    """The active dataset as the user knows it (an upload's own name, not its cache path)."""
+    return st.session_state.get("data_labels", {}).get(c.data_key) or c.data_key or "the sample"
+
+
 def rejected(label: str, report: Report | None, names: dict[str, str], why: str = "") -> None:
     st.session_state["data_result"] = ("error", f"{label} was rejected{why}: the previous data "
-                                       f"({c.data_key or 'the sample'}) stays active.", report, names)
+                                       f"({active_label()}) stays active.", report, names)
 
 
 def try_load(data_key: str, mapping: Mapping | None, label: str) -> None:
@@ -63,6 +69,7 @@ def try_load(data_key: str, mapping: Mapping | None, label: str) -> None:
         rejected(label, None, {}, f" ({type(e).__name__}: {e})")
         st.rerun()
     set_data(data_key, mapping)
+    st.session_state.setdefault("data_labels", {})[data_key] = label
     report = getattr(store, "last_report", None)
     st.session_state["data_result"] = ("success", f"{label} is now active.", report, _names(data_key, label))
     st.rerun()
@@ -87,7 +94,7 @@ left, right = st.columns([1, 1], gap="medium")
 with left:
     st.caption("Active dataset")
     ds = c.store.dataset
-    st.text(f"{c.data_key or 'generated sample'} · {ds.kind if ds else 'nothing'} · "
+    st.text(f"{active_label() if c.data_key else 'generated sample'} · {ds.kind if ds else 'nothing'} · "
             f"tables: {', '.join(ds.tables) if ds else '-'}")
     result = st.session_state.pop("data_result", None)
     if result:
@@ -142,7 +149,7 @@ with left:
                 from riskcore.loading import validate_path
                 check = validate_path(path)
                 if not check.ok:
-                    st.error(f"{up.name} was rejected: the previous data ({c.data_key or 'the sample'}) stays active.")
+                    st.error(f"{up.name} was rejected: the previous data ({active_label()}) stays active.")
                     report_table(check, {str(path): up.name}, key="upload_check")
                     st.stop()
                 # readable by the loader but not by the preview (e.g. Latin-1 text): auto-detect the mapping
@@ -164,8 +171,11 @@ with left:
             positive = cols[3].text_input("Outcome values meaning churned", value=", ".join(guess.outcome_positive or ()),
                                           key=f"map:outcome_positive:{path.name}",
                                           disabled=chosen["outcome_column"] is None)
-            mapping = Mapping(**chosen, outcome_positive=tuple(p.strip() for p in positive.split(",") if p.strip())
-                              or None)
+            said = tuple(p.strip() for p in positive.split(",") if p.strip())
+            # left as detected: let the loader detect again, so it still refuses values it cannot
+            # read as yes/no ('Maybe') instead of counting them silently as not churned
+            mapping = Mapping(**chosen, outcome_positive=None if said == tuple(guess.outcome_positive or ()) else
+                              (said or None))
             if st.button("Load this file", key="load_upload", type="primary"):
                 try_load(str(path), mapping, up.name)
 
