@@ -28,6 +28,19 @@ def safe_table_name(name: str) -> str:
     return name
 
 
+class Params:
+    """Collects bound values for one statement; `add` returns the `$n` placeholder of the value."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def add(self, value: Any) -> str:
+        if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalars
+            value = value.item()
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
 @dataclass(frozen=True)
 class Mapping:
     """Which column of an account table plays which role (None: absent / auto)."""

@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .atomic import write_atomic
-from .db import Store, quote_ident, safe_table_name
+from .db import Params, Store, quote_ident, safe_table_name
 from .rules import Override, RuleSet, content_hash, load_ruleset, ruleset_to_toml
 
 DISPLAY_DECIMALS = 4
@@ -54,22 +54,11 @@ class HistoryError(ValueError):
 
 # ---- building a snapshot ----------------------------------------------------------
 
-class _Params:
-    def __init__(self) -> None:
-        self.values: list[Any] = []
-
-    def add(self, value: Any) -> str:
-        if isinstance(value, np.generic):
-            value = value.item()
-        self.values.append(value)
-        return f"${len(self.values)}"
-
-
-def _selector(o: Override, p: _Params) -> str:
+def _selector(o: Override, p: Params) -> str:
     return f"f.segment = {p.add(o.segment)}" if o.segment is not None else f"f.stage = {p.add(o.stage)}"
 
 
-def _points_sql(rs: RuleSet, rule_id: str, p: _Params) -> str:
+def _points_sql(rs: RuleSet, rule_id: str, p: Params) -> str:
     """Effective points of a rule for the account row `f` (later override wins; 0 when disabled)."""
     r = rs.rule(rule_id)
     if not r.enabled:
@@ -85,7 +74,7 @@ def _points_sql(rs: RuleSet, rule_id: str, p: _Params) -> str:
 def snapshot_sql(store: Store, rs: RuleSet, as_of: date, scores: str, firings: str, segments: str,
                  signals: str) -> tuple[str, list]:
     """The SELECT producing one snapshot row per account from the scored, firings and segment tables."""
-    p = _Params()
+    p = Params()
     fcols = set(store.columns(firings))
     rules = [r for r in rs.rules if f"f_{r.id}" in fcols]
     items = []
@@ -398,7 +387,7 @@ def decompose(a: State, b: State, account_id: str) -> tuple[dict[str, tuple[Frac
     ra = a.rows.loc[account_id] if account_id in a.rows.index else None
     rb = b.rows.loc[account_id] if account_id in b.rows.index else None
     fa, fb = _fired(ra), _fired(rb)
-    ctx_a, ctx_b = _ctx(ra), _ctx(rb)
+    ctx_b = _ctx(rb)
     cf = _cf_degrees(a, b, fa, fb)
     dims = list(dict.fromkeys(list(b.rules.dimensions) + list(a.rules.dimensions)))
     u_a = {d: Fraction(0) for d in dims}

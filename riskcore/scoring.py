@@ -16,7 +16,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .db import Store, quote_ident, safe_table_name
+from .db import Params, Store, quote_ident, safe_table_name
 from .expressions import parse_expression, render
 from .rules import Override, Percentile, Rule, RuleSet, Threshold, unavailable_rules, validate_ruleset
 
@@ -28,19 +28,6 @@ QUADRANTS = ("Save", "Expand", "Maintain", "Triage")
 _SQL_OPS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "!=": "<>"}
 _REASON_TYPE = "STRUCT(rule_id VARCHAR, label VARCHAR, dimension VARCHAR, grp VARCHAR, points DOUBLE, value VARCHAR)"
 SCORE_DECIMALS = 4  # scores are rounded so float noise never moves an account across a cut-off
-
-
-class _Params:
-    """Collects bound values; `add` returns the `$n` placeholder for the next one."""
-
-    def __init__(self) -> None:
-        self.values: list[Any] = []
-
-    def add(self, value: Any) -> str:
-        if isinstance(value, (np.generic,)):
-            value = value.item()
-        self.values.append(value)
-        return f"${len(self.values)}"
 
 
 def _q(name: str) -> str:
@@ -65,7 +52,7 @@ def scoring_notes(rs: RuleSet, columns: Iterable[str]) -> list[str]:
     return validate_ruleset(rs, columns)
 
 
-def _selector(o: Override, p: _Params) -> str:
+def _selector(o: Override, p: Params) -> str:
     if o.segment is not None:
         return f"segment = {p.add(o.segment)}"
     return f"stage = {p.add(o.stage)}"
@@ -73,22 +60,26 @@ def _selector(o: Override, p: _Params) -> str:
 
 # ---- stage 1: firings -----------------------------------------------------------
 
-def _degree_sql(rule: Rule, thr: Threshold, v: str, p: _Params, pct_col: str | None) -> str:
+def _degree_sql(rule: Rule, thr: Threshold, v: str, p: Params, pct_col: str | None) -> str:
     """Degree (0..1) of a non-NULL value `v` for one threshold variant."""
     op = rule.op
     if op == "scale":
         lo, hi = p.add(float(thr[0])), p.add(float(thr[1]))
         return f"GREATEST(0.0, LEAST(1.0, (CAST({v} AS DOUBLE) - {lo}) / ({hi} - {lo})))"
+    return f"CASE WHEN {comparison_sql(op, thr, v, p, pct_col)} THEN 1.0 ELSE 0.0 END"
+
+
+def comparison_sql(op: str, thr: Threshold, v: str, p: Params, pct_col: str | None) -> str:
+    """The yes/no condition of an operator over the SQL value `v` (thresholds bound, a
+    percentile threshold read from the column `pct_col`); shared by rules and segments."""
     if op == "is_true":
-        cond = f"TRY_CAST({v} AS BOOLEAN)"
-    elif op == "between":
-        cond = f"{v} BETWEEN {p.add(thr[0])} AND {p.add(thr[1])}"
-    elif op == "in":
-        cond = f"{v} IN ({', '.join(p.add(x) for x in thr)})"
-    else:
-        rhs = _q(pct_col) if isinstance(thr, Percentile) else p.add(thr)
-        cond = f"{v} {_SQL_OPS[op]} {rhs}"
-    return f"CASE WHEN {cond} THEN 1.0 ELSE 0.0 END"
+        return f"TRY_CAST({v} AS BOOLEAN)"
+    if op == "between":
+        return f"{v} BETWEEN {p.add(thr[0])} AND {p.add(thr[1])}"
+    if op == "in":
+        return f"{v} IN ({', '.join(p.add(x) for x in thr)})"
+    rhs = _q(pct_col) if isinstance(thr, Percentile) else p.add(thr)
+    return f"{v} {_SQL_OPS[op]} {rhs}"
 
 
 def compile_firings(rs: RuleSet, columns: Iterable[str], source: str = "signals") -> tuple[str, list]:
@@ -96,7 +87,7 @@ def compile_firings(rs: RuleSet, columns: Iterable[str], source: str = "signals"
     cols = set(columns)
     if "account_id" not in cols:
         raise ValueError(f"table {source!r} has no account_id column: cannot score it")
-    p = _Params()
+    p = Params()
     base = []
     for name, typ in ATTRIBUTES:
         src = rs.quadrant.value_column if name == "value" else name
@@ -159,7 +150,7 @@ def _scored_rules(rs: RuleSet, firing_columns: Iterable[str]) -> list[Rule]:
     return [r for r in rs.rules if r.enabled and f"f_{r.id}" in cols]
 
 
-def _contrib_cols(rules: list[Rule], rs: RuleSet, p: _Params) -> list[str]:
+def _contrib_cols(rules: list[Rule], rs: RuleSet, p: Params) -> list[str]:
     """c_<id> = points (with per-segment/stage overrides, later wins) x degree."""
     out = []
     for r in rules:
@@ -187,7 +178,7 @@ def _dimension_cols(rules: list[Rule], rs: RuleSet) -> list[str]:
     return out
 
 
-def _tier_sql(rs: RuleSet, dim: str, medium: str, high: str, percentile: bool, p: _Params) -> str:
+def _tier_sql(rs: RuleSet, dim: str, medium: str, high: str, percentile: bool, p: Params) -> str:
     s, g = _q(dim + "_score"), _q(dim + "_groups")
     pos = f" AND {s} > 0" if percentile else ""  # in percentile mode a zero score is never medium/high
     fusion = f" AND {g} >= {p.add(rs.fusion.min_groups)}" if rs.fusion.enabled else ""
@@ -195,7 +186,7 @@ def _tier_sql(rs: RuleSet, dim: str, medium: str, high: str, percentile: bool, p
             f"WHEN {s} >= {medium}{pos} THEN 'medium' ELSE 'low' END")
 
 
-def _reasons_sql(rules: list[Rule], p: _Params) -> str:
+def _reasons_sql(rules: list[Rule], p: Params) -> str:
     if not rules:
         return f"CAST([] AS {_REASON_TYPE}[])"
     items = []
@@ -213,7 +204,7 @@ def _reasons_sql(rules: list[Rule], p: _Params) -> str:
             f"lambda x: x.r) AS {_REASON_TYPE}[])")
 
 
-def _high_risk_sql(rs: RuleSet, p: _Params) -> str:
+def _high_risk_sql(rs: RuleSet, p: Params) -> str:
     prim = rs.primary_dimension
     sql = f"{_q(prim + '_score')} >= {p.add(float(rs.quadrant.risk_cutoff))}"
     if rs.fusion.enabled:
@@ -224,7 +215,7 @@ def _high_risk_sql(rs: RuleSet, p: _Params) -> str:
 def compile_scores(rs: RuleSet, firing_columns: Iterable[str], source: str = "firings",
                    playbooks_table: str | None = None) -> tuple[str, list]:
     """SELECT computing stage 2 over a firings table; returns (sql, params)."""
-    p = _Params()
+    p = Params()
     rules = _scored_rules(rs, firing_columns)
     src = _q(safe_table_name(source))
     parts = ["WITH f AS (\n  SELECT *" + "".join(",\n    " + c for c in _contrib_cols(rules, rs, p))
@@ -330,7 +321,7 @@ def pattern_table(store: Store, rs: RuleSet, firings_table: str, out_table: str 
     """
     cols = store.columns(firings_table)
     fcols = [c for c in cols if c.startswith("f_")]
-    p = _Params()
+    p = Params()
     if rs.quadrant.value_cutoff == "median":
         cut = f"(SELECT median(value) FROM {_q(safe_table_name(firings_table))})"
     else:
@@ -364,7 +355,7 @@ def tier_counts_from_patterns(store: Store, rs: RuleSet, patterns_table: str) ->
 
     Same numbers as grouping the full `score` output by tier, at the cost of the patterns only.
     """
-    p = _Params()
+    p = Params()
     rules = _scored_rules(rs, store.columns(patterns_table))
     prim = rs.primary_dimension
     src = _q(safe_table_name(patterns_table))
@@ -443,7 +434,7 @@ GROUP BY ALL
 
 def _patterns_from_query(store: Store, rs: RuleSet, rule_ids: list[str], dims: tuple[str, ...], source_sql: str,
                          params: list, value_cut: float | None, max_patterns: int | None) -> "Patterns | None":
-    p = _Params()
+    p = Params()
     p.values = list(params)
     cut = "NULL" if value_cut is None else p.add(float(value_cut))
     keys = [_q("f_" + r) for r in rule_ids] + ["segment", "stage"]
@@ -615,7 +606,7 @@ def pattern_index(store: Store, rs: RuleSet, signals_table: str, out_table: str 
     fsql, params = compile_firings(part, cols, source=signals_table)
     src = f"({fsql}) AS firings"
     cut = _value_cut(store, rs, src, params)
-    p = _Params()
+    p = Params()
     p.values = list(params)
     cut_sql = "NULL" if cut is None else p.add(float(cut))
     fkeys = [_q("f_" + r.id) for r in rules]

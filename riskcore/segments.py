@@ -14,17 +14,16 @@ that date. A segment whose signal columns are missing is unavailable and skipped
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Iterable
 
-import numpy as np
 import pandas as pd
 
-from .db import Store, quote_ident, safe_table_name
+from .db import Params, Store, quote_ident, safe_table_name
 from .expressions import parse_expression, render
 from .rules import BehaviorSegment, Percentile, RuleSet, signal_columns
+from .scoring import comparison_sql
 
 STEADY = "steady"
-_SQL_OPS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "!=": "<>"}
 
 
 def _available(segments: Iterable[BehaviorSegment], columns: set[str]) -> list[BehaviorSegment]:
@@ -38,31 +37,14 @@ def unavailable_segments(rs: RuleSet, columns: Iterable[str]) -> list[str]:
     return [s.id for s in rs.behavior_segments if s.id not in ok]
 
 
-class _Params:
-    def __init__(self) -> None:
-        self.values: list[Any] = []
-
-    def add(self, value: Any) -> str:
-        if isinstance(value, np.generic):
-            value = value.item()
-        self.values.append(value)
-        return f"${len(self.values)}"
-
-
-def _condition(seg: BehaviorSegment, v: str, p: _Params, pct_col: str | None) -> str:
+def _condition(seg: BehaviorSegment, v: str, p: Params, pct_col: str | None) -> str:
     """SQL condition (TRUE/FALSE/NULL) of one segment over the signal value `v`."""
     op, thr = seg.op, seg.threshold
     if op == "is_null":
         return f"{v} IS NULL"
+    cond = comparison_sql(op, thr, v, p, pct_col)
     if op == "is_true":
-        cond = f"COALESCE(TRY_CAST({v} AS BOOLEAN), false)"
-    elif op == "between":
-        cond = f"{v} BETWEEN {p.add(thr[0])} AND {p.add(thr[1])}"
-    elif op == "in":
-        cond = f"{v} IN ({', '.join(p.add(x) for x in thr)})"
-    else:
-        rhs = quote_ident(pct_col) if isinstance(thr, Percentile) else p.add(thr)
-        cond = f"{v} {_SQL_OPS[op]} {rhs}"
+        cond = f"COALESCE({cond}, false)"
     null = "true" if seg.null_fires else "false"
     return f"(CASE WHEN {v} IS NULL THEN {null} ELSE COALESCE({cond}, false) END)"
 
@@ -72,7 +54,7 @@ def behavior_segments_sql(rs: RuleSet, columns: Iterable[str], source: str = "si
     cols = set(columns)
     if "account_id" not in cols:
         raise ValueError(f"table {source!r} has no account_id column: cannot assign behavioural segments")
-    p = _Params()
+    p = Params()
     segs = _available(rs.behavior_segments, cols)
     values, pct, whens = [], [], []
     for i, s in enumerate(segs):
