@@ -99,8 +99,9 @@ class Store:
 
     def arrow(self, sql: str, params: Sequence[Any] | dict | None = None) -> pa.Table:
         with self.lock:
-            cur = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
-            return cur.to_arrow_table()
+            # A relation (not a DB-API cursor) streams to Arrow without an extra copy of the rows.
+            rel = self.con.sql(sql, params=params) if params is not None else self.con.sql(sql)
+            return rel.to_arrow_table()
 
     def register_df(self, name: str, frame: pd.DataFrame | pa.Table) -> None:
         """Copy a frame into a real table `name` (replacing it)."""

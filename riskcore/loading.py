@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import warnings
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -134,7 +133,7 @@ def _load(store: Store, path: Path, explicit: Mapping | None, sheet: str | None,
         if not report.ok:
             raise _Stop
         sql, params = _canonical_sql(mapping, positive, slash_format)
-        canonical = _arrow(store, sql, params)
+        canonical = store.arrow(sql, params)
     finally:
         store.execute(f"DROP TABLE IF EXISTS {RAW}")
     if mapping.id_column is None:
@@ -158,13 +157,6 @@ def _load(store: Store, path: Path, explicit: Mapping | None, sheet: str | None,
                           columns=tuple(names)), drop=drop)
     report.rows_loaded = table.num_rows
     report.tables["account_table"] = table.num_rows
-
-
-def _arrow(store: Store, sql: str, params: list) -> pa.Table:
-    """store.arrow without DuckDB's 'extra copy' UserWarning (the copy is what we want here)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
-        return store.arrow(sql, params)
 
 
 def _fail(report: Report, file: str, message: str, **kw) -> None:
@@ -230,7 +222,7 @@ def _internal(table: pa.Table) -> pa.Table:
 
 def _read_parquet(store: Store, path: Path, report: Report) -> tuple[list[str], pa.Table]:
     try:
-        table = _arrow(store, "SELECT * FROM read_parquet(?)", [str(path)])
+        table = store.arrow("SELECT * FROM read_parquet(?)", [str(path)])
     except Exception as exc:
         _fail(report, str(path), f"not a readable Parquet file: {_short(exc)}", expected="a Parquet file")
     return _clean_names(table.column_names, str(path), report), _internal(table)
@@ -371,7 +363,7 @@ def _read_csv(store: Store, path: Path, report: Report) -> tuple[list[str], pa.T
            "WITH ORDINALITY")
     internal = [f"c{i}" for i in range(len(names))]
     try:
-        table = _arrow(store, sql, [str(path), delim, internal, encoding])
+        table = store.arrow(sql, [str(path), delim, internal, encoding])
     except Exception as exc:
         problems = _locate_csv_problems(path, encoding, delim, len(names))
         for p in problems or [Problem(file, f"could not parse the CSV: {_short(exc)}")]:
