@@ -62,8 +62,7 @@ def _user_box(access) -> None:
     with st.sidebar:
         st.caption(f"Signed in as {user.email or user.name or 'unknown'}"
                    + (f" · {access.role}" if access.role else ""))
-        if st.button("Log out", key="logout"):
-            st.logout()
+        st.button("Log out", key="logout", on_click=st.logout)  # a callback: a rerun cannot drop the click
 
 
 def _lock_shared_store() -> None:

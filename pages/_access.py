@@ -93,6 +93,18 @@ def restrict_filters(filters: Filters, access: acc.Access | None = None) -> Filt
     return acc.restrict(access if access is not None else current_access(), filters)
 
 
+def require_page(page: str) -> acc.Access:
+    """Stop the script run with the reason unless the user may open `page` (riskcore.access.PAGES).
+
+    app.py only lists allowed pages; this also covers a page file that runs without app.py
+    (Streamlit's legacy pages/ mode before st.navigation first ran in the process)."""
+    access = current_access()
+    if not access.can_open(page):
+        st.error(access.message or f"Your role ({access.role}) cannot open this page.")
+        st.stop()
+    return access
+
+
 # ---- server paths ---------------------------------------------------------------------------
 
 ROOT_ENV = "RISKCORE_DATA_ROOT"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._access import ROOT_ENV, check_server_path, current_access, data_roots
+from pages._access import ROOT_ENV, check_server_path, current_access, data_roots, require_page
 from pages._common import ctx, set_data, shared_store
 from riskcore import appstate
 from riskcore.db import Mapping
@@ -26,6 +26,7 @@ st.title("Data")
 if not current_access().can("load_data"):  # app.py hides the page too; this covers a direct run
     st.error("Only the admin and RevOps roles may load data. Ask an admin if you need to.")
     st.stop()
+require_page("data")
 
 
 def report_table(report: Report, names: dict[str, str] | None = None, key: str = "validation_report") -> None:
