@@ -67,12 +67,14 @@ def _history_figure(timeline: tl.Timeline, dims: list[str]) -> go.Figure:
     if mode != "percentile":  # fixed cut-offs: shade the tiers of the chosen dimension
         for lo, up, tier in ((0, m, "low"), (m, hi, "medium"), (hi, 100, "high")):
             fig.add_hrect(y0=lo, y1=up, fillcolor=TIER_COLORS[tier], opacity=0.08, line_width=0, layer="below")
+    others = iter(["#4477aa", "#66ccee", "#aa3377", "#999999", "#bbbbbb"])  # not the tier colours
     for d in dims:
         main = d == c.dimension
         colors = [TIER_COLORS.get(str(t), "#888") for t in h[f"{d}_tier"]] if main else None
         fig.add_trace(go.Scatter(
             x=h["date"], y=h[f"{d}_score"], mode="lines+markers", name=f"{d} score",
-            line=dict(color="#333" if main else None, width=2.5 if main else 1.2, dash=None if main else "dot"),
+            line=dict(color="#333" if main else next(others, "#999"), width=2.5 if main else 1.2,
+                      dash=None if main else "dot"),
             marker=dict(size=10 if main else 5, color=colors, line=dict(width=1, color="#333") if main else None),
             customdata=h[[f"{d}_tier", "ruleset_name"]].astype(str).to_numpy(),
             hovertemplate=f"{d}: %{{y:.0f}} (%{{customdata[0]}} tier)<br>as of %{{x|%Y-%m-%d}} · "
@@ -84,10 +86,10 @@ def _history_figure(timeline: tl.Timeline, dims: list[str]) -> go.Figure:
                            text=f"rule set → {row['ruleset_name']}", font=dict(size=11, color="#7b3294"))
     how = "snapshots" if timeline.source == "snapshots" else "re-scored at each month end"
     fig.update_layout(title=dict(text=f"Score history ({how})", x=0, font=dict(size=16)),
-                      xaxis=dict(title="as of", tickformat="%b %Y"),
+                      xaxis=dict(title="as of", tickvals=list(h["date"]), tickformat="%d %b %Y"),
                       yaxis=dict(title="score (0-100)", range=[-3, 103]),
-                      height=320, margin=dict(l=10, r=10, t=50, b=10),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1))
+                      height=360, margin=dict(l=10, r=10, t=40, b=10),
+                      legend=dict(orientation="h", yanchor="top", y=-0.28, xanchor="left", x=0))
     return fig
 
 
@@ -154,7 +156,6 @@ def account_view(account_id: str) -> None:
                        "`python -m riskcore snapshot` and set RISKCORE_SNAPSHOTS).")
         else:
             st.plotly_chart(_history_figure(timeline, dims), key="history_chart")
-            _what_changed(timeline)
     with right:
         st.subheader("What to do: playbook", anchor=False)
         from riskcore.playbooks import match_account
@@ -164,15 +165,17 @@ def account_view(account_id: str) -> None:
                            bool(consent) if consent is not None and pd.notna(consent) else None)
         if pb is None:
             st.info("No playbook matches this account.")
-            return
-        st.markdown(f"**{appstate.md_escape(pb.name)}** · owner {appstate.md_escape(pb.owner)} · "
-                    f"SLA {pb.sla_hours:g} h")
-        for i, step in enumerate(pb.steps, start=1):
-            due = f", within {step.due_hours:g} h" if step.due_hours is not None else ""
-            st.markdown(f"{i}\\. {appstate.md_escape(step.text)}  \n"
-                        f":gray[{step.kind.replace('_', ' ')} · {appstate.md_escape(step.owner or pb.owner)}{due}]")
-        if pb.note:
-            st.caption(pb.note)
+        else:
+            st.markdown(f"**{appstate.md_escape(pb.name)}** · owner {appstate.md_escape(pb.owner)} · "
+                        f"SLA {pb.sla_hours:g} h")
+            for i, step in enumerate(pb.steps, start=1):
+                due = f", within {step.due_hours:g} h" if step.due_hours is not None else ""
+                st.markdown(f"{i}\\. {appstate.md_escape(step.text)}  \n"
+                            f":gray[{step.kind.replace('_', ' ')} · {appstate.md_escape(step.owner or pb.owner)}{due}]")
+            if pb.note:
+                st.caption(pb.note)
+        if not timeline.history.empty:
+            _what_changed(timeline)
 
 
 # ---- the list ---------------------------------------------------------------------------------
@@ -191,7 +194,7 @@ def account_list() -> None:
     renewal = r1[5].number_input("Renews in (d)", min_value=0, value=None, step=30, key="f_renewal",
                                  placeholder="any", help="renewal date within this many days of the as-of date")
     search = r1[6].text_input("Search name or id", key="f_search")
-    r2 = st.columns([4, 1.6, 1.4, 5], vertical_alignment="bottom")
+    r2 = st.columns([4, 1.6, 2, 4.4], vertical_alignment="bottom")
     labels = tl.segment_labels(c.rs)
     behaviour = r2[0].multiselect("Behaviour", tl.segment_order(c.rs), key="f_behavior",
                                   format_func=lambda s: labels.get(s, s),
@@ -256,7 +259,7 @@ def account_list() -> None:
             "score": st.column_config.ProgressColumn(f"{c.dimension} score", min_value=0, max_value=100,
                                                      format="%.0f", width="small"),
             "tier": st.column_config.TextColumn("tier", width="small"),
-            "behaviour": st.column_config.TextColumn("behaviour", width="small"),
+            "behaviour": st.column_config.TextColumn("behaviour"),
             "top reasons": st.column_config.TextColumn("top reasons", width="large"),
             "ARR": st.column_config.NumberColumn("ARR", format="dollar"),
             "renewal": st.column_config.DateColumn("renewal", format="YYYY-MM-DD"),

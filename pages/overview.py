@@ -256,12 +256,12 @@ with tab_segments:
                               xaxis_title="accounts", yaxis=dict(autorange="reversed"), height=260,
                               margin=dict(l=10, r=10, t=40, b=10))
             st.plotly_chart(bar, key="behavior_segment_chart")
-            st.dataframe(sizes[["segment", "label", "accounts", "value", "share"]], hide_index=True,
-                         key="behavior_segment_sizes",
-                         column_config={"value": st.column_config.NumberColumn("ARR", format="dollar"),
+            st.dataframe(sizes[["segment", "label", "accounts", "value", "share"]].assign(value=sizes["value"].map(money)),
+                         hide_index=True, key="behavior_segment_sizes",
+                         column_config={"value": "ARR",
                                         "share": st.column_config.NumberColumn("share", format="percent")})
         with right2:
-            st.subheader(f"Movement since {prev_date:%Y-%m-%d}", anchor=False)
+            st.markdown(f"**Movement between segments since {prev_date:%Y-%m-%d}**")
             if before_segs is None or before_segs.empty:
                 st.info("No earlier period to compare with (an account table without snapshots has one date).")
             else:
