@@ -227,7 +227,9 @@ with tab_alerts:
         frame = tl.alerts_frame(found, c.rs, tl.account_names(c.store, table, [a["account_id"] for a in found]))
         kinds = frame.groupby("alert").size().sort_values(ascending=False)
         st.markdown(" · ".join(f"**{n:,}** {appstate.md_escape(a)}" for a, n in kinds.items()))
-        ev = st.dataframe(
+        if rows is not None:  # one account list at a time: the quadrant's list above takes precedence
+            st.caption("Clear the quadrant or point selection above to list the alerts.")
+        ev = None if rows is not None else st.dataframe(
             frame, hide_index=True, key="alerts_table", on_select="rerun", selection_mode="single-row", height=320,
             column_config={"date": st.column_config.DateColumn("date", format="YYYY-MM-DD"),
                            "account_id": "id", "change": "from → to",
@@ -256,10 +258,9 @@ with tab_segments:
                               xaxis_title="accounts", yaxis=dict(autorange="reversed"), height=260,
                               margin=dict(l=10, r=10, t=40, b=10))
             st.plotly_chart(bar, key="behavior_segment_chart")
-            st.dataframe(sizes[["segment", "label", "accounts", "value", "share"]].assign(value=sizes["value"].map(money)),
-                         hide_index=True, key="behavior_segment_sizes",
-                         column_config={"value": "ARR",
-                                        "share": st.column_config.NumberColumn("share", format="percent")})
+            st.table(sizes[["segment", "label", "accounts", "value", "share"]].assign(
+                value=sizes["value"].map(money), share=sizes["share"].map(lambda x: f"{x:.1%}"))
+                .rename(columns={"value": "ARR"}).set_index("segment"))
         with right2:
             st.markdown(f"**Movement between segments since {prev_date:%Y-%m-%d}**")
             if before_segs is None or before_segs.empty:
@@ -269,5 +270,4 @@ with tab_segments:
                 st.caption(f"{tl.moved(m):,} accounts changed segment · rows: segment on {prev_date:%Y-%m-%d}, "
                            f"columns: segment on {c.as_of:%Y-%m-%d}"
                            + (" (snapshots)" if snap_key else " (signals as of each date)"))
-                st.dataframe(m.reset_index().rename(columns={"from": "was ↓ / now →"}), hide_index=True,
-                             key="behavior_segment_movement")
+                st.table(m.rename_axis(index="was ↓ / now →", columns=None))
