@@ -518,8 +518,16 @@ def explain(account_id: str, from_date: date, to_date: date, rules: RuleSet, sto
         where = f"the snapshots of {a.date} and {b.date} in {snapshots}" if source == "snapshots" else \
             f"the accounts active at {from_date} or {to_date}"
         raise HistoryError(f"account {account_id!r} not found in {where}")
-    totals, parts = decompose(a, b, account_id)
     seen = _first_seen(snapshots, account_id, a, b, rules) if source == "snapshots" else {}
+    return explain_states(a, b, account_id, source=source, seen=seen)
+
+
+def explain_states(a: State, b: State, account_id: str, source: str = "rescored",
+                   seen: dict | None = None) -> dict:
+    """The explanation of one account between two scored states already in hand (the dict of
+    `explain`); `seen`: rule id -> date a started rule was first seen (else the later date)."""
+    seen = seen or {}
+    totals, parts = decompose(a, b, account_id)
     row = b.rows.loc[account_id] if account_id in b.rows.index else a.rows.loc[account_id]
     dims: dict[str, dict] = {}
     for d, total in totals.items():

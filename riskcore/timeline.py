@@ -268,39 +268,8 @@ def _step(result: dict) -> Step:
 
 
 def explain_states(a: hist.State, b: hist.State, account_id: str) -> dict:
-    """history.explain's result for two re-scored states already in hand (same dict, same numbers;
-    'seen' is the later date, as history.explain gives for re-scored history)."""
-    totals, parts = hist.decompose(a, b, account_id)
-    row = b.rows.loc[account_id] if account_id in b.rows.index else a.rows.loc[account_id]
-    dims: dict[str, dict] = {}
-    for d, total in totals.items():
-        mine = sorted([p for p in parts if p.dimension == d],
-                      key=lambda p: (hist._REASON_ORDER[p.reason], -abs(p.points), p.rule or ""))
-        f, t, shown = hist.display_parts(total, mine)
-        changes = []
-        for p, pts in zip(mine, shown):
-            c: dict[str, Any] = {"rule": p.rule, "reason": p.reason, "points": hist._num(pts)}
-            if p.rule is not None:
-                c["label"] = hist._label(b.rules, a.rules, p.rule)
-                c["value_from"], c["value_to"] = p.value_from, p.value_to
-                if p.reason in ("changed", "rule_set"):
-                    c["degree_from"], c["degree_to"] = float(p.degree_from), float(p.degree_to)
-                if p.reason == "started":
-                    c["seen"] = b.date.isoformat()
-                if p.reason == "rule_set":
-                    c["from_ruleset"], c["to_ruleset"] = a.ruleset_hash[:12], b.ruleset_hash[:12]
-            changes.append(c)
-        dims[d] = {"from": hist._num(f), "to": hist._num(t), "from_tier": hist._tier_of(a, account_id, d),
-                   "to_tier": hist._tier_of(b, account_id, d), "changes": changes}
-    return {
-        "account_id": account_id,
-        "account_name": None if pd.isna(row.get("account_name")) else row.get("account_name"),
-        "from_date": a.date.isoformat(), "to_date": b.date.isoformat(), "source": "rescored",
-        "from_ruleset": {"name": a.rules.name, "hash": a.ruleset_hash},
-        "to_ruleset": {"name": b.rules.name, "hash": b.ruleset_hash},
-        "rule_set_changed": a.ruleset_hash != b.ruleset_hash,
-        "dimensions": dims,
-    }
+    """history.explain's result for two re-scored states already in hand ('seen' is the later date)."""
+    return hist.explain_states(a, b, account_id)
 
 
 def step_heading(step: Step, dimension: str) -> str | None:
