@@ -239,7 +239,7 @@ def account_list() -> None:
         "tier": rows["tier"],
         "quadrant": rows["quadrant"],
         "behaviour": rows["behavior_segment"],
-        "top reasons": rows["reasons"].map(lambda r: format_reasons(r, limit=3)),
+        "top reasons": rows["reasons"].map(lambda r: format_reasons(r, limit=3, dimension=c.dimension, only=True)),
         "playbook": rows["playbook"].map(lambda p: names.get(p, p)),
         "ARR": rows["value"],
         "renewal": rows["renewal_date"],

@@ -158,7 +158,7 @@ def cmd_score(args) -> int:
     dims = [d for d in rs.dimensions]
     cols = ["account_id", "risk_score", "tier", "quadrant", "playbook", "reasons"] + [f"{d}_score" for d in dims]
     frame = store.df(f"SELECT {', '.join(cols)} FROM {scored} ORDER BY risk_score DESC, account_id")
-    frame["reasons"] = frame["reasons"].map(format_reasons)
+    frame["reasons"] = frame["reasons"].map(lambda r: format_reasons(r, dimension=rs.primary_dimension))
     _write_frame(frame, args.out)
     print(f"scored {len(frame)} accounts as of {as_of} with rule set {rs.name!r}: {args.out}")
     return 0

@@ -36,13 +36,22 @@ def neutralise(cell: str) -> str:
     return cell
 
 
-def format_reasons(reasons: Any, limit: int | None = None) -> str:
-    """Fired rules as text, largest points first: 'Champion left (+25); Usage down (+20)'."""
+def format_reasons(reasons: Any, limit: int | None = None, dimension: str | None = None,
+                   only: bool = False) -> str:
+    """Fired rules as text, largest points first: 'Champion left (+25); Usage down (+20)'.
+
+    With `dimension`, its reasons come first and other dimensions' are tagged ('[expansion] Seat
+    utilisation above 90% (+40)'), so an opportunity never reads as a churn reason; `only` drops them.
+    """
     items = [r for r in _as_list(reasons) if isinstance(r, Mapping)]
-    items.sort(key=lambda r: (-(r.get("points") or 0), str(r.get("rule_id"))))
+    if dimension is not None and only:
+        items = [r for r in items if r.get("dimension") == dimension]
+    other = (lambda r: dimension is not None and r.get("dimension") not in (None, dimension))
+    items.sort(key=lambda r: (other(r), -(r.get("points") or 0), str(r.get("rule_id"))))
     if limit is not None:
         items = items[:limit]
-    return "; ".join(f"{r.get('label') or r.get('rule_id')} ({(r.get('points') or 0):+g})" for r in items)
+    return "; ".join(("[" + str(r.get("dimension")) + "] " if other(r) else "")
+                     + f"{r.get('label') or r.get('rule_id')} ({(r.get('points') or 0):+g})" for r in items)
 
 
 def _as_list(v: Any) -> list:

@@ -73,6 +73,16 @@ def test_reasons_flattened_largest_first():
     assert format_reasons(None) == "" and format_reasons([]) == ""
 
 
+def test_format_reasons_keeps_dimensions_apart():
+    reasons = [
+        {"rule_id": "seats_full", "label": "Seats full", "dimension": "expansion", "points": 40},
+        {"rule_id": "champion_left", "label": "Champion left", "dimension": "churn", "points": 25},
+    ]
+    assert format_reasons(reasons, dimension="churn") == "Champion left (+25); [expansion] Seats full (+40)"
+    assert format_reasons(reasons, dimension="churn", only=True) == "Champion left (+25)"
+    assert format_reasons(reasons, limit=1, dimension="expansion", only=True) == "Seats full (+40)"
+
+
 def test_export_of_the_scored_fixture():
     store = scored_store()
     rows = account_list(store, "scored", sort="account_id", descending=False)
