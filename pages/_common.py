@@ -6,6 +6,7 @@ each session's draft rule set lives in its own st.session_state.
 
 from __future__ import annotations
 
+import functools
 import sys
 from dataclasses import dataclass, replace
 from datetime import date
@@ -121,9 +122,18 @@ def _backtest_patterns(data_key: str, generation: int, fire_key: str, horizon: i
 
 def quick_accuracy(ctx: Ctx, rs, horizon: int = 90) -> dict:
     """AUC / Brier of `rs` on the out-of-time backtest (as `backtest`), from the backtest windows'
-    firing patterns: built once per threshold set, then a points / tier change costs milliseconds."""
+    firing patterns: built once per threshold set, then a points / tier change costs milliseconds
+    (results remembered per rule set: the published one is not refitted on every rerun)."""
+    import hashlib
+    key = (ctx.data_key, ctx.store.generation, horizon, hashlib.sha256(repr(rs).encode()).hexdigest())
+    memo: dict = ctx.store.__dict__.setdefault("_app_accuracy", {})
+    if key in memo:
+        return memo[key]
     bp = _backtest_patterns(ctx.data_key, ctx.store.generation, appstate.firing_signature(rs), horizon, ctx.store, rs)
-    return appstate.quick_accuracy(bp, rs)
+    out = memo[key] = appstate.quick_accuracy(bp, rs)
+    while len(memo) > 256:
+        memo.pop(next(iter(memo)))
+    return out
 
 
 def active_range(store: Store) -> tuple[date, date]:
@@ -164,6 +174,12 @@ def set_data(data_key: str, mapping: Mapping | None) -> None:
 
 
 def load_rules(text: str):
+    """A rule set from TOML text (memoised by content: RuleSets are frozen, so sharing is safe)."""
+    return _load_rules(text)
+
+
+@functools.lru_cache(maxsize=64)
+def _load_rules(text: str):
     from riskcore.rules import load_ruleset
     return load_ruleset(text)
 

@@ -226,19 +226,22 @@ def draw_results(nums, draft_rs, pub_rs) -> None:
     hist_col, quad_col = st.columns([3, 2])
     with hist_col:
         h, ph = nums.draft_hist, nums.pub_hist
-        fig = go.Figure()
-        fig.add_trace(go.Bar(x=(h["bin_start"] + h["bin_end"]) / 2, y=h["accounts"], width=4.6, name="draft",
-                             marker_color="#2b6cb0"))
-        fig.add_trace(go.Scatter(x=(ph["bin_start"] + ph["bin_end"]) / 2, y=ph["accounts"], mode="lines",
-                                 name="published", line=dict(color="#555", dash="dot", shape="hvh")))
         m_cut, h_cut, mode = draft_rs.tiers.cuts(c.dimension)
-        if mode != "percentile":
-            for x, t in ((m_cut, "medium"), (h_cut, "high")):
-                fig.add_vline(x=x, line=dict(color=TIER_COLORS[t], width=2), annotation_text=t)
-        fig.update_layout(title=dict(text=f"{c.dimension} score distribution", x=0, font=dict(size=15)),
-                          xaxis=dict(title="score (0-100)", range=[0, 100]), yaxis_title="accounts", height=250,
-                          margin=dict(l=10, r=10, t=40, b=10), bargap=0.05,
-                          legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
+        cuts = [] if mode == "percentile" else [(m_cut, "medium"), (h_cut, "high")]
+        # the cut-off lines as layout shapes + annotations (what add_vline makes, without its cost)
+        shapes = [dict(type="line", x0=x, x1=x, xref="x", y0=0, y1=1, yref="y domain",
+                       line=dict(color=TIER_COLORS[t], width=2)) for x, t in cuts]
+        notes = [dict(x=x, xref="x", y=1, yref="y domain", text=t, showarrow=False, xanchor="left",
+                      yanchor="top") for x, t in cuts]
+        fig = go.Figure(data=[
+            go.Bar(x=(h["bin_start"] + h["bin_end"]) / 2, y=h["accounts"], width=4.6, name="draft",
+                   marker_color="#2b6cb0"),
+            go.Scatter(x=(ph["bin_start"] + ph["bin_end"]) / 2, y=ph["accounts"], mode="lines", name="published",
+                       line=dict(color="#555", dash="dot", shape="hvh"))],
+            layout=dict(title=dict(text=f"{c.dimension} score distribution", x=0, font=dict(size=15)),
+                        xaxis=dict(title="score (0-100)", range=[0, 100]), yaxis_title="accounts", height=250,
+                        margin=dict(l=10, r=10, t=40, b=10), bargap=0.05, shapes=shapes, annotations=notes,
+                        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)))
         st.plotly_chart(fig, key="score_histogram")
     with quad_col:
         dq = nums.draft_quadrants.set_index("quadrant")

@@ -4,6 +4,7 @@ widget values, cache keys, dates, score history. Kept here so they are unit-test
 from __future__ import annotations
 
 import calendar
+import functools
 import hashlib
 import os
 import re
@@ -285,12 +286,19 @@ def peek_table(path: str | Path, rows: int = 200) -> tuple[list[str], pd.DataFra
     return [str(c) for c in frame.columns], frame
 
 
+@functools.lru_cache(maxsize=64)
+def _canonical_toml(text: str) -> str:
+    """A rule-set file in canonical TOML (memoised by content: versions are immutable)."""
+    from .rules import load_ruleset, ruleset_to_toml
+    return ruleset_to_toml(load_ruleset(text))
+
+
 def content_diff(vs: VersionStore, a: int, b: int) -> str:
     """Unified diff of two versions' rule sets in canonical TOML: what changed, without the noise
     of comments and formatting (a hand-written file against one saved by the app)."""
     import difflib
     from .rules import load_ruleset, ruleset_to_toml
-    ta, tb = (ruleset_to_toml(load_ruleset(vs.text(n))) for n in (a, b))
+    ta, tb = (_canonical_toml(vs.text(n)) for n in (a, b))
     return "".join(difflib.unified_diff(ta.splitlines(keepends=True), tb.splitlines(keepends=True),
                                         fromfile=f"v{a}", tofile=f"v{b}"))
 
@@ -564,8 +572,12 @@ def quick_accuracy(bp: BacktestPatterns, rs) -> dict:
     if 0 < bp.test_y.max() and bp.test_y.min() == 0 and len(set(bp.test_y[bp.test.n > 0])) == 2:
         out["auc"] = float(roc_auc_score(bp.test_y, s_te, sample_weight=bp.test.n))
     if len(set(bp.train_y[bp.train.n > 0])) == 2:
-        lr = LogisticRegression(C=np.inf, max_iter=1000).fit(s_tr.reshape(-1, 1), bp.train_y,
-                                                             sample_weight=bp.train.n)
+        # newton-cholesky: exact Newton steps on one feature (5 iterations where lbfgs takes ~20);
+        # a constant score has a singular Hessian: lbfgs, as calibration.fit_mapping
+        varied = np.ptp(s_tr[bp.train.n > 0]) > 0
+        solver = {"solver": "newton-cholesky", "tol": 1e-10} if varied else {}
+        lr = LogisticRegression(C=np.inf, max_iter=1000, **solver).fit(
+            s_tr.reshape(-1, 1), bp.train_y, sample_weight=bp.train.n)
         prob = lr.predict_proba(s_te.reshape(-1, 1))[:, 1]
         out["brier"] = float(brier_score_loss(bp.test_y, prob, sample_weight=bp.test.n, labels=[0, 1]))
     return out

@@ -1,0 +1,177 @@
+"""The Tuning page's fast path (appstate: pattern index cache, live numbers, movers, quick accuracy)
+and the app's bounded store (workspace.open_app_store), checked against the per-account path."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from riskcore import appstate
+from riskcore.rules import load_ruleset, with_points, with_thresholds
+from riskcore.workspace import DEFAULT_RULES
+
+TIERS = ["low", "medium", "high"]
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    """The 400-account sample in a file-backed, memory-capped store (as the app opens it)."""
+    from riskcore.sample import ensure_sample
+    from riskcore.signals import active_dates, signals_table
+    from riskcore.workspace import discard_store, open_store
+    path = tmp_path_factory.mktemp("store") / "s.duckdb"
+    store = open_store(ensure_sample(400), db_path=str(path), memory_limit="256MB")
+    as_of = active_dates(store)[1]
+    yield store, as_of, signals_table(store, as_of)
+    discard_store(store)
+
+
+@pytest.fixture(scope="module")
+def rs():
+    return load_ruleset(DEFAULT_RULES)
+
+
+def scored(store, rs, sig, name):
+    from riskcore.scoring import score_df
+    return score_df(store, rs, sig, out_table=name)
+
+
+def crosstab(a: pd.DataFrame, b: pd.DataFrame) -> list[list[int]]:
+    j = a[["account_id", "tier"]].merge(b[["account_id", "tier"]], on="account_id", suffixes=("_a", "_b"))
+    return pd.crosstab(j["tier_a"], j["tier_b"]).reindex(index=TIERS, columns=TIERS, fill_value=0).to_numpy().tolist()
+
+
+def test_app_store_is_file_backed_with_a_memory_limit(loaded):
+    store, _, _ = loaded
+    assert store.path.endswith(".duckdb") and Path(store.path).exists()
+    limit = store.one("SELECT current_setting('memory_limit')")
+    assert limit.replace(" ", "").upper() in ("256.0MIB", "256MIB", "244.1MIB"), limit
+
+
+def test_failed_load_removes_the_store_file(tmp_path):
+    from riskcore.report import LoadError
+    from riskcore.workspace import open_store
+    bad = tmp_path / "data"
+    bad.mkdir()
+    (bad / "accounts.csv").write_text("account_id,arr,contract_start\nA,-5,2024-01-01\n")
+    db = tmp_path / "x.duckdb"
+    with pytest.raises(LoadError):
+        open_store(bad, db_path=str(db), memory_limit="128MB")
+    assert not db.exists()
+
+
+def test_memory_limit_text_is_checked():
+    from riskcore.workspace import _checked_size
+    assert _checked_size(" 1GB ") == "1GB"
+    with pytest.raises(ValueError, match="memory limit"):
+        _checked_size("1GB'; DROP TABLE accounts; --")
+
+
+def test_weight_change_numbers_equal_the_scored_tables(loaded, rs):
+    store, as_of, sig = loaded
+    draft = with_points(rs, {"usage_drop": 70, "inactive_7d": 50})
+    num = appstate.tuning_numbers(store, rs, draft, sig, as_of)
+    a, b = scored(store, rs, sig, "t_pub"), scored(store, draft, sig, "t_draft")
+    counts = b["tier"].value_counts()
+    assert num.draft_tiers["accounts"].tolist() == [int(counts.get(t, 0)) for t in TIERS]
+    arr = b.groupby("tier")["value"].sum()
+    assert num.draft_tiers["value"].tolist() == pytest.approx([float(arr.get(t, 0.0)) for t in TIERS])
+    q = b["quadrant"].value_counts()
+    assert dict(zip(num.draft_quadrants["quadrant"], num.draft_quadrants["accounts"])) == \
+        {k: int(q.get(k, 0)) for k in num.draft_quadrants["quadrant"]}
+    assert num.movement["accounts"].to_numpy().reshape(3, 3).tolist() == crosstab(a, b)
+    assert crosstab(a, b) != [[sum(r) if i == j else 0 for j in range(3)] for i, r in enumerate(crosstab(a, b))]
+    bins = (b["risk_score"] // 5).clip(0, 19).astype(int).value_counts()  # 20 bins of 5 points, 100 in the last
+    assert num.draft_hist["accounts"].tolist() == [int(bins.get(i, 0)) for i in range(20)]
+
+
+def test_threshold_change_uses_the_narrow_regroup_and_matches(loaded, rs):
+    store, as_of, sig = loaded
+    cache = appstate.pattern_cache(store)
+    rule = next(r for r in rs.rules if r.id == "usage_drop")
+    draft = with_thresholds(with_points(rs, {"usage_drop": 60}), {"usage_drop": rule.threshold * 0.5})
+    builds = cache.builds
+    num = appstate.tuning_numbers(store, rs, draft, sig, as_of)
+    assert cache.builds == builds  # the published index is reused: patterns_for regroups
+    a, b = scored(store, rs, sig, "t_pub"), scored(store, draft, sig, "t_draft")
+    assert num.draft_tiers["accounts"].tolist() == [int((b["tier"] == t).sum()) for t in TIERS]
+    assert num.movement["accounts"].to_numpy().reshape(3, 3).tolist() == crosstab(a, b)
+    # the accounts of each cell, exactly as aggregates.movers lists them from the scored tables
+    from riskcore import aggregates as agg
+    from riskcore.scoring import score
+    ta, tb = score(store, rs, sig, out_table="t_mov_a"), score(store, draft, sig, out_table="t_mov_b")
+    for ft, tt in [(None, None), ("low", "medium"), ("low", "high"), ("medium", "high")]:
+        mine = appstate.pattern_movers(store, num, ft, tt, limit=1000).reset_index(drop=True)
+        theirs = agg.movers(store, ta, tb, ft, tt, limit=1000).reset_index(drop=True)
+        assert mine["account_id"].tolist() == theirs["account_id"].tolist(), (ft, tt)
+        assert mine["to_score"].tolist() == pytest.approx(theirs["to_score"].tolist())
+    assert len(appstate.pattern_movers(store, num, limit=3)) == 3
+
+
+def test_value_cutoff_change_builds_one_more_index_and_quadrants_match(loaded, rs):
+    store, as_of, sig = loaded
+    draft = replace(rs, quadrant=replace(rs.quadrant, value_cutoff=50_000.0))
+    num = appstate.tuning_numbers(store, rs, draft, sig, as_of)
+    b = scored(store, draft, sig, "t_vc")
+    q = b["quadrant"].value_counts()
+    assert num.draft_quadrants["accounts"].tolist() == [int(q.get(k, 0)) for k in num.draft_quadrants["quadrant"]]
+    assert num.movement["accounts"].to_numpy().reshape(3, 3).tolist() == \
+        crosstab(scored(store, rs, sig, "t_pub"), b)
+
+
+def test_changed_rules_fall_back_to_none(loaded, rs):
+    store, as_of, sig = loaded
+    fewer = replace(rs, rules=tuple(r for r in rs.rules if r.id != "usage_drop"),
+                    overrides=tuple(o for o in rs.overrides if o.rule != "usage_drop"))
+    assert appstate.tuning_numbers(store, rs, fewer, sig, as_of) is None
+
+
+def test_pattern_cache_is_bounded_and_drops_tables(loaded, rs):
+    store, as_of, sig = loaded
+    cache = appstate.PatternCache(store, max_entries=2)
+    tables = []
+    for cut in (10_000.0, 20_000.0, 30_000.0):
+        idx = cache.index(replace(rs, quadrant=replace(rs.quadrant, value_cutoff=cut)), sig, as_of)
+        tables.append(idx.table)
+    assert len(cache.entries()) == 2 and cache.builds == 3
+    assert not store.has_table(tables[0]) and store.has_table(tables[2])
+    again = cache.index(replace(rs, quadrant=replace(rs.quadrant, value_cutoff=30_000.0)), sig, as_of)
+    assert again.table == tables[2] and cache.builds == 3
+    cache.clear()
+    assert not store.has_table(tables[2]) and cache.entries() == []
+
+
+def test_quick_accuracy_equals_run_backtest(loaded, rs):
+    from riskcore.backtest import run_backtest
+    store, _, _ = loaded
+    bp = appstate.backtest_patterns(store, rs)
+    for r in (rs, with_points(rs, {"usage_drop": 70, "inactive_7d": 5})):
+        quick, full = appstate.quick_accuracy(bp, r), run_backtest(store, r)
+        assert quick["auc"] == pytest.approx(full["auc"], abs=1e-12)
+        assert quick["brier"] == pytest.approx(full["brier"], abs=1e-6)
+        assert quick["n"] == full["n"]
+    with pytest.raises(ValueError, match="fires differently"):
+        appstate.quick_accuracy(bp, with_thresholds(rs, {"usage_drop": 0.9}))
+
+
+def test_slider_rerun_scores_no_account(monkeypatch, tmp_path):
+    """A weight slider change on the Tuning page never builds a per-account scored table."""
+    from streamlit.testing.v1 import AppTest
+    from riskcore import scoring
+    monkeypatch.setenv("RISKCORE_SAMPLE_ACCOUNTS", "400")
+    monkeypatch.setenv("RISKCORE_HOME", str(tmp_path / "rules"))
+    monkeypatch.delenv("RISKCORE_DATA", raising=False)
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/tuning.py").run()
+    calls = []
+    real = scoring.score
+    monkeypatch.setattr(scoring, "score", lambda *a, **k: calls.append(1) or real(*a, **k))
+    at.slider(key="weight:usage_drop").set_value(61).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert calls == []
+    assert at.session_state["draft"].rule("usage_drop").points == 61
