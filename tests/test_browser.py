@@ -7,6 +7,7 @@ screenshots/tmp/ (or $RISKCORE_SCREENSHOT_DIR: the committed screenshots/ are ma
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -34,12 +35,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextlib.contextmanager
+def serve(tmp_path_factory, **env_extra):
+    """`streamlit run app.py` on a free port with RISKCORE_* settings; yields the base URL."""
     port = _free_port()
     env = dict(os.environ, RISKCORE_SAMPLE_ACCOUNTS=os.environ.get("RISKCORE_BROWSER_SAMPLE", "400"),
                RISKCORE_HOME=str(tmp_path_factory.mktemp("rulesets")))
     env.pop("RISKCORE_DATA", None)
+    env.update(env_extra)
     log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
@@ -66,6 +69,12 @@ def server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with serve(tmp_path_factory) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
