@@ -19,6 +19,7 @@ from riskcore import timeline as tl
 MAX_POINTS = int(os.environ.get("RISKCORE_MAX_POINTS") or 20000)  # above: a density grid
 
 SNAPSHOTS = os.environ.get("RISKCORE_SNAPSHOTS") or None  # a snapshot store: history from it
+LIVE_HISTORY_MAX = int(os.environ.get("RISKCORE_LIVE_HISTORY_MAX", "200000"))  # accounts
 
 
 def _restrict(filters: agg.Filters) -> agg.Filters | None:
@@ -202,11 +203,17 @@ def _allowed_ids() -> set[str] | None:
 snap_key = tl.snapshots_version(SNAPSHOTS)
 rs_key = appstate.ruleset_key(c.rs)
 allowed = _allowed_ids()
-found = _alerts(c.data_key, c.store.generation, rs_key, prev_date, c.as_of, snap_key, c.store, c.rs)
+# Re-scoring the whole book at several dates is fine for thousands of accounts, not for a million:
+# beyond LIVE_HISTORY_MAX the history panels read the weekly snapshots only.
+too_big = not snap_key and agg.count_accounts(c.store, table) > LIVE_HISTORY_MAX
+if too_big:
+    found, now_segs, before_segs = [], None, None
+else:
+    found = _alerts(c.data_key, c.store.generation, rs_key, prev_date, c.as_of, snap_key, c.store, c.rs)
+    now_segs, before_segs = _segments(c.data_key, c.store.generation, rs_key, c.as_of, prev_date, snap_key,
+                                      c.store, c.rs)
 if allowed is not None:
     found = [a for a in found if a["account_id"] in allowed]
-now_segs, before_segs = _segments(c.data_key, c.store.generation, rs_key, c.as_of, prev_date, snap_key,
-                                  c.store, c.rs)
 if allowed is not None:
     now_segs = now_segs[now_segs["account_id"].isin(allowed)] if now_segs is not None else None
     before_segs = before_segs[before_segs["account_id"].isin(allowed)] if before_segs is not None else None
@@ -214,7 +221,10 @@ source = "snapshots" if snap_key else "weekly re-scoring of the activity tables"
 tab_alerts, tab_segments = st.tabs([f"New alerts ({len(found):,})", "Behavioural segments"], key="history_tabs")
 
 with tab_alerts:
-    if not c.rs.alerts:
+    if too_big:
+        st.info(f"More than {LIVE_HISTORY_MAX:,} accounts: alerts and segment movement come from the weekly "
+                "snapshots (`python -m riskcore snapshot`, then set RISKCORE_SNAPSHOTS to the store).")
+    elif not c.rs.alerts:
         st.info("The rule set declares no [[alerts]].")
     elif not snap_key and not c.is_activity:
         st.info("An account table has no dates: alerts need a snapshot store (RISKCORE_SNAPSHOTS, "

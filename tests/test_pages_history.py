@@ -179,3 +179,13 @@ def test_overview_and_account_view_from_snapshots_label_rule_set_changes(tmp_pat
     sentences = hist.change_sentences(res, c.dimension)
     assert any("rule set changed" in s for s in sentences)
     assert all(f"- {s}" in text for s in sentences)
+
+
+def test_overview_history_panels_defer_to_snapshots_on_a_large_book(monkeypatch, tmp_path):
+    """Above RISKCORE_LIVE_HISTORY_MAX accounts the Overview does not re-score the book per date."""
+    monkeypatch.setenv("RISKCORE_LIVE_HISTORY_MAX", "10")
+    monkeypatch.delenv("RISKCORE_SNAPSHOTS", raising=False)
+    at = app().run()
+    assert not at.exception
+    assert any("weekly snapshots" in i.value for i in at.info)
+    assert "New alerts (0)" in [t.label for t in at.tabs]
