@@ -49,12 +49,13 @@ def shared_store(data_key: str, mapping: Mapping | None = None) -> Store:
     """One loaded store per data path (and mapping), shared by every session."""
     import os
     from riskcore.workspace import open_app_store  # file-backed, DuckDB memory capped (PRODUCT.md §8)
+    from riskcore.security import lock_down  # rule SQL can never reach files once data is in
     if data_key:
-        return open_app_store(data_key, mapping=mapping)
+        return lock_down(open_app_store(data_key, mapping=mapping))
     from riskcore.sample import ensure_sample
     from riskcore.workspace import SAMPLE_ACCOUNTS
     n = int(os.environ.get("RISKCORE_SAMPLE_ACCOUNTS") or SAMPLE_ACCOUNTS)
-    return open_app_store(ensure_sample(n))
+    return lock_down(open_app_store(ensure_sample(n)))
 
 
 @st.cache_resource

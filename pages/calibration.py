@@ -8,11 +8,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages._access import require_page
 from pages._common import TIER_COLORS, backtest, ctx
 
 HORIZONS = (30, 60, 90, 180)
 
 c = ctx()
+require_page("calibration")
 st.title("Calibration")
 
 pick = st.columns([2.2, 2.5, 5], vertical_alignment="bottom")

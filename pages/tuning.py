@@ -8,11 +8,15 @@ import streamlit as st
 
 from pages._common import (QUADRANTS, TIER_COLORS, TIERS, ctx, draft, load_rules, money, quick_accuracy,
                            scored_table, set_draft)
+from pages._access import require_page, signed_in_user
 from riskcore import aggregates as agg
 from riskcore import appstate
 from riskcore.rules import Percentile
 
 c = ctx()
+access = require_page("tuning")
+MAY_PUBLISH = access.can("publish")
+MAY_SAVE = access.can("save_draft")
 vs = c.versions
 
 
@@ -43,14 +47,22 @@ def _suggest() -> None:
 
 def _save(publish: bool) -> None:
     from riskcore.rules import ruleset_to_toml
+    if not MAY_SAVE or (publish and not MAY_PUBLISH):  # the buttons are disabled; never trust that alone
+        st.session_state["tuning_msg"] = ("error", "Your role cannot save or publish rule sets.")
+        return
     note = st.session_state.get("save_note", "").strip() or "saved from the Tuning page"
-    number = vs.save(ruleset_to_toml(draft()), note=note, author="app", name=draft().name)
+    user = signed_in_user()
+    number = vs.save(ruleset_to_toml(draft()), note=note, author=user.email or user.name or "app",
+                     name=draft().name)
     if publish:
         vs.publish(number)
     st.session_state["tuning_msg"] = ("success", f"Saved as v{number}" + (" and published." if publish else "."))
 
 
 def _publish(number: int) -> None:
+    if not MAY_PUBLISH:
+        st.session_state["tuning_msg"] = ("error", "Your role cannot publish rule sets.")
+        return
     vs.publish(number)
     st.session_state["tuning_msg"] = ("success", f"v{number} is now the published version.")
 
@@ -311,8 +323,10 @@ def versions_panel() -> None:
     with a:
         st.text_input("Note for the new version", key="save_note", placeholder="what changed and why")
         s1, s2 = st.columns(2)
-        s1.button("Save as new version", key="save_version", on_click=_save, args=(False,), width="stretch")
-        s2.button("Save and publish", key="save_publish", on_click=_save, args=(True,), type="primary", width="stretch")
+        s1.button("Save as new version", key="save_version", on_click=_save, args=(False,), width="stretch",
+                   disabled=not MAY_SAVE)
+        s2.button("Save and publish", key="save_publish", on_click=_save, args=(True,), type="primary", width="stretch",
+                   disabled=not MAY_PUBLISH, help=None if MAY_PUBLISH else "your role cannot publish")
         r1, r2 = st.columns(2)
         r1.button("Reset to published", key="reset_draft", on_click=_reset, width="stretch")
         r2.button("Load suggested weights", key="suggest_weights", on_click=_suggest, width="stretch",
@@ -330,7 +344,7 @@ def versions_panel() -> None:
         numbers = [v.number for v in reversed(vs.versions())]
         pick = st.selectbox("Publish version", numbers, format_func=lambda n: f"v{n}", key="publish_pick")
         st.button("Publish", key="publish_version", on_click=_publish, args=(pick,),
-                  disabled=pick == published)
+                  disabled=pick == published or not MAY_PUBLISH)
     with cc:
         diff_viewer()
 

@@ -171,7 +171,6 @@ def test_local_mode_without_auth_is_the_admin():
     assert page_title(at) == "Data"
 
 
-@pytest.mark.xfail(strict=True, reason="pages/tuning.py does not check current_access().can('publish') yet")
 def test_csm_cannot_publish():
     at = app(signed_in(CSM))
     at.switch_page("pages/tuning.py").run()
