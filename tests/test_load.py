@@ -114,11 +114,21 @@ def test_twenty_concurrent_sessions(tmp_path, monkeypatch):
     from streamlit.runtime.scriptrunner.script_cache import ScriptCache
     shared_cache = ScriptCache()
     monkeypatch.setattr(lsr, "ScriptCache", lambda: shared_cache)
+    import streamlit.testing.v1.app_test as app_test  # its PagesManager makes a cache of its own too
+    monkeypatch.setattr(app_test, "ScriptCache", lambda: shared_cache)
     st.cache_resource.clear()
     from streamlit import config
     old_details = config.get_option("client.showErrorDetails")
     config.set_option("client.showErrorDetails", "full")  # real messages in the report, not redacted
     request_cleanup = lambda: config.set_option("client.showErrorDetails", old_details)  # noqa: E731
+
+    # The first visitor of a real server compiles the pages and imports the modules alone; do the same
+    # here so the threads never race CPython 3.11's AST checks during first imports/compiles.
+    from streamlit.testing.v1 import AppTest
+    first = AppTest.from_file(APP, default_timeout=600)
+    first.run()
+    first.switch_page("pages/tuning.py").run()
+    assert not _problems(first), _problems(first)
 
     rss_start = _rss_mb()
     start, warm = threading.Barrier(SESSIONS), threading.Barrier(SESSIONS + 1)
@@ -141,7 +151,7 @@ def test_twenty_concurrent_sessions(tmp_path, monkeypatch):
 
     errors = [e for s in sessions for e in s.errors]
     assert not any(s.is_alive() for s in sessions), "a session hung"
-    assert errors == [], errors[:10]
+    assert errors == [], ([e for e in errors if "BrokenBarrier" not in e] or errors)[:10]
     assert len(loads) == 1, f"data loaded {len(loads)} times: {loads}"
 
     # every session's save is there, with its own value (no lost or mixed-up drafts)
