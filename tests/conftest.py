@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -24,3 +25,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_load)
         if "browser" in item.keywords and not has_chromium:
             item.add_marker(skip_browser)
+
+
+@contextlib.contextmanager
+def app_env(tmp_path_factory, drop: tuple[str, ...] = ("RISKCORE_DATA",)):
+    """Page tests' environment: a 400-account sample, a fresh rule-set home, `drop` unset; restored after."""
+    keys = ("RISKCORE_SAMPLE_ACCOUNTS", "RISKCORE_HOME") + tuple(drop)
+    old = {k: os.environ.get(k) for k in keys}
+    os.environ["RISKCORE_SAMPLE_ACCOUNTS"] = "400"
+    os.environ["RISKCORE_HOME"] = str(tmp_path_factory.mktemp("rulesets"))
+    for k in drop:
+        os.environ.pop(k, None)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

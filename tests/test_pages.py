@@ -5,11 +5,11 @@ Numbers shown are checked against riskcore computed independently in the test.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import app_env
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -20,16 +20,8 @@ TIMEOUT = 120
 @pytest.fixture(scope="module", autouse=True)
 def small_sample(tmp_path_factory):
     """A 400-account sample and a fresh rule-set home for this module."""
-    old = {k: os.environ.get(k) for k in ("RISKCORE_SAMPLE_ACCOUNTS", "RISKCORE_HOME", "RISKCORE_DATA")}
-    os.environ["RISKCORE_SAMPLE_ACCOUNTS"] = "400"
-    os.environ["RISKCORE_HOME"] = str(tmp_path_factory.mktemp("rulesets"))
-    os.environ.pop("RISKCORE_DATA", None)
-    yield
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with app_env(tmp_path_factory, drop=("RISKCORE_DATA",)):
+        yield
 
 
 def app():

@@ -6,11 +6,11 @@ screen, and a signed-in user is faked the way AppTest documents.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import app_env
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -28,17 +28,8 @@ SECRETS = {
 
 @pytest.fixture(scope="module", autouse=True)
 def small_sample(tmp_path_factory):
-    keys = ("RISKCORE_SAMPLE_ACCOUNTS", "RISKCORE_HOME", "RISKCORE_DATA")
-    old = {k: os.environ.get(k) for k in keys}
-    os.environ["RISKCORE_SAMPLE_ACCOUNTS"] = "400"
-    os.environ["RISKCORE_HOME"] = str(tmp_path_factory.mktemp("rulesets"))
-    os.environ.pop("RISKCORE_DATA", None)
-    yield
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with app_env(tmp_path_factory, drop=("RISKCORE_DATA",)):
+        yield
 
 
 def app(user: dict | None, secrets: dict | None = SECRETS, script: str = APP):

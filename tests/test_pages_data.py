@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import app_env
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -47,18 +48,8 @@ CORPUS = sorted(p.name for p in BAD.iterdir() if p.name != "README.md")
 @pytest.fixture(scope="module", autouse=True)
 def small_sample(tmp_path_factory):
     """A 400-account sample and a fresh rule-set home for this module."""
-    keys = ("RISKCORE_SAMPLE_ACCOUNTS", "RISKCORE_HOME", "RISKCORE_DATA", "RISKCORE_DATA_ROOT")
-    old = {k: os.environ.get(k) for k in keys}
-    os.environ["RISKCORE_SAMPLE_ACCOUNTS"] = "400"
-    os.environ["RISKCORE_HOME"] = str(tmp_path_factory.mktemp("rulesets"))
-    os.environ.pop("RISKCORE_DATA", None)
-    os.environ.pop("RISKCORE_DATA_ROOT", None)
-    yield
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with app_env(tmp_path_factory, drop=("RISKCORE_DATA", "RISKCORE_DATA_ROOT")):
+        yield
 
 
 def data_page():

@@ -3,11 +3,11 @@ equals what riskcore.history / riskcore.segments compute for the same inputs, in
 
 from __future__ import annotations
 
-import os
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from conftest import app_env
 
 from riskcore import appstate
 from riskcore import history as hist
@@ -19,18 +19,8 @@ TIMEOUT = 120
 
 @pytest.fixture(scope="module", autouse=True)
 def small_sample(tmp_path_factory):
-    old = {k: os.environ.get(k) for k in ("RISKCORE_SAMPLE_ACCOUNTS", "RISKCORE_HOME", "RISKCORE_DATA",
-                                          "RISKCORE_SNAPSHOTS")}
-    os.environ["RISKCORE_SAMPLE_ACCOUNTS"] = "400"
-    os.environ["RISKCORE_HOME"] = str(tmp_path_factory.mktemp("rulesets"))
-    for k in ("RISKCORE_DATA", "RISKCORE_SNAPSHOTS"):
-        os.environ.pop(k, None)
-    yield
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with app_env(tmp_path_factory, drop=("RISKCORE_DATA", "RISKCORE_SNAPSHOTS")):
+        yield
 
 
 def app():
