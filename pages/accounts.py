@@ -4,13 +4,13 @@ account view with the score history and what changed between its points."""
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from datetime import date, timedelta
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages._access import restrict_filters
 from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, scored_table, shared_catalog
 from riskcore import aggregates as agg
 from riskcore import appstate
@@ -22,15 +22,6 @@ MAX_EXPORT = 200_000     # rows in a CSV download
 HISTORY_MONTHS = 6
 ALERT_LOOKBACK_DAYS = 92  # the "alerted since" date goes back at most this far (re-scoring is weekly)
 SNAPSHOTS = os.environ.get("RISKCORE_SNAPSHOTS") or None  # a snapshot store: history from it
-
-
-def _restrict(filters: agg.Filters) -> agg.Filters | None:
-    """The filters narrowed to the accounts this user may see (pages._access); None: nothing."""
-    try:
-        from pages._access import restrict_filters
-    except ImportError:  # access control not installed: everyone sees everything
-        return filters
-    return restrict_filters(filters)
 
 
 c = ctx()
@@ -117,7 +108,7 @@ def _short_value(v):
 
 
 def account_view(account_id: str) -> None:
-    base = _restrict(agg.Filters(search=account_id))
+    base = restrict_filters(agg.Filters(search=account_id))
     rows = agg.account_list(c.store, table, base, limit=50) if base is not None else pd.DataFrame(
         columns=["account_id"])
     rows = rows[rows["account_id"] == account_id]
@@ -213,7 +204,7 @@ def account_list() -> None:
                           dimension=None if tier_dim == c.rs.primary_dimension else tier_dim,
                           renewal_within_days=int(renewal) if renewal is not None else None,
                           search=search or None, as_of=c.as_of, alerted_since=since if can_alert else None)
-    filters = _restrict(filters)
+    filters = restrict_filters(filters)
     if filters is None:
         st.info("There are no accounts for you to see here.")
         return

@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages._access import restrict_filters
 from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, scored_table, shared_catalog
 from riskcore import aggregates as agg
 from riskcore import appstate
@@ -22,18 +23,9 @@ SNAPSHOTS = os.environ.get("RISKCORE_SNAPSHOTS") or None  # a snapshot store: hi
 LIVE_HISTORY_MAX = int(os.environ.get("RISKCORE_LIVE_HISTORY_MAX", "200000"))  # accounts
 
 
-def _restrict(filters: agg.Filters) -> agg.Filters | None:
-    """The filters narrowed to the accounts this user may see (pages._access); None: nothing."""
-    try:
-        from pages._access import restrict_filters
-    except ImportError:  # access control not installed: everyone sees everything
-        return filters
-    return restrict_filters(filters)
-
-
 c = ctx()
 st.title("Overview")
-base = _restrict(agg.Filters())
+base = restrict_filters(agg.Filters())
 if base is None:
     st.info("There are no accounts for you to see here.")
     st.stop()

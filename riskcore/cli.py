@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -41,6 +40,7 @@ def _add_rules(p: argparse.ArgumentParser) -> None:
 
 def _mapping(args, rs=None) -> Mapping | None:
     """Flags win over the rule set's [data] section; None means auto-detect everything."""
+    from .mapping import mapping_from_dict
     base = {}
     if rs is not None and getattr(rs, "data", None) is not None:
         base = {k: v for k, v in vars(rs.data).items() if v is not None}
@@ -49,14 +49,8 @@ def _mapping(args, rs=None) -> Mapping | None:
         if v:
             base[f"{flag}_column"] = v
     if getattr(args, "outcome_positive", None):
-        base["outcome_positive"] = tuple(s.strip() for s in args.outcome_positive.split(","))
-    if not base:
-        return None
-    fields = {k: v for k, v in base.items() if k in Mapping.__dataclass_fields__}
-    if isinstance(fields.get("outcome_positive"), (str, list)):
-        op = fields["outcome_positive"]
-        fields["outcome_positive"] = (op,) if isinstance(op, str) else tuple(op)
-    return Mapping(**fields)
+        base["outcome_positive"] = args.outcome_positive  # "Yes" or "Yes,Churned": split there
+    return mapping_from_dict(base)
 
 
 def _rules(args):
