@@ -10,11 +10,13 @@ Every value from a rule set is a bound parameter (`$n`), every identifier goes t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .db import Params, Store, quote_ident, safe_table_name
 from .expressions import parse_expression, render
@@ -576,6 +578,8 @@ class PatternIndex:
     base: Patterns
     rs: RuleSet  # the rule set the base patterns were fired with
     columns: tuple[str, ...] = ()  # of `table` (saves a catalog query per change)
+    # small indexes only: (changed rule ids) -> per-account pid, value and signal values, read once
+    memory: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def _firing_key(rs: RuleSet, rule_id: str) -> tuple:
@@ -657,6 +661,21 @@ def patterns_for(store: Store, index: PatternIndex, rs: RuleSet) -> Patterns:
     if any(rs.rule(r).signal != index.rs.rule(r).signal or rs.rule(r).dimension != index.rs.rule(r).dimension
            for r in changed):
         raise ValueError("a rule's signal or dimension changed: build a new pattern index")
+    grouped = _regroup_in_memory(store, index, rs, changed)
+    if grouped is None:
+        grouped = _regroup_in_sql(store, index, rs, changed)
+    pid, new_degrees, n, value = grouped
+    deg = base.degrees[pid].copy()
+    for r, d in zip(changed, new_degrees):
+        deg[:, base.rule_ids.index(r)] = d
+    return Patterns(rule_ids=base.rule_ids, dimensions=base.dimensions, degrees=deg, segment=base.segment[pid],
+                    stage=base.stage[pid], value_high=base.value_high[pid], n=n, value=value,
+                    value_cut=base.value_cut, value_cutoff=base.value_cutoff, base_pid=pid)
+
+
+def _changed_firings_sql(index: PatternIndex, rs: RuleSet, changed: list[str], store: Store) -> tuple[str, list]:
+    """Stage 1 of only the `changed` rules over the index table, carrying each account's pid."""
+    from dataclasses import replace
     part = replace(rs, rules=tuple(rs.rule(r) for r in changed),
                    overrides=tuple(o for o in rs.overrides if o.rule in set(changed)))
     cols = index.columns or tuple(store.columns(index.table))
@@ -664,16 +683,109 @@ def patterns_for(store: Store, index: PatternIndex, rs: RuleSet) -> Patterns:
     # compile_firings does not carry pid: add it to its base CTE's source columns
     head = "WITH base AS (\n  SELECT\n    "
     assert fsql.startswith(head), "compile_firings changed shape"
-    fsql = head + '"pid",\n    ' + fsql[len(head):]
+    return head + '"pid",\n    ' + fsql[len(head):], params
+
+
+def _regroup_in_sql(store: Store, index: PatternIndex, rs: RuleSet, changed: list[str]) -> tuple:
+    """(pid, [degrees per changed rule], n, value) per new pattern: one narrow grouped scan."""
+    fsql, params = _changed_firings_sql(index, rs, changed, store)
     fk = [_q("f_" + r) for r in changed]
     t = store.arrow(f"SELECT pid, {', '.join(fk)}, count(*) AS n, sum(value) AS value FROM ({fsql}) "
                     f"GROUP BY ALL ORDER BY ALL", params)
-    pid = t.column("pid").to_numpy(zero_copy_only=False).astype(np.int64)
-    deg = base.degrees[pid].copy()
+    col = lambda c: t.column(c).to_numpy(zero_copy_only=False)  # noqa: E731
+    return (col("pid").astype(np.int64), [col("f_" + r).astype(float) for r in changed],
+            col("n").astype(np.int64), np.nan_to_num(col("value").astype(float), nan=0.0))
+
+
+# Below this many accounts a threshold change regroups in numpy: a DuckDB round-trip costs more than
+# the work itself there (PRODUCT.md §8). The arrays kept are small (3 floats per account and rule set).
+IN_MEMORY_MAX_ACCOUNTS = 100_000
+_IN_MEMORY_MAX_SETS = 8
+_NUMPY_OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal,
+              "!=": np.not_equal}
+
+
+def _plain_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x)
+
+
+def _numpy_threshold(rule: Rule, thr: Threshold) -> bool:
+    """Thresholds whose SQL comparison numpy repeats exactly: plain numbers (no percentile, list, text)."""
+    if rule.op in _NUMPY_OPS:
+        return _plain_number(thr)
+    if rule.op == "between":
+        return isinstance(thr, (tuple, list)) and len(thr) == 2 and all(_plain_number(x) for x in thr)
+    return False
+
+
+def _signal_arrays(store: Store, index: PatternIndex, rs: RuleSet, changed: list[str]) -> tuple | None:
+    """Per account: pid, value (0 when NULL) and, per changed rule, (values, is NULL); read once per
+    set of changed rules. None when a signal is not a plain number column numpy compares like DuckDB."""
+    key = tuple((r, rs.rule(r).signal) for r in changed)
+    if key in index.memory:
+        return index.memory[key]
+    fsql, params = _changed_firings_sql(index, rs, changed, store)
+    t = store.arrow(f"SELECT pid, value, {', '.join(_q('v_' + r) for r in changed)} FROM ({fsql})", params)
+    got: tuple | None = (t.column("pid").to_numpy(zero_copy_only=False).astype(np.int64),
+                         np.nan_to_num(t.column("value").to_numpy(zero_copy_only=False).astype(float), nan=0.0), [])
     for r in changed:
-        deg[:, base.rule_ids.index(r)] = t.column("f_" + r).to_numpy(zero_copy_only=False).astype(float)
-    return Patterns(rule_ids=base.rule_ids, dimensions=base.dimensions, degrees=deg, segment=base.segment[pid],
-                    stage=base.stage[pid], value_high=base.value_high[pid],
-                    n=t.column("n").to_numpy(zero_copy_only=False).astype(np.int64),
-                    value=np.nan_to_num(t.column("value").to_numpy(zero_copy_only=False).astype(float), nan=0.0),
-                    value_cut=base.value_cut, value_cutoff=base.value_cutoff, base_pid=pid)
+        c = t.column("v_" + r)
+        if not (pa.types.is_floating(c.type) or pa.types.is_integer(c.type)):
+            got = None
+            break
+        null = c.is_null().to_numpy(zero_copy_only=False)
+        v = pc.fill_null(c, 0).to_numpy(zero_copy_only=False).astype(float)
+        # NaN sorts above every number in DuckDB but compares false in numpy; huge integers lose digits
+        if np.isnan(v).any() or (pa.types.is_integer(c.type) and (np.abs(v) >= 2.0 ** 53).any()):
+            got = None
+            break
+        got[2].append((v, null))
+    if len(index.memory) >= _IN_MEMORY_MAX_SETS:
+        index.memory.clear()
+    index.memory[key] = got
+    return got
+
+
+def _numpy_degrees(rule: Rule, rs: RuleSet, v: np.ndarray, null: np.ndarray, segment: np.ndarray,
+                   stage: np.ndarray) -> np.ndarray:
+    """The 0/1 degree `compile_firings` gives each account for a comparison or between rule."""
+    def fires(thr: Threshold) -> np.ndarray:
+        if rule.op == "between":
+            return (v >= thr[0]) & (v <= thr[1])
+        return _NUMPY_OPS[rule.op](v, thr)
+    d = fires(rule.threshold)
+    for o in _overrides_of(rs, rule.id):  # file order: a later override wins
+        if o.threshold is not None:
+            sel = segment == o.segment if o.segment is not None else stage == o.stage
+            d = np.where(sel, fires(o.threshold), d)
+    return np.where(null, rule.null_fires, d).astype(float)
+
+
+def _regroup_in_memory(store: Store, index: PatternIndex, rs: RuleSet, changed: list[str]) -> tuple | None:
+    """`_regroup_in_sql` in numpy for small indexes and plain numeric comparisons, else None."""
+    if index.base.accounts > IN_MEMORY_MAX_ACCOUNTS or len(changed) > 16:
+        return None
+    rules = [rs.rule(r) for r in changed]
+    for r in rules:
+        variants = [r.threshold] + [o.threshold for o in _overrides_of(rs, r.id) if o.threshold is not None]
+        if not all(_numpy_threshold(r, t) for t in variants):
+            return None
+    arrays = _signal_arrays(store, index, rs, changed)
+    if arrays is None:
+        return None
+    pid, value, signals = arrays
+    base = index.base
+    segment, stage = base.segment[pid], base.stage[pid]
+    k = len(changed)
+    key = pid.copy()
+    for r, (v, null) in zip(rules, signals):  # key = (pid, degree of rule 1, rule 2, ...) as one integer
+        key = key * 2 + _numpy_degrees(r, rs, v, null, segment, stage).astype(np.int64)
+    if len(base) << k <= 4 * max(len(key), 1 << 16):
+        n = np.bincount(key, minlength=len(base) << k)
+        keys = np.flatnonzero(n)
+        n, total = n[keys], np.bincount(key, weights=value, minlength=len(base) << k)[keys]
+    else:
+        keys, inv = np.unique(key, return_inverse=True)
+        n, total = np.bincount(inv), np.bincount(inv, weights=value)
+    degrees = [((keys >> (k - 1 - i)) & 1).astype(float) for i in range(k)]
+    return keys >> k, degrees, n.astype(np.int64), total.astype(float)

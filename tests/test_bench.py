@@ -10,6 +10,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st_h
 
 from riskcore import aggregates as agg
 from riskcore.bench import _same, bench_size, peer_degrees, peer_tiers, render, table
@@ -156,3 +158,82 @@ def test_bench_harness_tiny_sample():
     assert md.count("\n") == len(timings) + 1 and "| 400 | bare scan (floor) |" in md
     text = render(timings, [facts], [], 1)
     assert "## One-off costs" in text and "| 400 | weight change / bare scan <= 1.0 |" in text
+
+
+# ---- a threshold change at small sizes: numpy regroup == the SQL regroup ----------------------
+
+def _with_rule(rs, rule_id, op, thr, override_thr):
+    """rs with one rule's op / threshold changed and its threshold overrides set to override_thr."""
+    rules = tuple(replace(r, op=op, threshold=thr) if r.id == rule_id else r for r in rs.rules)
+    overrides = tuple(replace(o, threshold=override_thr) if o.rule == rule_id and o.threshold is not None else o
+                      for o in rs.overrides)
+    return replace(rs, rules=rules, overrides=overrides)
+
+
+def _assert_same_regroup(store, idx, rs, changed):
+    from riskcore.scoring import _regroup_in_memory, _regroup_in_sql
+    got = _regroup_in_memory(store, idx, rs, changed)
+    assert got is not None, "expected the numpy path"
+    ref = _regroup_in_sql(store, idx, rs, changed)
+    assert np.array_equal(got[0], ref[0])  # same patterns, same order
+    for a, b in zip(got[1], ref[1]):
+        assert np.array_equal(a, b)
+    assert np.array_equal(got[2], ref[2]) and got[2].sum() == idx.base.accounts
+    np.testing.assert_allclose(got[3], ref[3], rtol=1e-12)
+
+
+_NUM = st_h.one_of(st_h.integers(-400, 400), st_h.floats(-2, 2, allow_nan=False).map(lambda x: round(x, 2)),
+                   st_h.floats(-500, 500, allow_nan=False, allow_infinity=False))
+_RULE_SIGNALS = ["usage_drop", "inactive_7d", "no_qbr", "low_nps"]  # float with NULLs, ints with NULLs + null_fires
+
+
+@given(rule=st_h.sampled_from(_RULE_SIGNALS), op=st_h.sampled_from(["<", "<=", ">", ">=", "==", "!=", "between"]),
+       a=_NUM, b=_NUM, c=_NUM, d=_NUM)
+@settings(max_examples=80, deadline=None)
+def test_numpy_regroup_equals_sql(data, rule, op, a, b, c, d):
+    store, rs, idx = data
+    thr, over = ((a, b), (c, d)) if op == "between" else (a, c)
+    new = _with_rule(rs, rule, op, thr, over)
+    _assert_same_regroup(store, idx, new, [rule])
+
+
+def test_numpy_regroup_two_rules_and_overrides(data):
+    store, rs, idx = data
+    new = with_thresholds(rs, {"usage_drop": -0.2, "inactive_7d": 14})
+    overrides = tuple(replace(o, threshold=2) if o.rule == "inactive_7d" and o.threshold is not None else o
+                      for o in new.overrides)
+    new = replace(new, overrides=overrides)
+    changed = ["usage_drop", "inactive_7d"]
+    _assert_same_regroup(store, idx, new, changed)
+    check_all(store, new, patterns_for(store, idx, new))
+    assert any(k[0][0] == "usage_drop" for k in idx.memory)  # the signal values were kept for the next change
+
+
+def test_numpy_regroup_falls_back_to_sql(data, monkeypatch):
+    """Percentile thresholds, NaN signals and big indexes take the SQL regroup: same numbers."""
+    from riskcore import scoring
+    from riskcore.rules import Percentile
+    store, rs, idx = data
+    pct = _with_rule(rs, "no_qbr", ">", Percentile(80), Percentile(90))
+    assert scoring._regroup_in_memory(store, idx, pct, ["no_qbr"]) is None
+    check_all(store, pct, patterns_for(store, idx, pct))
+
+    new = with_thresholds(rs, {"usage_drop": -0.25})
+    monkeypatch.setattr(scoring, "IN_MEMORY_MAX_ACCOUNTS", 100)
+    assert scoring._regroup_in_memory(store, idx, new, ["usage_drop"]) is None
+    check_all(store, new, patterns_for(store, idx, new))
+
+
+def test_numpy_regroup_refuses_nan_signals():
+    """DuckDB orders NaN above every number, numpy compares it false: such a column stays in SQL."""
+    from riskcore import scoring
+    frame = random_signals_frame(500, seed=3)
+    frame["usage_change_30d"] = frame["usage_change_30d"].astype(float)
+    frame.loc[[3, 9], "usage_change_30d"] = np.nan
+    store = signals_store(frame)
+    store.execute("UPDATE signals SET usage_change_30d = 'NaN'::DOUBLE WHERE account_id IN ('acc00003', 'acc00009')")
+    rs = load_ruleset(DEFAULT_RULESET_PATH)
+    idx = pattern_index(store, rs, "signals", out_table="idx_nan")
+    new = with_thresholds(rs, {"usage_drop": -0.2})
+    assert scoring._regroup_in_memory(store, idx, new, ["usage_drop"]) is None
+    check_all(store, new, patterns_for(store, idx, new))
