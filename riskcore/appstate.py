@@ -424,8 +424,8 @@ def pattern_movers(store: Store, numbers: TuningNumbers, from_tier: str | None =
     """The accounts of one movement cell (all that moved when no tier is given), largest score
     change first: the columns and order of `aggregates.movers`, read from the pattern index table
     (only the selected patterns' accounts, top `limit`)."""
-    from .db import quote_ident, safe_table_name
-    from .scoring import compile_firings, pattern_scores, pattern_tier_codes
+    from .db import quote_ident
+    from .scoring import index_firings_sql, pattern_scores, pattern_tier_codes
     tiers = ("low", "medium", "high")
     for name, t in (("from_tier", from_tier), ("to_tier", to_tier)):
         if t is not None and t not in tiers:
@@ -448,12 +448,7 @@ def pattern_movers(store: Store, numbers: TuningNumbers, from_tier: str | None =
     # the draft pattern of an account = (its pid, the new degrees of the rules whose firing changed)
     changed = [r for k, r in enumerate(pat.rule_ids)
                if not np.array_equal(pat.degrees[:, k], idx.base.degrees[pid, k], equal_nan=True)]
-    part = replace(numbers.draft_rs, rules=tuple(numbers.draft_rs.rule(r) for r in changed),
-                   overrides=tuple(o for o in numbers.draft_rs.overrides if o.rule in set(changed)))
-    fsql, params = compile_firings(part, idx.columns, source=safe_table_name(idx.table))
-    head = "WITH base AS (\n  SELECT\n    "
-    assert fsql.startswith(head), "compile_firings changed shape"
-    fsql = head + '"pid",\n    ' + fsql[len(head):]
+    fsql, params = index_firings_sql(store, idx, numbers.draft_rs, changed)
     arrays = {"pid": pid[sel].astype(np.int64).tolist(),
               "from_tier": [tiers[c] for c in a_codes[sel]], "to_tier": [tiers[c] for c in b_codes[sel]],
               "from_score": a_score[sel].astype(float).tolist(), "to_score": b_score[sel].astype(float).tolist()}

@@ -10,7 +10,7 @@ Every value from a rule set is a bound parameter (`$n`), every identifier goes t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 import numpy as np
@@ -484,7 +484,6 @@ def patterns_from_signals(store: Store, rs: RuleSet, signals_table: str, dimensi
                           max_patterns: int | None = 200_000) -> "Patterns | None":
     """Patterns straight from the signals (after a threshold change): stage 1 restricted to the rules of
     `dimensions`, grouped in the same query, so no per-account table is written."""
-    from dataclasses import replace
     dims = _dims_for(rs, dimensions)
     cols = store.columns(signals_table)
     rules = _pattern_rules(rs, cols, dims)
@@ -584,7 +583,6 @@ class PatternIndex:
 
 def _firing_key(rs: RuleSet, rule_id: str) -> tuple:
     """What one rule's firing depends on (not its points, enabled flag, tiers or fusion)."""
-    from dataclasses import replace
     r = replace(rs.rule(rule_id), points=0, enabled=True)
     overrides = tuple((o.segment, o.stage, o.threshold) for o in _overrides_of(rs, rule_id) if o.threshold is not None)
     return r, overrides
@@ -594,7 +592,6 @@ def pattern_index(store: Store, rs: RuleSet, signals_table: str, out_table: str 
                   dimensions: Iterable[str] | None = None) -> PatternIndex:
     """Fire the rules of `dimensions` (default: the primary) once, keep their patterns and a
     per-account pattern id (one-off per signals table and threshold set)."""
-    from dataclasses import replace
     from .rules import signal_columns
     dims = _dims_for(rs, dimensions)
     out = safe_table_name(out_table)
@@ -646,7 +643,6 @@ def patterns_for(store: Store, index: PatternIndex, rs: RuleSet) -> Patterns:
     """Patterns of `rs` from an index: the base ones when only points / tiers / fusion / enabled
     changed, else regrouped by (pid, new degrees of the rules whose thresholds changed): one narrow
     scan. Same numbers as `patterns_from_signals`. Rules added, removed or re-signalled: rebuild."""
-    from dataclasses import replace
     base = index.base
     if rs.quadrant.value_cutoff != base.value_cutoff or rs.quadrant.value_column != index.rs.quadrant.value_column:
         raise ValueError("the value column or cut-off changed: build a new pattern index")
@@ -673,9 +669,10 @@ def patterns_for(store: Store, index: PatternIndex, rs: RuleSet) -> Patterns:
                     value_cut=base.value_cut, value_cutoff=base.value_cutoff, base_pid=pid)
 
 
-def _changed_firings_sql(index: PatternIndex, rs: RuleSet, changed: list[str], store: Store) -> tuple[str, list]:
-    """Stage 1 of only the `changed` rules over the index table, carrying each account's pid."""
-    from dataclasses import replace
+def index_firings_sql(store: Store, index: PatternIndex, rs: RuleSet, changed: Iterable[str]) -> tuple[str, list]:
+    """(sql, params) of stage 1 for only the `changed` rules of `rs` over the index table, with
+    each account's pattern id `pid` and attributes (the regroup after a threshold change, movers)."""
+    changed = list(changed)
     part = replace(rs, rules=tuple(rs.rule(r) for r in changed),
                    overrides=tuple(o for o in rs.overrides if o.rule in set(changed)))
     cols = index.columns or tuple(store.columns(index.table))
@@ -688,7 +685,7 @@ def _changed_firings_sql(index: PatternIndex, rs: RuleSet, changed: list[str], s
 
 def _regroup_in_sql(store: Store, index: PatternIndex, rs: RuleSet, changed: list[str]) -> tuple:
     """(pid, [degrees per changed rule], n, value) per new pattern: one narrow grouped scan."""
-    fsql, params = _changed_firings_sql(index, rs, changed, store)
+    fsql, params = index_firings_sql(store, index, rs, changed)
     fk = [_q("f_" + r) for r in changed]
     t = store.arrow(f"SELECT pid, {', '.join(fk)}, count(*) AS n, sum(value) AS value FROM ({fsql}) "
                     f"GROUP BY ALL ORDER BY ALL", params)
@@ -724,7 +721,7 @@ def _signal_arrays(store: Store, index: PatternIndex, rs: RuleSet, changed: list
     key = tuple((r, rs.rule(r).signal) for r in changed)
     if key in index.memory:
         return index.memory[key]
-    fsql, params = _changed_firings_sql(index, rs, changed, store)
+    fsql, params = index_firings_sql(store, index, rs, changed)
     t = store.arrow(f"SELECT pid, value, {', '.join(_q('v_' + r) for r in changed)} FROM ({fsql})", params)
     got: tuple | None = (t.column("pid").to_numpy(zero_copy_only=False).astype(np.int64),
                          np.nan_to_num(t.column("value").to_numpy(zero_copy_only=False).astype(float), nan=0.0), [])
