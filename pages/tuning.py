@@ -282,9 +282,10 @@ def accuracy(slots, n: int, draft_rs, pub_rs) -> None:
         return
     for slot, key, label, better in ((slots[0], "auc", "AUC", "normal"), (slots[1], "brier", "Brier", "inverse")):
         dv, pv = d.get(key), p.get(key)
+        same = dv is None or pv is None or round(dv - pv, 3) == 0  # grey, no arrow: nothing to read into
         slot.metric(f"{label} (draft)", "n/a" if dv is None else f"{dv:.3f}",
-                    None if dv is None or pv is None else f"{dv - pv:+.3f}", delta_color=better,
-                    delta_arrow="off" if dv is None or pv is None or round(dv - pv, 3) == 0 else "auto",
+                    None if dv is None or pv is None else f"{dv - pv:+.3f}", delta_color="off" if same else better,
+                    delta_arrow="off" if same else "auto",
                     help=f"out-of-time backtest, {d.get('horizon_days')}-day horizon; change vs published")
         slot.caption(f"published {'n/a' if pv is None else f'{pv:.3f}'}")
 

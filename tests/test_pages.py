@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import app_env
+from streamlit.proto.Metric_pb2 import Metric as MetricProto
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -269,3 +270,15 @@ def test_overview_density_mode_keeps_exact_quadrant_counts(monkeypatch):
     labels = {a["text"] for a in fig["layout"]["annotations"]}
     for q, n in frame["quadrant"].value_counts().items():
         assert any(t.startswith(f"<b>{q}</b>: {n:,} ·") for t in labels), (q, n, labels)
+
+
+def test_unchanged_accuracy_is_grey_not_red():
+    """A draft equal to the published rule set shows AUC / Brier deltas without colour or arrow."""
+    at = app().run()
+    at.switch_page("pages/tuning.py").run()
+    no_exception(at)
+    shown = {m.label: m for m in at.metric if m.label in ("AUC (draft)", "Brier (draft)")}
+    assert set(shown) == {"AUC (draft)", "Brier (draft)"}
+    for m in shown.values():
+        assert m.delta == "+0.000", m.delta
+        assert m.proto.color == MetricProto.MetricColor.GRAY and m.proto.direction == MetricProto.MetricDirection.NONE
