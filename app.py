@@ -42,8 +42,16 @@ def _auth_enabled() -> bool:
         return True
 
 
+def _hide_pages() -> None:
+    """Declare the navigation, hidden and not run, before a gate stops the run. A run that never
+    calls st.navigation makes Streamlit list every file in pages/ in the sidebar (legacy mode: data,
+    _access, _common, ...) and run one when clicked; no page runs from here."""
+    st.navigation(list(PAGES.values()), position="hidden")
+
+
 def _sign_in_screen() -> None:
     """Nothing but a sign-in button for a visitor who is not signed in."""
+    _hide_pages()
     st.title("riskcore")
     st.info("Sign in to see the customer risk dashboard.")
     if st.button("Log in", key="login", type="primary"):
@@ -85,6 +93,7 @@ access = current_access()
 if auth:
     _user_box(access)
 if access.role is None:
+    _hide_pages()
     st.title("riskcore")
     st.error(access.message)
     st.stop()

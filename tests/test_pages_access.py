@@ -1,7 +1,8 @@
 """Roles through the app (AppTest): a faked signed-in user (`at.user`, what `st.user` reads) and
-secrets (`at.secrets`, what `st.secrets` reads). st.login itself needs a browser round trip to an
-identity provider, so it is not exercised: a visitor who is not signed in gets only the sign-in
-screen, and a signed-in user is faked the way AppTest documents.
+secrets (`at.secrets`, what `st.secrets` reads). st.login needs a browser round trip to an identity
+provider, which AppTest cannot make: here a visitor who is not signed in gets only the sign-in
+screen and a signed-in user is faked the way AppTest documents; tests/test_browser_login.py runs
+the real st.login / st.logout round trip in Chromium against a local OIDC stub.
 """
 
 from __future__ import annotations
