@@ -32,11 +32,21 @@ def open_store(data: str | os.PathLike | None = None, mapping: Mapping | None = 
             if db_path and db_path != ":memory:":
                 store.execute("SET temp_directory = ?", [str(Path(db_path).with_suffix(".tmp"))])
         path = Path(data) if data else ensure_sample(SAMPLE_ACCOUNTS)
+        log_load(path)
         store.last_report = load_data(store, path, mapping=mapping)
     except BaseException:
         discard_store(store)
         raise
     return store
+
+
+def log_load(path: str | os.PathLike) -> None:
+    """Append `<pid> <path>` to the file named by $RISKCORE_LOAD_LOG (if set): one line per data load,
+    so a test can count how often a server process loaded its data. Does nothing when unset."""
+    log = os.environ.get("RISKCORE_LOAD_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {path}\n")
 
 
 def _checked_size(text: str) -> str:

@@ -175,3 +175,17 @@ def test_slider_rerun_scores_no_account(monkeypatch, tmp_path):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert calls == []
     assert at.session_state["draft"].rule("usage_drop").points == 61
+
+
+def test_load_log_gets_one_line_per_load(tmp_path, monkeypatch):
+    """RISKCORE_LOAD_LOG: every open_store appends `<pid> <path>` (the load test counts loads with it)."""
+    from riskcore.sample import ensure_sample
+    from riskcore.workspace import discard_store, open_store
+    log = tmp_path / "loads.log"
+    monkeypatch.delenv("RISKCORE_LOAD_LOG", raising=False)
+    discard_store(open_store(ensure_sample(400)))
+    assert not log.exists()
+    monkeypatch.setenv("RISKCORE_LOAD_LOG", str(log))
+    for _ in range(2):
+        discard_store(open_store(ensure_sample(400)))
+    assert log.read_text().splitlines() == [f"{os.getpid()} {ensure_sample(400)}"] * 2
