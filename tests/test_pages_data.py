@@ -1,7 +1,7 @@
 """The Data page (AppTest) over the bad-input corpus and the server-path restriction.
 
 Each file of tests/data/bad goes through the page's own upload path (file_uploader -> mapping form
--> "Load this file"). What the page must show comes from the corpus README (outcome, row, column,
+-> "Load this file"). What the page must show comes from the README's bad-input table (outcome, row, column,
 quoted message), written independently of the page: a rejected file names file, row and column,
 never raises, and leaves the previous data active; a loadable one becomes active and locked down.
 """
@@ -27,7 +27,9 @@ REFUSED_BY_UPLOADER = {"unknown_extension.json"}  # the file picker only offers 
 def readme_expectations() -> dict[str, dict]:
     """file -> {outcome, row, column, quote} from the README table."""
     out = {}
-    for line in (BAD / "README.md").read_text(encoding="utf-8").splitlines():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Account tables (`tests/data/bad/`)"):text.index("### Rule sets (`tests/data/bad_rules/`)")]
+    for line in section.splitlines():
         m = re.match(r"^\| `([^`]+)` \| (.*) \| ([^|]+) \|$", line)
         if not m:
             continue
