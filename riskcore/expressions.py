@@ -10,6 +10,7 @@ sqlglot tree that passed `check_tree`, rendered by sqlglot with every identifier
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from typing import Iterable
 
@@ -124,7 +125,16 @@ def parse_expression(text: str, columns: Iterable[str] | None) -> exp.Expression
 
     Allowed: known columns (quoted identifiers too), numeric/string/boolean literals, + - * / %,
     unary minus, comparisons, AND/OR/NOT, IS [NOT] NULL, COALESCE, parentheses.
+    Checked trees are cached per (text, columns): every slider move re-validates the rule set.
     """
+    if not isinstance(text, str):
+        _check_text(text)  # raises the message for a non-text signal
+    key = None if columns is None else frozenset(columns)
+    return _parse_checked(text, key).copy()  # a copy: callers own their tree
+
+
+@functools.lru_cache(maxsize=2048)
+def _parse_checked(text: str, columns: frozenset[str] | None) -> exp.Expression:
     _check_text(text)
     _tokens_ok(text)
     try:

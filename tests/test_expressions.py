@@ -103,3 +103,18 @@ def test_any_text_is_refused_or_safe(text):
     except ExpressionError:
         return
     _independent_check(render(tree))
+
+
+def test_checked_trees_are_cached_per_columns_and_owned_by_the_caller():
+    """Every slider move re-validates the rule set: a parse is cached per (text, columns), and the
+    caller gets its own copy (a check rewrites identifiers to the data's spelling)."""
+    from riskcore.expressions import _parse_checked, render
+    _parse_checked.cache_clear()
+    a = parse_expression('"Total Charges" > 10', ["Total Charges"])
+    b = parse_expression('"Total Charges" > 10', ["Total Charges"])
+    assert a is not b and render(a) == render(b) == '"Total Charges" > 10'
+    assert _parse_checked.cache_info().hits == 1
+    a.set("this", None)  # a caller that mutates its tree does not touch the next caller's
+    assert render(parse_expression('"Total Charges" > 10', ["Total Charges"])) == '"Total Charges" > 10'
+    with pytest.raises(ExpressionError, match="unknown column"):  # other columns: checked again, not served
+        parse_expression('"Total Charges" > 10', ["tenure"])
