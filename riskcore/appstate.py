@@ -448,7 +448,8 @@ def pattern_movers(store: Store, numbers: TuningNumbers, from_tier: str | None =
     # the draft pattern of an account = (its pid, the new degrees of the rules whose firing changed)
     changed = [r for k, r in enumerate(pat.rule_ids)
                if not np.array_equal(pat.degrees[:, k], idx.base.degrees[pid, k], equal_nan=True)]
-    fsql, params = index_firings_sql(store, idx, numbers.draft_rs, changed)
+    fsql, params = index_firings_sql(store, idx, numbers.draft_rs, changed,
+                                     attributes=("account_id", "account_name", "csm_owner", "value"))
     arrays = {"pid": pid[sel].astype(np.int64).tolist(),
               "from_tier": [tiers[c] for c in a_codes[sel]], "to_tier": [tiers[c] for c in b_codes[sel]],
               "from_score": a_score[sel].astype(float).tolist(), "to_score": b_score[sel].astype(float).tolist()}

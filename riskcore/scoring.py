@@ -84,14 +84,19 @@ def comparison_sql(op: str, thr: Threshold, v: str, p: Params, pct_col: str | No
     return f"{v} {_SQL_OPS[op]} {rhs}"
 
 
-def compile_firings(rs: RuleSet, columns: Iterable[str], source: str = "signals") -> tuple[str, list]:
-    """SELECT computing stage 1 over the table `source` with these columns; returns (sql, params)."""
+def compile_firings(rs: RuleSet, columns: Iterable[str], source: str = "signals",
+                    attributes: Iterable[str] | None = None) -> tuple[str, list]:
+    """SELECT computing stage 1 over the table `source` with these columns; returns (sql, params).
+    `attributes`: which of ATTRIBUTES to carry (default all; a narrow scan needs fewer)."""
     cols = set(columns)
     if "account_id" not in cols:
         raise ValueError(f"table {source!r} has no account_id column: cannot score it")
+    keep = None if attributes is None else set(attributes)
     p = Params()
     base = []
     for name, typ in ATTRIBUTES:
+        if keep is not None and name not in keep:
+            continue
         src = rs.quadrant.value_column if name == "value" else name
         if src in cols:
             cast = "CAST" if typ == "VARCHAR" else "TRY_CAST"
@@ -659,6 +664,8 @@ def patterns_for(store: Store, index: PatternIndex, rs: RuleSet) -> Patterns:
         raise ValueError("a rule's signal or dimension changed: build a new pattern index")
     grouped = _regroup_in_memory(store, index, rs, changed)
     if grouped is None:
+        grouped = _regroup_one_rule_sql(store, index, rs, changed)
+    if grouped is None:
         grouped = _regroup_in_sql(store, index, rs, changed)
     pid, new_degrees, n, value = grouped
     deg = base.degrees[pid].copy()
@@ -669,14 +676,16 @@ def patterns_for(store: Store, index: PatternIndex, rs: RuleSet) -> Patterns:
                     value_cut=base.value_cut, value_cutoff=base.value_cutoff, base_pid=pid)
 
 
-def index_firings_sql(store: Store, index: PatternIndex, rs: RuleSet, changed: Iterable[str]) -> tuple[str, list]:
+def index_firings_sql(store: Store, index: PatternIndex, rs: RuleSet, changed: Iterable[str],
+                      attributes: Iterable[str] = ("segment", "stage", "value")) -> tuple[str, list]:
     """(sql, params) of stage 1 for only the `changed` rules of `rs` over the index table, with
-    each account's pattern id `pid` and attributes (the regroup after a threshold change, movers)."""
+    each account's pattern id `pid` and `attributes` (the regroup after a threshold change, movers)."""
     changed = list(changed)
     part = replace(rs, rules=tuple(rs.rule(r) for r in changed),
                    overrides=tuple(o for o in rs.overrides if o.rule in set(changed)))
     cols = index.columns or tuple(store.columns(index.table))
-    fsql, params = compile_firings(part, cols, source=index.table)
+    # segment and stage always: overrides select on them
+    fsql, params = compile_firings(part, cols, source=index.table, attributes={"segment", "stage", *attributes})
     # compile_firings does not carry pid: add it to its base CTE's source columns
     head = "WITH base AS (\n  SELECT\n    "
     assert fsql.startswith(head), "compile_firings changed shape"
@@ -692,6 +701,30 @@ def _regroup_in_sql(store: Store, index: PatternIndex, rs: RuleSet, changed: lis
     col = lambda c: t.column(c).to_numpy(zero_copy_only=False)  # noqa: E731
     return (col("pid").astype(np.int64), [col("f_" + r).astype(float) for r in changed],
             col("n").astype(np.int64), np.nan_to_num(col("value").astype(float), nan=0.0))
+
+
+def _regroup_one_rule_sql(store: Store, index: PatternIndex, rs: RuleSet, changed: list[str]) -> tuple | None:
+    """`_regroup_in_sql` for one changed yes/no rule (the usual slider move): only the accounts it now
+    fires for are grouped, by pid alone; the rest of each base pattern is its total minus those.
+    None for several changed rules or a graded (scale) rule."""
+    if len(changed) != 1 or rs.rule(changed[0]).op == "scale":
+        return None
+    fsql, params = index_firings_sql(store, index, rs, changed)
+    t = store.arrow(f"SELECT pid, count(*) AS n, sum(value) AS value FROM ({fsql}) "
+                    f"WHERE {_q('f_' + changed[0])} = 1.0 GROUP BY pid", params)
+    base = index.base
+    n1 = np.zeros(len(base), dtype=np.int64)
+    v1 = np.zeros(len(base))
+    pid = t.column("pid").to_numpy(zero_copy_only=False).astype(np.int64)
+    n1[pid] = t.column("n").to_numpy(zero_copy_only=False)
+    v1[pid] = np.nan_to_num(t.column("value").to_numpy(zero_copy_only=False).astype(float), nan=0.0)
+    n0 = base.n - n1
+    v0 = np.where(n0 > 0, base.value - v1, 0.0)
+    # rows in (pid, degree) order, as the grouped SQL returns them
+    keys = np.flatnonzero(np.column_stack([n0, n1]).ravel())
+    n = np.column_stack([n0, n1]).ravel()[keys]
+    value = np.column_stack([v0, v1]).ravel()[keys]
+    return keys >> 1, [(keys & 1).astype(float)], n, value
 
 
 # Below this many accounts a threshold change regroups in numpy: a DuckDB round-trip costs more than

@@ -17,7 +17,7 @@ from riskcore import aggregates as agg
 from riskcore.bench import _same, bench_size, peer_degrees, peer_tiers, render, table
 from riskcore.db import Store
 from riskcore.fixtures import random_signals_frame, signals_store
-from riskcore.rules import (DEFAULT_RULESET_PATH, load_ruleset, with_enabled, with_fusion, with_points,
+from riskcore.rules import (DEFAULT_RULESET_PATH, Percentile, load_ruleset, with_enabled, with_fusion, with_points,
                             with_thresholds, with_tiers)
 from riskcore.scoring import (_round_like_sql, firing_patterns, pattern_index, patterns_for, patterns_from_signals,
                               score)
@@ -171,15 +171,23 @@ def _with_rule(rs, rule_id, op, thr, override_thr):
 
 
 def _assert_same_regroup(store, idx, rs, changed):
-    from riskcore.scoring import _regroup_in_memory, _regroup_in_sql
-    got = _regroup_in_memory(store, idx, rs, changed)
-    assert got is not None, "expected the numpy path"
+    """The numpy regroup (and for one rule, the fired-only SQL) equal the grouped SQL."""
+    from riskcore.scoring import _regroup_in_memory, _regroup_in_sql, _regroup_one_rule_sql
     ref = _regroup_in_sql(store, idx, rs, changed)
+    fast = [_regroup_in_memory(store, idx, rs, changed)]
+    if len(changed) == 1:
+        fast.append(_regroup_one_rule_sql(store, idx, rs, changed))
+    for got in fast:
+        _assert_same_groups(idx, got, ref)
+
+
+def _assert_same_groups(idx, got, ref):
+    assert got is not None, "expected the fast path"
     assert np.array_equal(got[0], ref[0])  # same patterns, same order
     for a, b in zip(got[1], ref[1]):
         assert np.array_equal(a, b)
     assert np.array_equal(got[2], ref[2]) and got[2].sum() == idx.base.accounts
-    np.testing.assert_allclose(got[3], ref[3], rtol=1e-12)
+    np.testing.assert_allclose(got[3], ref[3], rtol=1e-9, atol=1e-6)
 
 
 _NUM = st_h.one_of(st_h.integers(-400, 400), st_h.floats(-2, 2, allow_nan=False).map(lambda x: round(x, 2)),
@@ -212,7 +220,6 @@ def test_numpy_regroup_two_rules_and_overrides(data):
 def test_numpy_regroup_falls_back_to_sql(data, monkeypatch):
     """Percentile thresholds, NaN signals and big indexes take the SQL regroup: same numbers."""
     from riskcore import scoring
-    from riskcore.rules import Percentile
     store, rs, idx = data
     pct = _with_rule(rs, "no_qbr", ">", Percentile(80), Percentile(90))
     assert scoring._regroup_in_memory(store, idx, pct, ["no_qbr"]) is None
@@ -237,3 +244,29 @@ def test_numpy_regroup_refuses_nan_signals():
     new = with_thresholds(rs, {"usage_drop": -0.2})
     assert scoring._regroup_in_memory(store, idx, new, ["usage_drop"]) is None
     check_all(store, new, patterns_for(store, idx, new))
+
+
+@pytest.mark.parametrize("new", [
+    lambda rs: _with_rule(rs, "no_qbr", ">", Percentile(80), Percentile(90)),
+    lambda rs: _with_rule(rs, "low_nps", "in", [0, 3, 6], [1]),
+    lambda rs: _with_rule(rs, "inactive_7d", "is_null", None, None),
+])
+def test_one_rule_sql_regroup_beyond_numpy(data, new):
+    """Percentile, `in` and is_null rules: numpy declines, the fired-only SQL equals the grouped SQL."""
+    from riskcore.scoring import _regroup_in_memory, _regroup_in_sql, _regroup_one_rule_sql
+    store, rs, idx = data
+    r = new(rs)
+    rid = next(x.id for x, y in zip(r.rules, rs.rules) if x != y)
+    assert _regroup_in_memory(store, idx, r, [rid]) is None
+    _assert_same_groups(idx, _regroup_one_rule_sql(store, idx, r, [rid]), _regroup_in_sql(store, idx, r, [rid]))
+    check_all(store, r, patterns_for(store, idx, r))
+
+
+def test_one_rule_sql_regroup_declines_graded_and_several_rules():
+    from riskcore.scoring import _regroup_one_rule_sql
+    store = signals_store(random_signals_frame(800, seed=9))
+    rs = replace(load_ruleset(DEFAULT_RULESET_PATH), primary_dimension="reputation")
+    idx = pattern_index(store, rs, "signals", out_table="idx_rep2")
+    assert _regroup_one_rule_sql(store, idx, with_thresholds(rs, {"detractor": [8, 1]}), ["detractor"]) is None
+    two = with_thresholds(rs, {"detractor": [8, 1], "promoter": 10})
+    assert _regroup_one_rule_sql(store, idx, two, ["detractor", "promoter"]) is None
