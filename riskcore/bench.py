@@ -315,14 +315,27 @@ def app_child(n: int, runs: int) -> dict:
     res["first_load_s"] = time.perf_counter() - t
     res["errors"] = [e.message for e in at.exception] + [e.value for e in at.error]
     res["rss_loaded_mb"] = _rss_mb()
-    times, parts = [], []
-    for i in range(runs + 1):
-        at.slider(key=f"weight:{WEIGHT_RULE}").set_value(21 + i)
-        spent.clear()
-        t = time.perf_counter()
-        at.run()
-        times.append((time.perf_counter() - t) * 1000)
-        parts.append(dict(spent))
+    def reruns(start: int) -> tuple[list[float], list[dict]]:
+        times, parts = [], []
+        for i in range(runs + 1):
+            at.slider(key=f"weight:{WEIGHT_RULE}").set_value(start + i)
+            spent.clear()
+            t = time.perf_counter()
+            at.run()
+            times.append((time.perf_counter() - t) * 1000)
+            parts.append(dict(spent))
+        return times, parts
+
+    # AppTest compiles app.py and the page (with Streamlit's "magic" AST pass) on every run; a server
+    # compiles each script once per process. Time both: as AppTest ships, then with one shared cache.
+    times, _ = reruns(21)
+    res["rerun_apptest_ms"] = statistics.median(times[1:])
+    import streamlit.testing.v1.app_test as app_test
+    import streamlit.testing.v1.local_script_runner as lsr
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    shared = ScriptCache()
+    app_test.ScriptCache = lsr.ScriptCache = lambda: shared
+    times, parts = reruns(41)
     res["rerun_ms"] = statistics.median(times[1:])
     res["rerun_backtest_ms"] = statistics.median(p.get("run_backtest", 0.0) for p in parts[1:])
     res["rerun_score_ms"] = statistics.median(p.get("score", 0.0) for p in parts[1:])
@@ -400,7 +413,11 @@ def main(argv: list[str] | None = None) -> int:
             apps.append(r)
             print(f"    app: {r}", file=sys.stderr)
             if "rerun_ms" in r:
-                timings.append(Timing(n, "Tuning page rerun after a slider change (AppTest)", r["rerun_ms"], a.runs))
+                timings.append(Timing(n, "Tuning page rerun after a slider change (AppTest, scripts compiled once "
+                                         "as on a server)", r["rerun_ms"], a.runs))
+            if "rerun_apptest_ms" in r:
+                timings.append(Timing(n, "Tuning page rerun after a slider change (AppTest recompiling the scripts "
+                                         "on every run)", r["rerun_apptest_ms"], a.runs))
     text = render(timings, facts, apps, a.runs)
     print(text)
     path = Path(a.out) if a.out else REPO / "benchmarks" / f"results-{date.today():%Y-%m-%d}.md"
@@ -434,7 +451,7 @@ def targets(timings: list[Timing], facts: list[dict], apps: list[dict]) -> list[
     limits = {10**5: 150.0, 10**6: 500.0}
     for r in apps:
         if r["size"] in limits and "rerun_ms" in r:
-            out.append(f"| {r['size']:,} | Tuning rerun < {limits[r['size']]:.0f} ms | {r['rerun_ms']:.0f} ms | "
+            out.append(f"| {r['size']:,} | Tuning rerun (scripts compiled once) < {limits[r['size']]:.0f} ms | {r['rerun_ms']:.0f} ms | "
                        f"{'PASS' if r['rerun_ms'] < limits[r['size']] else 'FAIL'} |")
         if r["size"] >= 10**6 and "rss_loaded_mb" in r:
             grow = max(r.get("rss_session_2_mb", 0), r.get("rss_session_3_mb", 0)) - r["rss_after_reruns_mb"]
@@ -463,12 +480,14 @@ def render(timings: list[Timing], facts: list[dict], apps: list[dict], runs: int
                      f"{f['peer_fetch_ms']:.0f} | {f.get('chart_marks', '')} |")
     if apps:
         lines += ["", "## The app (AppTest, child process)", "",
-                  "| size | first load s | Tuning rerun ms | RSS loaded MB | RSS after reruns MB | "
-                  "RSS 2nd session MB | RSS 3rd session MB | errors |", "|---:|---:|---:|---:|---:|---:|---:|---|"]
+                  "| size | first load s | Tuning rerun ms (scripts compiled once) | Tuning rerun ms (AppTest "
+                  "recompiling) | RSS loaded MB | RSS after reruns MB | RSS 2nd session MB | RSS 3rd session MB | "
+                  "errors |", "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
         for r in apps:
             def g(k, fmt="{:.0f}"):
                 return fmt.format(r[k]) if k in r else "n/a"
-            lines.append(f"| {r['size']:,} | {g('first_load_s', '{:.1f}')} | {g('rerun_ms')} | {g('rss_loaded_mb')} | "
+            lines.append(f"| {r['size']:,} | {g('first_load_s', '{:.1f}')} | {g('rerun_ms')} | {g('rerun_apptest_ms')} | "
+                         f"{g('rss_loaded_mb')} | "
                          f"{g('rss_after_reruns_mb')} | {g('rss_session_2_mb')} | {g('rss_session_3_mb')} | "
                          f"{'; '.join(map(str, r.get('errors', [])))[:200]} |")
         lines.append("")
