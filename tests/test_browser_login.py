@@ -18,19 +18,15 @@ import csv
 import io
 import os
 import secrets
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import CHROMIUM_ARGS, free_port, streamlit_server
 from oidc_stub import OIDCStub
-from test_browser import CHROMIUM_ARGS, _free_port, settle
+from test_browser import settle
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
 CLIENT_ID, CLIENT_SECRET = "riskcore-test", secrets.token_urlsafe(24)
 CSM, ADMIN, STRANGER = "kim@example.com", "ana@example.com", "eve@example.com"
 CSM_OWNER = "Ava Patel"  # an owner of the 400-account sample (checked below)
@@ -65,42 +61,18 @@ def site(tmp_path_factory):
     """(app URL, stub): the stub and one Streamlit server, both stopped at the end."""
     tmp = tmp_path_factory.mktemp("login")
     with OIDCStub(CLIENT_ID, CLIENT_SECRET, users=NAMES) as idp:
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         idp.redirect_uris = {f"{url}/oauth2callback"}
         (tmp / "secrets.toml").write_text(_secrets_toml(port, idp.metadata_url))
         env = dict(os.environ, RISKCORE_SAMPLE_ACCOUNTS="400", RISKCORE_HOME=str(tmp / "rulesets"),
                    NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
         env.pop("RISKCORE_DATA", None)
-        log = open(tmp / "streamlit.log", "w+")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--secrets.files", str(tmp / "secrets.toml")],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.time() + 60
-            while True:
-                try:
-                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                        break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.time() > deadline:
-                    log.seek(0)
-                    pytest.fail(f"streamlit did not start:\n{log.read()[-3000:]}")
-                time.sleep(0.3)
+        with streamlit_server(tmp / "streamlit.log", env, args=("--secrets.files", str(tmp / "secrets.toml")),
+                              port=port):
             yield url, idp
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.seek(0)
-            tail = log.read()[-3000:]
-            log.close()
-            assert "Traceback" not in tail, tail
+        tail = (tmp / "streamlit.log").read_text(errors="replace")[-3000:]
+        assert "Traceback" not in tail, tail
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ installed `streamlit.proto`): the slider's rerun request carrying the value, the
 message of that run; then the page must draw the score histogram recorded for that value in warm-up.
 
 Checks: no exception or error element in any session (in the protocol and on the page) and no
-traceback in the server's stderr; every session's page shows its own value and draws its own
+traceback in the server's log; every session's page shows its own value and draws its own
 figure; the server-side draft (the page's TOML export) holds the session's last value; every save is
 in the version store with its session's value; the data is loaded once (RISKCORE_LOAD_LOG, written by
 riskcore.workspace.log_load); the server's RSS grows less than RSS_GROWTH_MB from warm-up to the end.
@@ -26,15 +26,12 @@ import contextlib
 import json
 import os
 import re
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import CHROMIUM_ARGS, streamlit_server
 
 pytestmark = pytest.mark.load
 
@@ -46,8 +43,6 @@ ACCOUNTS = int(os.environ.get("LOAD_ACCOUNTS", "3000"))
 RSS_GROWTH_MB = 150  # allowed server RSS growth from warm-up to the end
 SHOTS = Path(os.environ.get("RISKCORE_SCREENSHOT_DIR") or ROOT / "screenshots" / "tmp")  # a failed session's page
 RUN_TIMEOUT = 180.0  # seconds for one rerun (or page load) to finish before the session is failed
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 HISTOGRAM_JS = """(arg) => {
     const el = document.querySelector('.st-key-score_histogram .js-plotly-plot');
     if (!el || !el._fullData || !el._fullData.length) return false;
@@ -73,12 +68,6 @@ def _bars(spec: str) -> str:
     if isinstance(y, dict):
         y = np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"])).tolist()
     return json.dumps([int(v) if float(v).is_integer() else float(v) for v in y], separators=(",", ":"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _children() -> dict[int, list[int]]:
@@ -149,37 +138,13 @@ def _cmdline(pid: int) -> str:
 
 @contextlib.contextmanager
 def serve(tmp: Path):
-    """`streamlit run app.py` on a free loopback port; yields (url, process, stderr path, load log path)."""
-    port = _free_port()
+    """`streamlit run app.py` on a free loopback port; yields (url, process, server log path, load log path)."""
     load_log = tmp / "loads.log"
     env = dict(os.environ, RISKCORE_SAMPLE_ACCOUNTS=str(ACCOUNTS), RISKCORE_HOME=str(tmp / "rulesets"),
                RISKCORE_LOAD_LOG=str(load_log))
     env.pop("RISKCORE_DATA", None)
-    out, err = open(tmp / "server.out", "w"), open(tmp / "server.err", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=out, stderr=err)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 120
-        while True:
-            with contextlib.suppress(OSError):
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            if proc.poll() is not None or time.time() > deadline:
-                pytest.fail(f"streamlit did not start:\n{(tmp / 'server.err').read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield url, proc, tmp / "server.err", load_log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        out.close()
-        err.close()
+    with streamlit_server(tmp / "server.log", env, start_timeout=120) as (url, proc):
+        yield url, proc, tmp / "server.log", load_log
 
 
 class Session:
@@ -421,9 +386,9 @@ def test_concurrent_browser_sessions(tmp_path):
 
     assert 1 <= SESSIONS <= 40, "LOAD_SESSIONS: 1..40 (each session needs two slider values of its own)"
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with serve(tmp_path) as (url, proc, stderr_path, load_log):
+    with serve(tmp_path) as (url, proc, log_path, load_log):
         fig = asyncio.run(_run(url, proc.pid))
-        stderr = stderr_path.read_text(errors="replace")
+    stderr = log_path.read_text(errors="replace")  # stdout and stderr
     sessions: list[Session] = fig["sessions"]
 
     problems = [e for s in sessions for e in s.problems]
