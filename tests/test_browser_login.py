@@ -21,9 +21,9 @@ import secrets
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM_ARGS, free_port, streamlit_server
+from conftest import free_port, streamlit_server
 from oidc_stub import OIDCStub
-from test_browser import settle
+from test_browser import browser, settle  # noqa: F401 - browser is a fixture
 
 pytestmark = pytest.mark.browser
 
@@ -73,15 +73,6 @@ def site(tmp_path_factory):
             yield url, idp
         tail = (tmp / "streamlit.log").read_text(errors="replace")[-3000:]
         assert "Traceback" not in tail, tail
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @contextlib.contextmanager

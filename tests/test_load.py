@@ -93,26 +93,25 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def _rss_mb(pids: list[int]) -> float:
+def _proc_mb(pids: list[int], file: str, field: str) -> float:
+    """Sum of one kB field of /proc/<pid>/<file> over these processes (gone ones count 0), in MB."""
     total = 0
     for pid in pids:
         with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+                if line.startswith(field + ":"):
                     total += int(line.split()[1])
     return total / 1024
+
+
+def _rss_mb(pids: list[int]) -> float:
+    return _proc_mb(pids, "status", "VmRSS")
 
 
 def _pss_mb(pids: list[int]) -> float:
     """Proportional set size (shared pages split between the processes sharing them): a browser's
     processes share a lot, so their summed RSS would overstate its memory."""
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-    return total / 1024
+    return _proc_mb(pids, "smaps_rollup", "Pss")
 
 
 def _cpu_s(pids: list[int]) -> float:
