@@ -106,6 +106,7 @@ def peer_degrees(df: pd.DataFrame, rs: RuleSet, rule_ids: list[str]) -> pd.DataF
 
 def peer_tiers(df: pd.DataFrame, fired: pd.DataFrame, rs: RuleSet) -> pd.DataFrame:
     """Tier counts and ARR of the primary dimension, in pandas: columns tier, accounts, value."""
+    from .scoring import round_score
     dim = rs.primary_dimension
     rules = [r for r in rs.rules if r.enabled and r.dimension == dim and r.id in fired.columns]
     contrib = {}
@@ -117,7 +118,7 @@ def peer_tiers(df: pd.DataFrame, fired: pd.DataFrame, rs: RuleSet) -> pd.DataFra
                 pts = pts.mask(sel.fillna(False), float(o.points))
         contrib[r.id] = pts * fired[r.id]
     c = pd.DataFrame(contrib, index=df.index)
-    score = c.sum(axis=1).round(4).clip(upper=100.0)
+    score = pd.Series(round_score(c.sum(axis=1).to_numpy()), index=df.index).clip(upper=100.0)
     groups = pd.DataFrame({g: c[[r.id for r in rules if r.group == g]].gt(0).any(axis=1)
                            for g in dict.fromkeys(r.group for r in rules)}).sum(axis=1)
     m, h, mode = rs.tiers.cuts(dim)

@@ -176,7 +176,7 @@ def _dimension_cols(rules: list[Rule], rs: RuleSet) -> list[str]:
     for dim in rs.dimensions:
         mine = [r for r in rules if r.dimension == dim]
         total = " + ".join(_q("c_" + r.id) for r in mine) or "0.0"
-        out.append(f"LEAST(100.0, ROUND({total}, {SCORE_DECIMALS})) AS {_q(dim + '_score')}")
+        out.append(f"LEAST(100.0, {round_sql(total)}) AS {_q(dim + '_score')}")
         groups = []
         for g in dict.fromkeys(r.group for r in mine):
             fired = " OR ".join(f"{_q('c_' + r.id)} > 0" for r in mine if r.group == g)
@@ -199,7 +199,7 @@ def _reasons_sql(rules: list[Rule], p: Params) -> str:
     items = []
     for i, r in enumerate(rules):
         c = _q("c_" + r.id)
-        pts = f"ROUND({c}, {SCORE_DECIMALS})"
+        pts = round_sql(c)
         reason = (f"struct_pack(rule_id := {p.add(r.id)}, label := {p.add(r.label)}, "
                   f"dimension := {p.add(r.dimension)}, grp := {p.add(r.group)}, points := {pts}, "
                   f"value := CAST({_q('v_' + r.id)} AS VARCHAR))")
@@ -500,12 +500,20 @@ def patterns_from_signals(store: Store, rs: RuleSet, signals_table: str, dimensi
                                 _value_cut(store, rs, src, params), max_patterns)
 
 
-def _round_like_sql(x: np.ndarray, decimals: int) -> np.ndarray:
-    """DuckDB's ROUND(x, d) on DOUBLE: std::round(x * 10^d) / 10^d (halves away from zero)."""
-    m = 10.0 ** decimals
-    v = x * m
-    t = np.trunc(v)
-    return (t + np.where(np.abs(v - t) >= 0.5, np.sign(v), 0.0)) / m
+def round_sql(expr: str) -> str:
+    """SQL rounding a non-negative DOUBLE score to SCORE_DECIMALS: floor(x * 10^d + 0.5) / 10^d.
+
+    Written with IEEE multiply, add, floor and divide only (no engine ROUND, whose half-way
+    behaviour differs between DuckDB versions and Spark), so `round_score` matches it by construction.
+    """
+    m = f"CAST({10 ** SCORE_DECIMALS} AS DOUBLE)"
+    return f"(floor(({expr}) * {m} + 0.5) / {m})"
+
+
+def round_score(x: np.ndarray) -> np.ndarray:
+    """numpy twin of `round_sql`: the same operations in the same order, so the same doubles."""
+    m = float(10 ** SCORE_DECIMALS)
+    return np.floor(np.asarray(x, dtype=float) * m + 0.5) / m
 
 
 def pattern_scores(pat: Patterns, rs: RuleSet, dimension: str | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -531,7 +539,7 @@ def pattern_scores(pat: Patterns, rs: RuleSet, dimension: str | None = None) -> 
         fired_by_group[r.group] = (c > 0) if g is None else (g | (c > 0))
     if total is None:
         total = np.zeros(len(pat))
-    score = np.minimum(100.0, _round_like_sql(total, SCORE_DECIMALS))
+    score = np.minimum(100.0, round_score(total))
     groups = sum((g.astype(np.int64) for g in fired_by_group.values()), np.zeros(len(pat), dtype=np.int64))
     return score, groups
 

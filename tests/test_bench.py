@@ -19,7 +19,7 @@ from riskcore.db import Store
 from riskcore.fixtures import random_signals_frame, signals_store
 from riskcore.rules import (DEFAULT_RULESET_PATH, Percentile, load_ruleset, with_enabled, with_fusion, with_points,
                             with_thresholds, with_tiers)
-from riskcore.scoring import (_round_like_sql, firing_patterns, pattern_index, patterns_for, patterns_from_signals,
+from riskcore.scoring import (round_score, round_sql, firing_patterns, pattern_index, patterns_for, patterns_from_signals,
                               score)
 
 
@@ -124,14 +124,19 @@ def test_value_cutoff_change_needs_a_new_index(data):
     check_all(store, new, idx2.base)
 
 
-def test_round_like_sql_matches_duckdb():
+def test_round_score_matches_the_sql_by_construction():
+    """Half-way values, sums of points x fractional degrees and plain randoms: numpy's round_score and
+    DuckDB evaluating round_sql give the same doubles (no engine ROUND, whose halves differ by version)."""
     rng = np.random.default_rng(0)
-    x = np.concatenate([(rng.integers(-10**6, 10**6, 20000) + 0.5) / 1e4, rng.random(20000) * 100,
-                        rng.integers(-10**7, 10**7, 20000) / 1e5])
+    halves = (rng.integers(0, 10**6, 20000) + 0.5) / 1e4
+    sums = (rng.integers(0, 101, (20000, 3)) * rng.random((20000, 3))).sum(axis=1)
+    x = np.concatenate([halves, sums, rng.random(20000) * 100, rng.integers(0, 10**7, 20000) / 1e5])
     store = Store()
     store.register_df("x", pd.DataFrame({"x": x}))
-    ref = store.df("SELECT round(x, 4) AS r FROM x")["r"].to_numpy()
-    assert np.array_equal(_round_like_sql(x, 4), ref)
+    ref = store.df(f"SELECT {round_sql('x')} AS r FROM x")["r"].to_numpy()
+    assert np.array_equal(round_score(x), ref)
+    assert round_score(np.array([70.12485]))[0] in (70.1248, 70.1249)  # a 4-decimal value either way
+    assert np.all(np.abs(round_score(x) - x) <= 0.5e-4 + 1e-12)
 
 
 def test_pandas_peer_equals_full_score(data):
