@@ -180,27 +180,31 @@ def _rows_text(rows) -> str:
 # ---- reading: every format becomes (original names, Arrow table __row, c0..cN) --------------------
 
 def _read(store: Store, path: Path, sheet: str | None, report: Report) -> tuple[list[str], pa.Table]:
+    """(clean column names, table __row, c0..cN) of any format; columns without name or value dropped."""
     file = str(path)
     if path.is_file() and path.stat().st_size == 0:
         _fail(report, file, "the file is empty", expected="a header line and at least one data row", found="0 bytes")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        names, table = _read_parquet(store, path, report)
+        header, table = _read_parquet(store, path, report)
     elif suffix in (".xlsx", ".xlsm"):
-        names, table = _read_excel(path, sheet, report)
+        header, table = _read_excel(path, sheet, report)
     else:
-        names, table = _read_csv(store, path, report)
+        header, table = _read_csv(store, path, report)
+    header, numbers, table = _drop_nameless_empty(header, table, file, report)
+    names = _clean_names(header, file, report, numbers)
     if table.num_rows == 0:
         _fail(report, file, "no data rows: the file has only a header", expected="at least one data row",
               found="0 rows")
     return names, table
 
 
-def _clean_names(header: list, file: str, report: Report) -> list[str]:
-    """Trimmed header names; blank ones named column_<n>, repeats (ignoring case) suffixed _2, _3."""
+def _clean_names(header: list, file: str, report: Report, numbers: list[int]) -> list[str]:
+    """Trimmed header names; blank ones named column_<n> (n = the column's place in the file), repeats
+    (ignoring case) suffixed _2, _3."""
     names: list[str] = []
     seen: set[str] = set()
-    for i, raw in enumerate(header, 1):
+    for i, raw in zip(numbers, header):
         name = "" if raw is None else str(raw).strip()
         if not name:
             name = f"column_{i}"
@@ -228,7 +232,7 @@ def _read_parquet(store: Store, path: Path, report: Report) -> tuple[list[str], 
         table = store.arrow("SELECT * FROM read_parquet(?)", [str(path)])
     except Exception as exc:
         _fail(report, str(path), f"not a readable Parquet file: {plain_reason(exc)}", expected="a Parquet file")
-    return _clean_names(table.column_names, str(path), report), _internal(table)
+    return table.column_names, _internal(table)
 
 
 def _cell_text(value) -> str | None:
@@ -274,7 +278,7 @@ def _read_excel(path: Path, sheet: str | None, report: Report) -> tuple[list[str
     header, data = rows[0], rows[1:]
     header = list(header) + [None] * (width - len(header))
     columns = [pa.array([r[i] if i < len(r) else None for r in data], pa.string()) for i in range(width)]
-    return _clean_names(header, file, report), _internal(pa.table(columns, names=[f"c{i}" for i in range(width)]))
+    return header, _internal(pa.table(columns, names=[f"c{i}" for i in range(width)]))
 
 
 def _choose_sheet(book, sheet: str | None, file: str, report: Report) -> str:
@@ -398,25 +402,24 @@ def _read_csv(store: Store, path: Path, report: Report) -> tuple[list[str], pa.T
         _fail(report, file, "line 1 is blank", expected="the header line first", found="a blank line")
     delim = _sniff_delimiter(text)
     header = next(csv.reader(io.StringIO(text), delimiter=delim))
-    names = _clean_names(header, file, report)
     if delim != ",":
         label = {";": "semicolon", "\t": "tab", "|": "pipe"}[delim]
         report.add(Problem(file, f"columns are separated by {label}s (detected)", severity="warning"))
     sql = ("SELECT ordinality AS __row, * EXCLUDE (ordinality) FROM read_csv(?, delim = ?, quote = '\"', "
            "escape = '\"', header = true, names = ?, all_varchar = true, strict_mode = true, encoding = ?) "
            "WITH ORDINALITY")
-    internal = [f"c{i}" for i in range(len(names))]
+    internal = [f"c{i}" for i in range(len(header))]
     try:
         table = store.arrow(sql, [str(path), delim, internal, encoding])
     except Exception as exc:
-        problems = _locate_csv_problems(path, encoding, delim, len(names))
+        problems = _locate_csv_problems(path, encoding, delim, len(header))
         for p in problems or [Problem(file, f"could not parse the CSV: {plain_reason(exc)}")]:
             report.add(p)
         raise _Stop from exc
     if table.column_names != ["__row", *internal]:
         _fail(report, file, "could not parse the CSV: the header and the rows disagree",
-              expected=f"{len(names)} columns", found=f"{table.num_columns - 1} columns")
-    return names, table.sort_by("__row")
+              expected=f"{len(header)} columns", found=f"{table.num_columns - 1} columns")
+    return header, table.sort_by("__row")
 
 
 def _locate_csv_problems(path: Path, encoding: str, delim: str, width: int) -> list[Problem]:
@@ -450,13 +453,39 @@ def _locate_csv_problems(path: Path, encoding: str, delim: str, width: int) -> l
 
 # ---- typing the original columns ------------------------------------------------------------------
 
+def _empty(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """True where a cell is NULL or only spaces (the BLANKS words are values until a column is typed)."""
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(col), ""), True)
+    return pc.is_null(col)
+
+
+def _drop_nameless_empty(header: list, raw: pa.Table, file: str, report: Report
+                         ) -> tuple[list, list[int], pa.Table]:
+    """Drop columns with neither a header nor any value (trailing separators, a stray cell far to the
+    right in Excel): they carry nothing, and 16k of them would each get a 'no name' warning. Returns the
+    header, the kept columns' 1-based places in the file, and the table."""
+    keep = [i for i, h in enumerate(header) if (h is not None and str(h).strip())
+            or not pc.all(_empty(raw.column(f"c{i}"))).as_py()]
+    if len(keep) == len(header):
+        return header, [i + 1 for i in keep], raw
+    if not keep:
+        _fail(report, file, "no columns: every column has no name and no value", expected="a header line",
+              found="empty columns")
+    kept = set(keep)
+    dropped = [i + 1 for i in range(len(header)) if i not in kept]
+    report.add(Problem(file, f"{len(dropped)} column(s) with no name and no value ignored (columns "
+                       f"{_rows_text(dropped)})", severity="warning"))
+    table = raw.select(["__row", *(f"c{i}" for i in keep)])
+    return ([header[i] for i in keep], [i + 1 for i in keep],
+            table.rename_columns(["__row", *(f"c{k}" for k in range(len(keep)))]))
+
+
 def _drop_blank_rows(raw: pa.Table, file: str, report: Report) -> tuple[pa.Table, int]:
     """Skip rows whose cells are all empty (trailing separators, blank spreadsheet rows), with a warning."""
     blank = None
     for name in raw.column_names[1:]:
-        col = raw.column(name)
-        empty = (pc.equal(pc.utf8_trim_whitespace(col), "") if pa.types.is_string(col.type) else None)
-        is_blank = pc.fill_null(pc.or_kleene(pc.is_null(col), empty) if empty is not None else pc.is_null(col), True)
+        is_blank = _empty(raw.column(name))
         blank = is_blank if blank is None else pc.and_(blank, is_blank)
     if blank is None:
         return raw, 0

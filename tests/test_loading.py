@@ -116,6 +116,7 @@ CORPUS = {
                                                             "empty (NULL): rows 2, 3")]),
     "excel_blank_column.xlsx": (None, [W(2, "Age", "1 empty cells in a numeric column read as empty (NULL): rows 2"),
                                        W(None, "NPS", "column 'NPS' is blank in every row")]),
+    "trailing_separators.csv": (None, [W(None, None, "2 column(s) with no name and no value ignored (columns 4, 5)")]),
     "excel_far_cell.xlsx": (None, []),
     "excel_far_value.xlsx": (None, [E(None, None, "sheet 'Accounts' reaches cell XFD1048576 (1,048,576 rows x 16,384 "
                                                   "columns) but only 13 cells hold values")]),
@@ -671,3 +672,26 @@ def test_hidden_sheets_are_named_among_the_ignored(tmp_path):
     report, _ = _load(path)
     assert report.warnings[0].message == ("the workbook has 3 sheets; read the first, 'Accounts', and ignored "
                                           "'Old' (hidden), 'Notes' (choose one with sheet / --sheet)")
+
+
+def test_columns_without_name_or_value_are_dropped(tmp_path):
+    """Trailing separators (Excel's CSV export) and a stray value far right in a sheet: the empty columns
+    in between carry nothing and are dropped with one warning, not one 'no name' warning each."""
+    path = tmp_path / "trailing.csv"
+    path.write_text("id,ARR,,\nA1,10,,\nA2,20, ,\n")
+    report, store = _load(path)
+    assert store.dataset.columns == ("id", "ARR")
+    assert [w.message for w in report.warnings] == ["2 column(s) with no name and no value ignored (columns 3, 4)"]
+    path = tmp_path / "stray.xlsx"
+    book = openpyxl.Workbook()
+    for row in (["id", "ARR"], ["A1", 10], ["A2", 20]):
+        book.active.append(row)
+    book.active.cell(row=3, column=16384, value="x")
+    book.save(path)
+    start = time.perf_counter()
+    report, store = _load(path)
+    assert time.perf_counter() - start < 20
+    assert store.dataset.columns == ("id", "ARR", "column_16384")
+    assert [w.message for w in report.warnings] == [
+        "16381 column(s) with no name and no value ignored (columns 3, 4, 5, 6, 7, ...)",
+        "column 16384 has no name in the header; it is called 'column_16384'"]

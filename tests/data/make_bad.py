@@ -95,6 +95,7 @@ TEXT_FILES: dict[str, bytes] = {
     "arr_1e309.csv": (HEADER + "C1,Acme,1000,SMB,No\nC2,Beta,1e309,SMB,No\nC3,Gamma,3000,SMB,Yes\n").encode(),
     "numeric_inf_other_column.csv": (b"customerID,ARR,usage_ratio,Churn\nC1,1000,0.5,No\nC2,2000,inf,Yes\n"
                                      b"C3,3000,-nan,No\nC4,4000,1e309,No\nC5,5000,0.25,No\n"),
+    "trailing_separators.csv": b"customerID,ARR,Churn,,\nC1,1000,No,,\nC2,2000,Yes,,\nC3,3000,No, ,\n",
     "unknown_extension.json": b'{"customerID": "C1"}\n',
     "not_parquet.parquet": b"customerID,ARR\nC1,100\n",
     "not_excel.xlsx": b"customerID,ARR\nC1,100\n",
