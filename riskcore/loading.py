@@ -271,8 +271,8 @@ def _read_excel(path: Path, sheet: str | None, report: Report) -> tuple[list[str
     width, filled = max(len(r) for r in rows), sum(len(r) - r.count(None) for r in rows)
     if len(rows) * width > EXCEL_CELLS and filled * 100 < len(rows) * width:
         from openpyxl.utils import get_column_letter
-        _fail(report, file, f"sheet {chosen!r} reaches cell {get_column_letter(width)}{len(rows)} ({len(rows):,} rows x "
-              f"{width:,} columns) but only {filled:,} cells hold values: a stray value far outside the table? "
+        _fail(report, file, f"sheet {chosen!r} reaches cell {get_column_letter(width)}{len(rows)} ({len(rows):,} "
+              f"rows x {width:,} columns) but only {filled:,} cells hold values: a stray value far outside the table? "
               "Delete it (Ctrl+End in Excel goes to the last used cell) and save again",
               expected=f"at most {EXCEL_CELLS:,} cells, or mostly filled ones", found=f"{filled:,} values")
     header, data = rows[0], rows[1:]

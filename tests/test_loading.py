@@ -107,8 +107,9 @@ CORPUS = {
     "arr_1e309.csv": (None, [E(2, "ARR", "1 value(s) are not finite numbers (infinity, NaN or too large): rows 2")]),
     "arr_nonfinite.parquet": (None, [E(2, "arr", "2 value(s) are not finite numbers (infinity, NaN or too large): "
                                                  "rows 2, 3")]),
-    "numeric_inf_other_column.csv": (None, [W(2, "usage_ratio", "3 value(s) are not finite numbers (infinity, NaN or "
-                                                                "too large) and were read as empty (NULL): rows 2, 3, 4")]),
+    "numeric_inf_other_column.csv": (None, [W(2, "usage_ratio", "3 value(s) are not finite numbers (infinity, NaN "
+                                                                "or too large) and were read as empty (NULL): "
+                                                                "rows 2, 3, 4")]),
     "nonfinite.parquet": (None, [W(2, "usage_ratio", "2 value(s) are not finite numbers (infinity, NaN or too large) "
                                                      "and were read as empty (NULL): rows 2, 3")]),
     "parquet_blank_columns.parquet": (None, [W(None, "nps", "column 'nps' is blank in every row"),
