@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from .db import Dataset, Mapping, Store
 from .mapping import classify_outcome, mapping_from_dict, resolve_mapping
-from .report import LoadError, Problem, Report
+from .report import LoadError, Problem, Report, plain_reason
 
 ACCOUNT_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx", ".xlsm")
 DATABASE_SUFFIXES = (".duckdb", ".db")
@@ -35,11 +35,15 @@ CANONICAL = {"account_id": "id_column", "account_name": "name_column", "arr": "v
 DELIMITERS = (",", ";", "\t", "|")
 BLANKS = ("", "na", "n/a", "null", "none", "nan")  # cells read as empty in numeric/outcome columns
 NUMBER_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+THOUSANDS_RE = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"  # '1,234' and '12,345.5'; a decimal comma '1,5' is not one
+PERCENT_RE = r"^[+-]?(\d+\.?\d*|\.\d+)\s*%$"  # '45%' -> 45: the column keeps its unit (percent)
+NONFINITE_RE = r"^[+-]?(inf|infinity|nan)$"  # matched ignoring case; plain 'nan' is a blank word (BLANKS)
 LEADING_ZERO_RE = r"^[+-]?0\d"  # '00123' is a code, not a number: keep such columns as text
 CURRENCY_RE = r"\s*[-+]?\s*[$€£¥]?\s*[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*(USD|EUR|GBP)?\s*"
 SHOWN = 5  # rows named in one message
 HEAD_BYTES = 1 << 20
 DATE_FORMATS = "YYYY-MM-DD, MM/DD/YYYY or DD.MM.YYYY"
+EXCEL_CELLS = 20_000_000  # a sheet larger than this and under 1% filled has stray cells far from its table
 
 
 class _Stop(Exception):
@@ -62,7 +66,7 @@ def load_data(store: Store, path, mapping: Mapping | None = None, sheet: str | N
         except LoadError:
             raise
         except Exception as exc:  # never a traceback at the load boundary
-            raise LoadError(Report([Problem(file, f"could not load: {_short(exc)}")])) from exc
+            raise LoadError(Report([Problem(file, f"could not load: {plain_reason(exc)}")])) from exc
     if suffix in ACCOUNT_SUFFIXES:
         return load_account_table(store, path, mapping=mapping, sheet=sheet)
     hint = " (old Excel format: save it as .xlsx or CSV)" if suffix == ".xls" else ""
@@ -81,7 +85,7 @@ def load_account_table(store: Store, path, mapping: Mapping | None = None, sheet
         except _Stop:
             pass
         except Exception as exc:  # an unexpected failure is still a message naming the file
-            report.add(Problem(str(path), f"could not load: {_short(exc)}"))
+            report.add(Problem(str(path), f"could not load: {plain_reason(exc)}"))
         if not report.ok:
             for table in (STAGE, RAW):
                 try:
@@ -100,7 +104,7 @@ def validate_path(path, mapping: Mapping | None = None, sheet: str | None = None
     except LoadError as exc:
         return exc.report
     except Exception as exc:
-        return Report([Problem(str(path), f"could not load: {_short(exc)}")])
+        return Report([Problem(str(path), f"could not load: {plain_reason(exc)}")])
     finally:
         store.close()
 
@@ -127,6 +131,10 @@ def _load(store: Store, path: Path, explicit: Mapping | None, sheet: str | None,
     roles = {role: names.index(col) for role in CANONICAL.values() if (col := getattr(mapping, role)) is not None}
     narrow = pa.table({"__row": raw.column("__row"),
                        **{role: _as_text(raw.column(f"c{i}")) for role, i in roles.items()}})
+    if "value_column" in roles:  # a value stored as a number (Parquet): its NaN must not read as the word 'nan'
+        value = raw.column(f"c{roles['value_column']}")
+        narrow = narrow.append_column("value_number", pc.cast(value, pa.float64()) if _is_number(value.type)
+                                      else pa.nulls(narrow.num_rows, pa.float64()))
     store.register_df(RAW, narrow)
     try:
         positive, slash_format = _check_roles(store, mapping, file, report)
@@ -164,11 +172,6 @@ def _fail(report: Report, file: str, message: str, **kw) -> None:
     raise _Stop
 
 
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"
-
-
 def _rows_text(rows) -> str:
     rows = list(rows)
     return ", ".join(str(r) for r in rows[:SHOWN]) + (", ..." if len(rows) > SHOWN else "")
@@ -177,27 +180,31 @@ def _rows_text(rows) -> str:
 # ---- reading: every format becomes (original names, Arrow table __row, c0..cN) --------------------
 
 def _read(store: Store, path: Path, sheet: str | None, report: Report) -> tuple[list[str], pa.Table]:
+    """(clean column names, table __row, c0..cN) of any format; columns without name or value dropped."""
     file = str(path)
     if path.is_file() and path.stat().st_size == 0:
         _fail(report, file, "the file is empty", expected="a header line and at least one data row", found="0 bytes")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        names, table = _read_parquet(store, path, report)
+        header, table = _read_parquet(store, path, report)
     elif suffix in (".xlsx", ".xlsm"):
-        names, table = _read_excel(path, sheet, report)
+        header, table = _read_excel(path, sheet, report)
     else:
-        names, table = _read_csv(store, path, report)
+        header, table = _read_csv(store, path, report)
+    header, numbers, table = _drop_nameless_empty(header, table, file, report)
+    names = _clean_names(header, file, report, numbers)
     if table.num_rows == 0:
         _fail(report, file, "no data rows: the file has only a header", expected="at least one data row",
               found="0 rows")
     return names, table
 
 
-def _clean_names(header: list, file: str, report: Report) -> list[str]:
-    """Trimmed header names; blank ones named column_<n>, repeats (ignoring case) suffixed _2, _3."""
+def _clean_names(header: list, file: str, report: Report, numbers: list[int]) -> list[str]:
+    """Trimmed header names; blank ones named column_<n> (n = the column's place in the file), repeats
+    (ignoring case) suffixed _2, _3."""
     names: list[str] = []
     seen: set[str] = set()
-    for i, raw in enumerate(header, 1):
+    for i, raw in zip(numbers, header):
         name = "" if raw is None else str(raw).strip()
         if not name:
             name = f"column_{i}"
@@ -224,8 +231,8 @@ def _read_parquet(store: Store, path: Path, report: Report) -> tuple[list[str], 
     try:
         table = store.arrow("SELECT * FROM read_parquet(?)", [str(path)])
     except Exception as exc:
-        _fail(report, str(path), f"not a readable Parquet file: {_short(exc)}", expected="a Parquet file")
-    return _clean_names(table.column_names, str(path), report), _internal(table)
+        _fail(report, str(path), f"not a readable Parquet file: {plain_reason(exc)}", expected="a Parquet file")
+    return table.column_names, _internal(table)
 
 
 def _cell_text(value) -> str | None:
@@ -252,30 +259,71 @@ def _read_excel(path: Path, sheet: str | None, report: Report) -> tuple[list[str
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
-        _fail(report, file, f"not a readable Excel workbook: {_short(exc)}", expected="an .xlsx file")
+        _fail(report, file, f"not a readable Excel workbook: {plain_reason(exc)}", expected="an .xlsx file")
     try:
-        sheets = book.sheetnames
-        if sheet is not None and sheet not in sheets:
-            _fail(report, file, f"no sheet named {sheet!r}; the workbook has: {', '.join(map(repr, sheets))}",
-                  expected="an existing sheet", found=sheet)
-        chosen = sheet if sheet is not None else sheets[0]
-        if sheet is None and len(sheets) > 1:
-            report.add(Problem(file, f"the workbook has {len(sheets)} sheets; read the first, {chosen!r}, and "
-                               f"ignored {', '.join(map(repr, sheets[1:]))} (choose one with sheet / --sheet)",
-                               severity="warning"))
-        rows = [[_cell_text(v) for v in r] for r in book[chosen].iter_rows(values_only=True)]
+        chosen = _choose_sheet(book, sheet, file, report)
+        rows = _sheet_rows(book[chosen])
     finally:
         book.close()
-    while rows and all(v is None or not v.strip() for v in rows[-1]):
-        rows.pop()
     if not rows:
         _fail(report, file, f"sheet {chosen!r} is empty", expected="a header row and at least one data row",
               found="no cells")
+    width, filled = max(len(r) for r in rows), sum(len(r) - r.count(None) for r in rows)
+    if len(rows) * width > EXCEL_CELLS and filled * 100 < len(rows) * width:
+        from openpyxl.utils import get_column_letter
+        _fail(report, file, f"sheet {chosen!r} reaches cell {get_column_letter(width)}{len(rows)} ({len(rows):,} "
+              f"rows x {width:,} columns) but only {filled:,} cells hold values: a stray value far outside the table? "
+              "Delete it (Ctrl+End in Excel goes to the last used cell) and save again",
+              expected=f"at most {EXCEL_CELLS:,} cells, or mostly filled ones", found=f"{filled:,} values")
     header, data = rows[0], rows[1:]
-    width = max(i + 1 for r in rows for i, v in enumerate(r) if v is not None and v.strip())
-    header = list(header[:width]) + [None] * (width - len(header))
+    header = list(header) + [None] * (width - len(header))
     columns = [pa.array([r[i] if i < len(r) else None for r in data], pa.string()) for i in range(width)]
-    return _clean_names(header, file, report), _internal(pa.table(columns, names=[f"c{i}" for i in range(width)]))
+    return header, _internal(pa.table(columns, names=[f"c{i}" for i in range(width)]))
+
+
+def _choose_sheet(book, sheet: str | None, file: str, report: Report) -> str:
+    """The sheet asked for, else the first visible worksheet; a warning names the sheets not read."""
+    names = book.sheetnames
+    worksheets = [ws.title for ws in book.worksheets]  # chart sheets hold no cells
+    if sheet is not None:
+        if sheet not in worksheets:
+            _fail(report, file, f"no sheet named {sheet!r}; the workbook has: {', '.join(map(repr, worksheets))}",
+                  expected="an existing sheet", found=sheet)
+        return sheet
+    if not worksheets:
+        _fail(report, file, "the workbook has no worksheet", expected="a sheet with a table", found="chart sheets")
+    hidden = {ws.title for ws in book.worksheets if ws.sheet_state != "visible"}
+    chosen = next((n for n in worksheets if n not in hidden), worksheets[0])
+    if len(names) > 1:
+        if chosen == names[0]:
+            read = f"the workbook has {len(names)} sheets; read the first, {chosen!r}"
+        else:
+            kind = "hidden" if names[0] in hidden else "a chart"
+            read = f"the workbook's first sheet, {names[0]!r}, is {kind}; read the first visible sheet, {chosen!r}"
+        ignored = [repr(n) + (" (hidden)" if n in hidden else "") for n in names[1:] if n != chosen]
+        report.add(Problem(file, read + (f", and ignored {', '.join(ignored)}" if ignored else "")
+                           + " (choose one with sheet / --sheet)", severity="warning"))
+    return chosen
+
+
+def _sheet_rows(ws) -> list:
+    """The sheet's rows as cell texts, each cut after its last non-blank cell and the list after the last
+    non-blank row: memory follows the cells that hold something, not the sheet's stated dimension (a stray
+    space in XFD1048576 would otherwise mean 16k x 1M cells)."""
+    ws.reset_dimensions()  # ignore the stated <dimension>: missing rows then come as (), not 16k Nones
+    rows: list = []
+    pending = 0
+    for values in ws.iter_rows(values_only=True):
+        end = len(values)
+        while end and (values[end - 1] is None or (isinstance(values[end - 1], str) and not values[end - 1].strip())):
+            end -= 1
+        if not end:
+            pending += 1  # blank so far; kept only if a later row holds something
+            continue
+        rows.extend([()] * pending)  # one shared empty tuple per blank row
+        pending = 0
+        rows.append([_cell_text(v) for v in values[:end]])
+    return rows
 
 
 def _first_non_utf8(path: Path) -> tuple[int, str] | None:
@@ -354,25 +402,24 @@ def _read_csv(store: Store, path: Path, report: Report) -> tuple[list[str], pa.T
         _fail(report, file, "line 1 is blank", expected="the header line first", found="a blank line")
     delim = _sniff_delimiter(text)
     header = next(csv.reader(io.StringIO(text), delimiter=delim))
-    names = _clean_names(header, file, report)
     if delim != ",":
         label = {";": "semicolon", "\t": "tab", "|": "pipe"}[delim]
         report.add(Problem(file, f"columns are separated by {label}s (detected)", severity="warning"))
     sql = ("SELECT ordinality AS __row, * EXCLUDE (ordinality) FROM read_csv(?, delim = ?, quote = '\"', "
            "escape = '\"', header = true, names = ?, all_varchar = true, strict_mode = true, encoding = ?) "
            "WITH ORDINALITY")
-    internal = [f"c{i}" for i in range(len(names))]
+    internal = [f"c{i}" for i in range(len(header))]
     try:
         table = store.arrow(sql, [str(path), delim, internal, encoding])
     except Exception as exc:
-        problems = _locate_csv_problems(path, encoding, delim, len(names))
-        for p in problems or [Problem(file, f"could not parse the CSV: {_short(exc)}")]:
+        problems = _locate_csv_problems(path, encoding, delim, len(header))
+        for p in problems or [Problem(file, f"could not parse the CSV: {plain_reason(exc)}")]:
             report.add(p)
         raise _Stop from exc
     if table.column_names != ["__row", *internal]:
         _fail(report, file, "could not parse the CSV: the header and the rows disagree",
-              expected=f"{len(names)} columns", found=f"{table.num_columns - 1} columns")
-    return names, table.sort_by("__row")
+              expected=f"{len(header)} columns", found=f"{table.num_columns - 1} columns")
+    return header, table.sort_by("__row")
 
 
 def _locate_csv_problems(path: Path, encoding: str, delim: str, width: int) -> list[Problem]:
@@ -406,13 +453,39 @@ def _locate_csv_problems(path: Path, encoding: str, delim: str, width: int) -> l
 
 # ---- typing the original columns ------------------------------------------------------------------
 
+def _empty(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """True where a cell is NULL or only spaces (the BLANKS words are values until a column is typed)."""
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(col), ""), True)
+    return pc.is_null(col)
+
+
+def _drop_nameless_empty(header: list, raw: pa.Table, file: str, report: Report
+                         ) -> tuple[list, list[int], pa.Table]:
+    """Drop columns with neither a header nor any value (trailing separators, a stray cell far to the
+    right in Excel): they carry nothing, and 16k of them would each get a 'no name' warning. Returns the
+    header, the kept columns' 1-based places in the file, and the table."""
+    keep = [i for i, h in enumerate(header) if (h is not None and str(h).strip())
+            or not pc.all(_empty(raw.column(f"c{i}"))).as_py()]
+    if len(keep) == len(header):
+        return header, [i + 1 for i in keep], raw
+    if not keep:
+        _fail(report, file, "no columns: every column has no name and no value", expected="a header line",
+              found="empty columns")
+    kept = set(keep)
+    dropped = [i + 1 for i in range(len(header)) if i not in kept]
+    report.add(Problem(file, f"{len(dropped)} column(s) with no name and no value ignored (columns "
+                       f"{_rows_text(dropped)})", severity="warning"))
+    table = raw.select(["__row", *(f"c{i}" for i in keep)])
+    return ([header[i] for i in keep], [i + 1 for i in keep],
+            table.rename_columns(["__row", *(f"c{k}" for k in range(len(keep)))]))
+
+
 def _drop_blank_rows(raw: pa.Table, file: str, report: Report) -> tuple[pa.Table, int]:
     """Skip rows whose cells are all empty (trailing separators, blank spreadsheet rows), with a warning."""
     blank = None
     for name in raw.column_names[1:]:
-        col = raw.column(name)
-        empty = (pc.equal(pc.utf8_trim_whitespace(col), "") if pa.types.is_string(col.type) else None)
-        is_blank = pc.fill_null(pc.or_kleene(pc.is_null(col), empty) if empty is not None else pc.is_null(col), True)
+        is_blank = _empty(raw.column(name))
         blank = is_blank if blank is None else pc.and_(blank, is_blank)
     if blank is None:
         return raw, 0
@@ -426,13 +499,56 @@ def _drop_blank_rows(raw: pa.Table, file: str, report: Report) -> tuple[pa.Table
 
 
 def _blank_mask(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """True where a text cell is blank: NULL, '', spaces only, or a BLANKS word (NA, null, ...)."""
     lowered = pc.utf8_lower(pc.utf8_trim_whitespace(col))
-    return pc.fill_null(pc.is_in(lowered, value_set=pa.array(BLANKS)), True)
+    return pc.or_kleene(pc.is_null(col), pc.fill_null(pc.is_in(lowered, value_set=pa.array(BLANKS)), True))
+
+
+class _Column:
+    """Warnings about one original column, each naming its rows (silent for a mapped role column,
+    whose own checks already report on it)."""
+
+    def __init__(self, name: str, rows: pa.ChunkedArray, file: str, report: Report | None):
+        self.name, self.rows, self.file, self.report = name, rows, file, report
+
+    def warn(self, mask, texts, message: str, expected: str, found: str | None = None) -> None:
+        """Add `message` (with {n} and {example}) if any cell is in `mask`; rows and first text follow."""
+        n = pc.sum(mask).as_py() or 0
+        if not n or self.report is None:
+            return
+        rows = pc.filter(self.rows, mask).slice(0, SHOWN + 1).to_pylist()
+        example = pc.filter(texts, mask)[0].as_py()
+        self.report.add(Problem(self.file, f"{message.format(n=n, example=example)}: rows {_rows_text(rows)}",
+                                row=rows[0], column=self.name, expected=expected,
+                                found=found if found is not None else str(example), severity="warning"))
+
+    def all_blank(self, length: int) -> pa.ChunkedArray:
+        """A column with no value in any row: an all-NULL DOUBLE column (typed, so rules can name it)."""
+        if self.report is not None:
+            self.report.add(Problem(self.file, f"column {self.name!r} is blank in every row: read as an empty "
+                                    "numeric column (all NULL)", column=self.name, expected="some values",
+                                    found="only blank cells", severity="warning"))
+        return pa.chunked_array([pa.nulls(length, pa.float64())])
+
+    def finite(self, values: pa.ChunkedArray, texts, words=None) -> pa.ChunkedArray:
+        """Infinity, NaN and overflowing numbers (1e309) become NULL, with a warning."""
+        bad = pc.fill_null(pc.invert(pc.is_finite(values)), False)
+        if words is not None:
+            bad = pc.or_(bad, words)
+        self.warn(bad, texts, "{n} value(s) are not finite numbers (infinity, NaN or too large) and were read "
+                  "as empty (NULL)", expected="a finite number")
+        return pc.if_else(bad, pa.scalar(None, pa.float64()), values)
 
 
 def _type_column(col: pa.ChunkedArray, name: str, rows: pa.ChunkedArray, file: str,
-                 report: Report) -> pa.ChunkedArray:
-    """Text that is all numbers (blanks allowed) -> DOUBLE; all TRUE/FALSE -> BOOLEAN; else unchanged."""
+                 report: Report | None) -> pa.ChunkedArray:
+    """Text that is all numbers (blanks allowed; '1,234', '45%' read with a warning) -> DOUBLE, non-finite
+    values NULL; all TRUE/FALSE -> BOOLEAN; all blank -> an all-NULL DOUBLE; else unchanged."""
+    column = _Column(name, rows, file, report)
+    if pa.types.is_null(col.type):  # an all-NULL Parquet column
+        return column.all_blank(len(col))
+    if pa.types.is_floating(col.type):
+        return column.finite(pc.cast(col, pa.float64()), _as_text(col))
     if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
         return col
     trimmed = pc.utf8_trim_whitespace(col)
@@ -440,19 +556,27 @@ def _type_column(col: pa.ChunkedArray, name: str, rows: pa.ChunkedArray, file: s
     filled = pc.invert(blank)
     present = pc.sum(filled).as_py() or 0
     if present == 0:
-        return col
-    numeric = pc.fill_null(pc.match_substring_regex(trimmed, NUMBER_RE), False)
+        return column.all_blank(len(col))
+
+    def matching(pattern: str) -> pa.ChunkedArray:
+        return pc.and_(pc.fill_null(pc.match_substring_regex(trimmed, pattern, ignore_case=True), False), filled)
+
+    plain, thousands, percent, words = (matching(r) for r in (NUMBER_RE, THOUSANDS_RE, PERCENT_RE, NONFINITE_RE))
+    counts = [pc.sum(m).as_py() or 0 for m in (plain, thousands, percent, words)]
     leading_zero = pc.fill_null(pc.match_substring_regex(trimmed, LEADING_ZERO_RE), False)
-    if pc.sum(pc.and_(numeric, filled)).as_py() == present and not pc.any(leading_zero).as_py():
-        blanks = len(col) - present
-        if blanks:
-            first = pc.filter(rows, blank).to_pylist()
-            spaces = pc.sum(pc.and_(blank, pc.is_valid(col))).as_py() or 0
-            found = "blank or space-only cells" if spaces else "empty cells"
-            report.add(Problem(file, f"{blanks} {found} in a numeric column read as empty (NULL): rows "
-                               f"{_rows_text(first)}", row=first[0], column=name, expected="a number",
-                               found=found, severity="warning"))
-        return pc.cast(pc.if_else(blank, pa.scalar(None, pa.string()), trimmed), pa.float64())
+    if sum(counts) == present and sum(counts[:3]) and not pc.any(leading_zero).as_py():
+        spaces = pc.sum(pc.and_(blank, pc.is_valid(col))).as_py() or 0
+        found = "blank or space-only cells" if spaces else "empty cells"
+        column.warn(blank, col, f"{{n}} {found} in a numeric column read as empty (NULL)", expected="a number",
+                    found=found)
+        numbers = pc.if_else(pc.or_(blank, words), pa.scalar(None, pa.string()), trimmed)
+        values = pc.cast(pc.replace_substring_regex(numbers, r"[,%\s]", ""), pa.float64())
+        column.warn(thousands, trimmed, "{n} value(s) written with thousands separators were read as numbers "
+                    f"(e.g. {{example!r}} -> {_example(values, thousands)})", expected="a plain number")
+        column.warn(percent, trimmed, "{n} value(s) written with a percent sign were read as numbers in percent "
+                    f"(e.g. {{example!r}} -> {_example(values, percent)}, not divided by 100)",
+                    expected="a plain number")
+        return column.finite(values, trimmed, words)
     lowered = pc.utf8_lower(trimmed)
     truth = pc.fill_null(pc.is_in(lowered, value_set=pa.array(["true", "false"])), False)
     if pc.sum(pc.and_(truth, filled)).as_py() == present:
@@ -460,9 +584,21 @@ def _type_column(col: pa.ChunkedArray, name: str, rows: pa.ChunkedArray, file: s
     return col
 
 
+def _example(values: pa.ChunkedArray, mask: pa.ChunkedArray) -> str:
+    """The first value under `mask` as a short number text ('1234', '12.5'); '' if none."""
+    picked = pc.filter(values, mask)
+    return _cell_text(picked[0].as_py()) if len(picked) else ""
+
+
+def _is_number(kind: pa.DataType) -> bool:
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+
+
 def _as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
     """A column as trimmed text with '' as NULL: what the role checks in SQL work on."""
-    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+    if pa.types.is_floating(col.type):  # NaN shown as 'NaN': it is a value here, not the blank word 'nan'
+        col = pc.if_else(pc.is_nan(col), pa.scalar("NaN"), pc.cast(col, pa.string()))
+    elif not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
         col = pc.cast(col, pa.string())
     trimmed = pc.utf8_trim_whitespace(col)
     return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
@@ -474,12 +610,14 @@ def _assemble(raw: pa.Table, names: list[str], canonical: pa.Table, mapping: Map
     produced = {c for c, role in CANONICAL.items() if c in ("account_id", "arr") or role in roles}
     taken = {n.lower() for n in names} | produced
     columns, out_names = [], []
+    mapped = set(roles.values())
     for i, name in enumerate(names):
-        col = _type_column(raw.column(f"c{i}"), name, raw.column("__row"), file, report)
         canon = name.lower()
+        if canon in produced and roles.get(CANONICAL[canon]) == i:
+            continue  # this column *is* the role: the canonical column replaces it
+        # a mapped role column is typed quietly: the role checks have already reported on its cells
+        col = _type_column(raw.column(f"c{i}"), name, raw.column("__row"), file, None if i in mapped else report)
         if canon in produced:
-            if roles.get(CANONICAL[canon]) == i:
-                continue  # this column *is* the role: the canonical column replaces it
             new, k = f"{name}_orig", 2
             while new.lower() in taken:
                 new, k = f"{name}_orig{k}", k + 1
@@ -542,8 +680,10 @@ def _check_ids(store: Store, column: str, file: str, report: Report) -> None:
 _VALUE_SQL = f"""
 WITH v AS (
   SELECT __row, value_column AS text,
-         CASE WHEN value_column IS NULL OR lower(value_column) IN ({", ".join("'" + b + "'" for b in BLANKS)})
+         CASE WHEN NOT isfinite(value_number) THEN 'nonfinite'
+              WHEN value_column IS NULL OR lower(value_column) IN ({", ".join("'" + b + "'" for b in BLANKS)})
                 THEN NULL
+              WHEN NOT isfinite(TRY_CAST(value_column AS DOUBLE)) THEN 'nonfinite'
               WHEN TRY_CAST(value_column AS DOUBLE) IS NOT NULL THEN 'plain'
               WHEN regexp_full_match(value_column, '{CURRENCY_RE}') THEN 'currency'
               ELSE 'bad' END AS kind
@@ -571,6 +711,11 @@ def _check_value(store: Store, column: str, file: str, report: Report) -> None:
         n, rows, texts = kinds["bad"]
         report.add(Problem(file, f"{n} value(s) are not numbers: rows {_rows_text(rows)}", row=rows[0],
                            column=column, expected="a number like 1200.50 or $1,200.50", found=texts[0]))
+    if "nonfinite" in kinds:
+        n, rows, texts = kinds["nonfinite"]
+        report.add(Problem(file, f"{n} value(s) are not finite numbers (infinity, NaN or too large): rows "
+                           f"{_rows_text(rows)}", row=rows[0], column=column, expected="a finite number like 1200.50",
+                           found=texts[0]))
     if "negative" in kinds:
         n, rows, texts = kinds["negative"]
         report.add(Problem(file, f"{n} negative value(s): rows {_rows_text(rows)}", row=rows[0], column=column,
@@ -578,7 +723,7 @@ def _check_value(store: Store, column: str, file: str, report: Report) -> None:
     if "currency" in kinds:
         n, rows, texts = kinds["currency"]
         report.add(Problem(file, f"{n} value(s) written as currency text were read as numbers (e.g. {texts[0]!r} "
-                           f"-> {float(re.sub(r'[^0-9.+-]', '', texts[0]))!r}): rows {_rows_text(rows)}",
+                           f"-> {_cell_text(float(re.sub(r'[^0-9.+-]', '', texts[0])))}): rows {_rows_text(rows)}",
                            row=rows[0], column=column, expected="a plain number", found=texts[0],
                            severity="warning"))
     if "blank" in kinds:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
+
+# "IO Error: ", "duckdb.IOException: ", "InvalidInputException: ": engine labels in front of a reason
+_LABEL = re.compile(r"^\s*(?:[\w.]*(?:Exception|Error|Warning)|[A-Z][A-Za-z]*(?: [A-Z][A-Za-z]*)* Error)\s*:\s*")
+# a class name anywhere in the text: IOException, duckdb.ConversionException, zipfile.BadZipFile
+_CLASS = re.compile(r" ?\b(?:[a-z_]\w*\.)*[A-Z]\w*(?:Exception|Error|BadZipFile)\b")
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,22 @@ class Report:
         lines = [str(p) for p in self.problems]
         lines.append(f"{self.rows_loaded} rows loaded, {self.rows_skipped} skipped")
         return "\n".join(lines)
+
+
+def plain_reason(exc: BaseException) -> str:
+    """The first line of an exception's text as a plain sentence: no engine or class names, no traceback.
+
+    >>> plain_reason(OSError("IO Error: No files found that match the pattern 'x.csv'"))
+    "No files found that match the pattern 'x.csv'"
+    """
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    while (stripped := _LABEL.sub("", text, count=1)) != text:
+        text = stripped
+    text = _CLASS.sub("", text).replace("  ", " ").strip(" :-")
+    if not re.search(r"[A-Za-z]", text):
+        return "an unexpected problem while reading it (the file may be damaged or not what its name says)"
+    return text
 
 
 class LoadError(Exception):

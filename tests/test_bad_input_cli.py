@@ -5,6 +5,7 @@ Plus a ~200 MB CSV generated in the test: it loads through the CLI with bounded 
 from __future__ import annotations
 
 import json
+import re
 import resource
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from riskcore.cli import main
@@ -66,6 +68,52 @@ def test_score(name, tmp_path, capsys):
         assert rc == 1 and not dest.exists()
         first_error = next(p for p in CORPUS[name][1] if p[0] == "error")
         assert f"error: {BAD / name}" in err and first_error[3] in err
+
+
+RULE = """name = "one rule"
+primary_dimension = "churn"
+dimensions = ["churn"]
+
+[tiers]
+medium = 31
+high = 61
+mode = "points"
+
+[[rules]]
+id = "r1"
+label = "the rule"
+dimension = "churn"
+signal = '"{signal}"'
+op = ">="
+threshold = {threshold}
+points = 40
+group = "external"
+null_fires = false
+"""
+
+
+@pytest.mark.parametrize("name, signal, threshold, fired", [
+    ("bank_age_blanks.csv", "Age", 42, {"15592531", "15619304", "15634602", "15737888"}),  # was a BinderException
+    ("blank_numeric_cells.csv", "Logins", 10, {"C2"}),
+    ("all_blank_column.csv", "Discount", 5, set()),
+    ("excel_blank_column.xlsx", "NPS", 5, set()),
+    ("thousands_separators.csv", "api_calls", 1000, {"C1", "C3", "C4"}),
+    ("percent_values.csv", "discount", 40, {"C1", "C4"}),  # 45% and 100 % read as 45 and 100
+    ("numeric_inf_other_column.csv", "usage_ratio", 0.3, {"C1"}),  # inf, -nan, 1e309 are NULL: do not fire
+    ("nonfinite.parquet", "usage_ratio", 0.3, {"A1"}),
+])
+def test_rules_on_repaired_numeric_columns_score(name, signal, threshold, fired, tmp_path, capsys):
+    """A rule comparing a column from the corpus with a number scores it (no engine error) and fires
+    exactly where the loaded number satisfies it."""
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULE.format(signal=signal, threshold=threshold))
+    dest = tmp_path / "scores.csv"
+    rc = main(["score", "--data", str(BAD / name), "--rules", str(rules), "--out", str(dest)])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert not re.search(r"Exception|Traceback|Binder", out + err)
+    scores = pd.read_csv(dest, dtype={"account_id": str})
+    assert set(scores.loc[scores["risk_score"] > 0, "account_id"]) == fired
 
 
 def test_validate_each_in_a_real_subprocess():

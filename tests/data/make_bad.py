@@ -19,6 +19,20 @@ GOOD = HERE / "good"
 
 HEADER = "customerID,Company,ARR,Segment,Churn\n"
 
+# a bank-churn export (the public Kaggle "Churn_Modelling" layout) with two customers' Age left empty
+BANK_CSV = """\
+RowNumber,CustomerId,Surname,CreditScore,Geography,Gender,Age,Tenure,Balance,NumOfProducts,HasCrCard,IsActiveMember,\
+EstimatedSalary,Exited
+1,15634602,Hargrave,619,France,Female,42,2,0,1,1,1,101348.88,1
+2,15647311,Hill,608,Spain,Female,,1,83807.86,1,0,1,112542.58,0
+3,15619304,Onio,502,France,Female,42,8,159660.8,3,1,0,113931.57,1
+4,15701354,Boni,699,France,Female,39,1,0,2,0,0,93826.63,0
+5,15737888,Mitchell,850,Spain,Female,43,2,125510.82,1,1,1,79084.1,0
+6,15574012,Chu,645,Spain,Male,,8,113755.78,2,1,0,149756.71,1
+7,15592531,Bartlett,822,France,Male,50,7,0,2,1,1,10062.8,0
+8,15656148,Obinna,376,Germany,Female,29,4,115046.74,4,1,0,119346.88,1
+"""
+
 TEXT_FILES: dict[str, bytes] = {
     "empty.csv": b"",
     "blank_lines.csv": b"\n  \n\n",
@@ -64,6 +78,24 @@ TEXT_FILES: dict[str, bytes] = {
     "blank_rows.csv": (HEADER + "C1,Acme,1000,SMB,No\n,,,,\nC2,Beta,2000,SMB,Yes\n , , , , \n").encode(),
     "leading_zeros.csv": b"account_number,zip,seats\n00123,02139,10\n00456,10001,20\n",
     "canonical_clash.csv": b"customerID,account_id,arr\nC1,legacy-9,100\nC2,legacy-8,200\n",
+    "blank_numeric_cells.csv": (b"customerID,Company,ARR,Seats,Logins,Churn\nC1,Acme,1000,10,,No\n"
+                                b"C2,Beta,2000,15,12,Yes\nC3,Gamma,3000,25,,No\nC4,Delta,4000,40,7,No\n"),
+    "all_blank_column.csv": b"customerID,ARR,Discount,NPS,Churn\nC1,1000,,NA,No\nC2,2000,,,Yes\nC3,3000,, ,No\n",
+    "bank_age_blanks.csv": BANK_CSV.encode(),
+    "thousands_separators.csv": (b'customerID,ARR,api_calls,Churn\nC1,1000,"1,234",No\nC2,2000,87,Yes\n'
+                                 b'C3,3000,"12,001",No\nC4,4000,"1,000,000",No\n'),
+    "percent_values.csv": (b"customerID,ARR,discount,Churn\nC1,1000,45%,No\nC2,2000,12.5%,Yes\nC3,3000,0,No\n"
+                           b"C4,4000,100 %,No\n"),
+    "mixed_separator_text.csv": (b'customerID,ARR,api_calls,Churn\nC1,1000,"1,234",No\nC2,2000,unknown,Yes\n'
+                                 b"C3,3000,87,No\n"),
+    "arr_infinity.csv": (HEADER + "C1,Acme,1000,SMB,No\nC2,Beta,inf,SMB,No\nC3,Gamma,Infinity,SMB,Yes\n"
+                         "C4,Delta,-inf,SMB,No\nC5,Epsilon,3000,SMB,No\n").encode(),
+    "arr_nan.csv": (HEADER + "C1,Acme,1000,SMB,No\nC2,Beta,-nan,SMB,No\nC3,Gamma,NaN,SMB,Yes\n"
+                    "C4,Delta,2500,SMB,No\n").encode(),
+    "arr_1e309.csv": (HEADER + "C1,Acme,1000,SMB,No\nC2,Beta,1e309,SMB,No\nC3,Gamma,3000,SMB,Yes\n").encode(),
+    "numeric_inf_other_column.csv": (b"customerID,ARR,usage_ratio,Churn\nC1,1000,0.5,No\nC2,2000,inf,Yes\n"
+                                     b"C3,3000,-nan,No\nC4,4000,1e309,No\nC5,5000,0.25,No\n"),
+    "trailing_separators.csv": b"customerID,ARR,Churn,,\nC1,1000,No,,\nC2,2000,Yes,,\nC3,3000,No, ,\n",
     "unknown_extension.json": b'{"customerID": "C1"}\n',
     "not_parquet.parquet": b"customerID,ARR\nC1,100\n",
     "not_excel.xlsx": b"customerID,ARR\nC1,100\n",
@@ -105,6 +137,57 @@ def write_parquet(path_bad: Path, path_good: Path) -> None:
     }), path_good)
 
 
+def write_excel_cases(bad: Path) -> None:
+    """Workbooks: a stray space / value in the last cell (XFD1048576), a hidden first sheet, blank cells."""
+    for name, stray in (("excel_far_cell.xlsx", " "), ("excel_far_value.xlsx", "x")):
+        book = openpyxl.Workbook()
+        ws = book.active
+        ws.title = "Accounts"
+        for row in (["customerID", "ARR", "Churn"], ["C1", 1000, "No"], ["C2", 2000, "Yes"], ["C3", 3000, "No"]):
+            ws.append(row)
+        ws.cell(row=1048576, column=16384, value=stray)
+        book.save(bad / name)
+    book = openpyxl.Workbook()
+    lookup = book.active
+    lookup.title = "Lookup"
+    lookup.append(["code", "label"])
+    lookup.append(["SMB", "Small business"])
+    lookup.sheet_state = "hidden"
+    ws = book.create_sheet("Accounts")
+    for row in (["customerID", "ARR", "Segment", "Churn"], ["C1", 1000, "SMB", "No"], ["C2", 2000, "SMB", "Yes"]):
+        ws.append(row)
+    book.save(bad / "excel_hidden_first_sheet.xlsx")
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Accounts"
+    for row in (["customerID", "ARR", "Age", "NPS", "Churn"], ["C1", 1000, 42, None, "No"],
+                ["C2", 2000, None, None, "Yes"], ["C3", 3000, 35, None, "No"]):
+        ws.append(row)
+    book.save(bad / "excel_blank_column.xlsx")
+
+
+def write_parquet_cases(bad: Path) -> None:
+    """Doubles that are not finite (NaN, inf) in ARR and elsewhere; an all-NULL and a blank-text column."""
+    pq.write_table(pa.table({
+        "account_id": ["A1", "A2", "A3", "A4"],
+        "arr": pa.array([1000.0, 2000.0, 3000.0, 4000.0]),
+        "usage_ratio": pa.array([0.5, float("nan"), float("inf"), 0.1]),
+        "churned": pa.array([False, True, False, False]),
+    }), bad / "nonfinite.parquet")
+    pq.write_table(pa.table({
+        "account_id": ["A1", "A2", "A3"],
+        "arr": pa.array([1000.0, float("nan"), float("-inf")]),
+        "churned": pa.array([False, True, False]),
+    }), bad / "arr_nonfinite.parquet")
+    pq.write_table(pa.table({
+        "account_id": ["A1", "A2", "A3"],
+        "arr": pa.array([1000.0, 2000.0, 3000.0]),
+        "nps": pa.nulls(3),
+        "tenure": pa.array(["12", "", None]),
+        "churned": pa.array([False, True, False]),
+    }), bad / "parquet_blank_columns.parquet")
+
+
 GOOD_CSV = {
     "accounts.csv": ("account_id,account_name,arr,csm_owner,segment,renewal_date,churned,logins_30d\n"
                      "A1,Acme,12000,Dana,SMB,2026-03-31,No,40\n"
@@ -122,6 +205,8 @@ def main() -> None:
         (BAD / name).write_bytes(data)
     write_excel(BAD / "several_sheets.xlsx")
     write_parquet(BAD / "wrong_types.parquet", GOOD / "typed.parquet")
+    write_excel_cases(BAD)
+    write_parquet_cases(BAD)
     for name, text in GOOD_CSV.items():
         (GOOD / name).write_text(text, encoding="utf-8")
 
