@@ -22,7 +22,7 @@ OUTCOME_WORDS = frozenset({"churn", "churned", "exited", "attrition", "attrited"
 GENERIC_WORDS = frozenset({"label", "value", "flag", "status", "is", "has", "yn", "customer", "the", "of"})
 MAX_ROWS = 200_000      # a larger table is checked on a fixed random sample of this many rows
 NUMERIC = ("DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "DECIMAL", "SMALLINT", "HUGEINT", "TINYINT",
-           "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT", "BOOLEAN")
+           "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT")
 
 
 @dataclass(frozen=True)
@@ -58,20 +58,24 @@ def outcome_words(outcome_column: str | None) -> frozenset[str]:
     return OUTCOME_WORDS | frozenset(_words(outcome_column or "") - GENERIC_WORDS)
 
 
-def _sql_value(column: str, typ: str) -> str | None:
-    """SELECT expression for a checkable column (numbers, booleans, text, dates as epoch seconds)."""
+def _sql_value(column: str, typ: str) -> tuple[str, bool] | None:
+    """(SELECT expression, is text) for a checkable column: numbers, text, booleans as TRUE/FALSE
+    text, dates as epoch seconds; None for anything else."""
     q = quote_ident(column)
+    if typ == "BOOLEAN":
+        return f"upper(CAST({q} AS VARCHAR))", True
     if typ.startswith(NUMERIC):
-        return f"CAST({q} AS DOUBLE)"
+        return f"CAST({q} AS DOUBLE)", False
     if typ == "VARCHAR":
-        return q
+        return q, True
     if typ.startswith(("DATE", "TIMESTAMP")):
-        return f"CAST(epoch({q}) AS DOUBLE)"
+        return f"CAST(epoch({q}) AS DOUBLE)", False
     return None
 
 
 def _auc_alone(x: pd.Series, y: np.ndarray, folds) -> float:
-    """How well one column separates the outcome on its own, as max(AUC, 1 - AUC).
+    """How well one column separates the outcome on its own, as max(AUC, 1 - AUC). `x` is text
+    (object dtype) or numbers.
 
     Numbers: ranked, an empty cell placed below and then above every value (the better wins, so a
     column filled only for churners counts). Text: each value replaced by the churn rate of that
@@ -139,7 +143,7 @@ def _find_leaks(store: Store, table: str, types: dict[str, str], outcome_column:
     exprs = {c: e for c, e in exprs.items() if e is not None}
     if not exprs:
         return []
-    select = ", ".join(f"{e} AS {quote_ident(c)}" for c, e in exprs.items())
+    select = ", ".join(f"{e} AS {quote_ident(c)}" for c, (e, _) in exprs.items())
     frame = store.df(f"SELECT CAST(churned AS INTEGER) AS churned, {select} FROM {quote_ident(table)} "
                      "WHERE churned IS NOT NULL ORDER BY account_id")
     if len(frame) > MAX_ROWS:
@@ -153,7 +157,7 @@ def _find_leaks(store: Store, table: str, types: dict[str, str], outcome_column:
     found = []
     for col in exprs:
         x = frame[col]
-        if types[col] == "VARCHAR":
+        if exprs[col][1]:  # text: one category per value, blank its own
             x = x.astype(object).where(x.notna(), None)
         auc = _auc_alone(x, y, folds)
         named = bool(_words(col) & named_words)

@@ -8,7 +8,7 @@ Run `python tests/data/make_exports.py` after changing it. Every file is drawn f
   disguise: `Churn Label` Yes/No, `Churn Value` 1/0, `Churn Score` 0-100 (churners 65-100),
   `Churn Reason` (blank for stayers).
 - bank_leaky.csv: a bank export (`Exited` 1/0) whose `Complain` agrees with Exited on ~99.6% of rows.
-- empty_numeric_column.csv / .parquet: a `Support calls` column with no value at all.
+- empty_numeric_column.csv / .parquet / .xlsx: a `Support calls` column with no value at all.
 - tiny_class.csv: 300 accounts, 3 churned (cross-validation uses 3 folds).
 - one_churner.csv: 300 accounts, 1 churned (nothing to cross-fit; the rest of the backtest stands).
 """
@@ -100,22 +100,23 @@ def write_xlsx(df: pd.DataFrame, path: Path) -> None:
     ws.title = "Telco_Churn"
     ws.append(list(df.columns))
     for row in df.itertuples(index=False):
-        ws.append([None if (isinstance(v, str) and v == "") else (v.item() if hasattr(v, "item") else v)
-                   for v in row])
+        ws.append([None if (isinstance(v, str) and v == "") or (isinstance(v, float) and np.isnan(v))
+                   else (v.item() if hasattr(v, "item") else v) for v in row])
     wb.save(path)
 
 
-def main() -> None:
-    OUT.mkdir(exist_ok=True)
+def main(out: Path = OUT) -> None:
+    out.mkdir(exist_ok=True)
     telco = telco_frame()
-    telco.to_csv(OUT / "telco_leaky.csv", index=False)
-    write_xlsx(telco, OUT / "telco_leaky.xlsx")
-    bank_frame().to_csv(OUT / "bank_leaky.csv", index=False)
+    telco.to_csv(out / "telco_leaky.csv", index=False)
+    write_xlsx(telco, out / "telco_leaky.xlsx")
+    bank_frame().to_csv(out / "bank_leaky.csv", index=False)
     empty = empty_column_frame()
-    empty.to_csv(OUT / "empty_numeric_column.csv", index=False)
-    empty.astype({"Support calls": "float64"}).to_parquet(OUT / "empty_numeric_column.parquet", index=False)
-    small_accounts(300, 3, 5).to_csv(OUT / "tiny_class.csv", index=False)
-    small_accounts(300, 1, 6).to_csv(OUT / "one_churner.csv", index=False)
+    empty.to_csv(out / "empty_numeric_column.csv", index=False)
+    empty.astype({"Support calls": "float64"}).to_parquet(out / "empty_numeric_column.parquet", index=False)
+    write_xlsx(empty, out / "empty_numeric_column.xlsx")
+    small_accounts(300, 3, 5).to_csv(out / "tiny_class.csv", index=False)
+    small_accounts(300, 1, 6).to_csv(out / "one_churner.csv", index=False)
 
 
 if __name__ == "__main__":
