@@ -269,7 +269,8 @@ def fit_rules(store: Store, rs: RuleSet, as_of: date | None = None, horizon_days
         fitted, points, coefficients = _fit_points(train, rs, rule_ids, current, nonneg, renewing_only, horizon_days)
         fitted_test = scored_frame(store, fitted, test_w, "fit_eval")
         fitted_test = fitted_test[fitted_test["account_id"].isin(test["account_id"])]
-        after, how, n_train, n_test = fitted_test["risk_score"].to_numpy(float), "out-of-time AUC", len(train), len(test)
+        after, how = fitted_test["risk_score"].to_numpy(float), "out-of-time AUC"
+        n_train, n_test = len(train), len(test)
     else:
         from .fitting import cv_folds
         cv = cv_folds(y_test, folds)

@@ -245,6 +245,22 @@ def test_calibration_on_an_account_table_is_cross_validated_without_horizon():
     assert list(baselines["model"]) == ["rules (this rule set)", "logistic regression", "gradient boosting"]
 
 
+def test_calibration_warns_about_the_outcome_in_disguise():
+    """A Telco-like export with `Churn Label` / `Churn Score` / `Churn Reason`: the page names them."""
+    data = (ROOT / "tests" / "data" / "exports" / "telco_leaky.csv").read_bytes()
+    at = app().run()
+    at.switch_page("pages/data.py").run()
+    at.file_uploader(key="upload").set_value(("telco.csv", data, "text/csv")).run()
+    at.button(key="load_upload").click().run()
+    at.button(key="starter_rules").click().run()
+    at.switch_page("pages/calibration.py").run()
+    no_exception(at)
+    warned = [w.value.replace("\\", "") for w in at.warning]
+    for col in ("Churn Label", "Churn Score", "Churn Reason"):
+        assert any(f"column '{col}'" in w and "not used by the baselines" in w for w in warned), warned
+    assert float(metric(at, "AUC")) < 0.9
+
+
 def test_failed_upload_keeps_previous_data():
     at = app().run()
     at.switch_page("pages/data.py").run()

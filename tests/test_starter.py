@@ -85,7 +85,8 @@ def test_telco_starter_never_uses_the_outcome_in_disguise(name, outcome):
     assert {"tenure", "Contract"} <= used  # the real drivers are still found
     warned = starter_warnings(store)
     for col in DISGUISED - {mapped}:
-        assert any(w.startswith(f"column {col!r} ") and w.endswith("not used for starter rules") for w in warned), warned
+        assert any(w.startswith(f"column {col!r} ") and w.endswith("not used for starter rules")
+                   for w in warned), warned
     assert not any(f"column {mapped!r}" in w for w in warned)  # the mapped outcome is not "in disguise"
     copy = next(w for w in warned if w.startswith("column 'Churn Label'" if mapped != "Churn Label"
                                                    else "column 'Churn Value'"))
