@@ -1,4 +1,5 @@
-"""Calibration: does the score predict real churn? Out-of-time backtest of the chosen rule set."""
+"""Calibration: does the score predict real churn? Activity tables: an out-of-time backtest at a
+chosen date and horizon. An account table (no dates): every account, cross-validated, no horizon."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import streamlit as st
 
 from pages._access import require_page
 from pages._common import TIER_COLORS, backtest, ctx
+from riskcore import appstate
 
 HORIZONS = (30, 60, 90, 180)
 
@@ -18,10 +20,10 @@ require_page("calibration")
 st.title("Calibration")
 
 pick = st.columns([2.2, 2.5, 5], vertical_alignment="bottom")
-horizon = pick[0].segmented_control("Horizon (days)", HORIZONS, default=90, key="cal_horizon", required=True)
-horizon = int(horizon or 90)
-as_of = None
-if c.is_activity:
+horizon, as_of = 90, None
+if c.is_activity:  # an account table has no dates: no horizon, no as-of date
+    horizon = int(pick[0].segmented_control("Horizon (days)", HORIZONS, default=90, key="cal_horizon",
+                                            required=True) or 90)
     from riskcore.signals import active_dates
     first, last = active_dates(c.store)
     latest = last - timedelta(days=horizon)
@@ -42,7 +44,14 @@ except ValueError as e:
     st.warning(f"No backtest for this data: {e}")
     st.stop()
 
-pick[2].caption(r["note"])
+cross = r["mode"] == "cross_validated"
+if cross:
+    from riskcore.backtest import cv_label
+    how = cv_label(r["folds"]) if r.get("folds") else "not cross-validated"
+    pick[0].markdown(f"**{how.capitalize()}**")
+pick[2].caption(appstate.md_escape(r["note"]))
+for w in r.get("warnings") or []:
+    st.warning(appstate.md_escape(w))
 
 
 def _num(x, fmt="{:.3f}") -> str:
@@ -51,7 +60,8 @@ def _num(x, fmt="{:.3f}") -> str:
 
 m = st.columns(6)
 m[0].metric("Accounts scored", f"{r['n']:,}")
-m[1].metric("Churn rate", _num(r["churn_rate"], "{:.1%}"), help=f"churned within {horizon} days")
+m[1].metric("Churn rate", _num(r["churn_rate"], "{:.1%}"),
+            help="share of accounts whose outcome is churned" if cross else f"churned within {horizon} days")
 m[2].metric("AUC", _num(r["auc"]), help="probability that a churner scores above a non-churner (0.5 = chance)")
 m[3].metric("Brier score", _num(r.get("brier")), help="mean squared error of the fitted probability (lower is better)")
 m[4].metric("Log loss", _num(r.get("log_loss")))
@@ -123,14 +133,20 @@ with row2[1]:
                       yaxis=dict(title="churners reached", tickformat=".0%"), **LAYOUT)
     st.plotly_chart(fig, key="gain_chart")
 with row2[2]:
-    rows = [{"model": "rules (this rule set)", "AUC": r["auc"], "Brier": r.get("brier"), "log loss": r.get("log_loss")}]
+    rows = [{"model": "rules (this rule set)", "AUC": r["auc"], "Brier": r.get("brier"), "log loss": r.get("log_loss"),
+             "note": ""}]
     for name, b in (r.get("baselines") or {}).items():
         rows.append({"model": name.replace("_", " "), "AUC": b.get("auc"), "Brier": b.get("brier"),
-                     "log loss": b.get("log_loss")})
-    st.caption("Rules next to baselines on the same signals (fitted out of time)")
+                     "log loss": b.get("log_loss"), "note": f"unavailable: {b['unavailable']}" if b.get("unavailable")
+                     else ""})
+    st.caption("Rules next to baselines on the same signals, " + (how if cross else "fitted out of time"))
     fmt = st.column_config.NumberColumn(format="%.3f")
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="baselines_table",
                  column_config={"AUC": fmt, "Brier": fmt, "log loss": fmt})
+    dropped = next((b.get("features_dropped") for b in (r.get("baselines") or {}).values()), None)
+    if dropped:
+        st.caption("Left out of the baselines: " + "; ".join(
+            f"{appstate.md_escape(d['column'])} ({appstate.md_escape(d['reason'])})" for d in dropped))
     seg = pd.DataFrame([{"segment": s, "accounts": v["n"], "churn rate": v["churn_rate"], "AUC": v["auc"],
                          "Brier": v.get("brier"), "lift": v.get("lift_top_decile")}
                         for s, v in (r.get("by_segment") or {}).items()])

@@ -77,18 +77,20 @@ def try_load(data_key: str, mapping: Mapping | None, label: str) -> None:
 
 
 def _starter() -> None:
-    from riskcore.starter import starter_ruleset
+    from riskcore.starter import starter_ruleset, starter_warnings
     from pages._common import set_draft
     try:
         with c.store.lock:
             rs = starter_ruleset(c.store)
+            left_out = "".join(f"\n- {appstate.md_escape(w)}" for w in starter_warnings(c.store))
     except ValueError as e:
         st.session_state["data_result"] = ("error", f"No starter rules: {e}", None)
         return
     set_draft(rs)
     st.session_state["ruleset_choice"] = "draft"
     st.session_state["data_result"] = ("success", f"The draft now has {len(rs.rules)} starter rules from this "
-                                       "table's columns (see Tuning).", None)
+                                       "table's columns (see Tuning)." + (f"\n\nLeft out:{left_out}" if left_out
+                                                                          else ""), None)
 
 
 left, right = st.columns([1, 1], gap="medium")

@@ -270,7 +270,7 @@ def draw_results(nums, draft_rs, pub_rs) -> None:
 
 
 def accuracy(slots, n: int, draft_rs, pub_rs) -> None:
-    """Draft vs published AUC and Brier on the out-of-time backtest, from cached backtest patterns
+    """Draft vs published AUC and Brier on the backtest (as the Calibration page), from cached backtest patterns
     (a weight change re-weights them; a threshold change builds them once for the new firings)."""
     if n > BIG and not slots[0].toggle("Backtest drafts", value=False, key="backtest_on",
                                        help=f"{n:,} accounts: the first backtest of a threshold set takes a while"):
@@ -286,7 +286,7 @@ def accuracy(slots, n: int, draft_rs, pub_rs) -> None:
         slot.metric(f"{label} (draft)", "n/a" if dv is None else f"{dv:.3f}",
                     None if dv is None or pv is None else f"{dv - pv:+.3f}", delta_color="off" if same else better,
                     delta_arrow="off" if same else "auto",
-                    help=f"out-of-time backtest, {d.get('horizon_days')}-day horizon; change vs published")
+                    help=f"{d.get('method')}; change vs published")
         slot.caption(f"published {'n/a' if pv is None else f'{pv:.3f}'}")
 
 

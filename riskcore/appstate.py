@@ -476,7 +476,8 @@ def pattern_movers(store: Store, numbers: TuningNumbers, from_tier: str | None =
 class BacktestPatterns:
     """The backtest windows as firing patterns with outcomes: (fired degrees, segment, stage,
     churned) -> accounts. A points / tier / fusion change re-weights them; the Platt mapping is
-    refitted on the train window, AUC and Brier measured on the test window (as run_backtest)."""
+    refitted on the train window, AUC and Brier measured on the test window (as run_backtest).
+    An account table: train is test, and `fold` (per pattern row) cross-fits the mapping."""
 
     train: Any          # scoring.Patterns (n = accounts), one row per pattern and outcome
     train_y: np.ndarray  # 0/1 per row of train
@@ -485,10 +486,13 @@ class BacktestPatterns:
     rs: Any             # the rule set whose firings these are
     horizon_days: int
     as_of: str | None
+    fold: np.ndarray | None = None  # account table: the cross-validation fold of each pattern row
+    folds: int | None = None
 
 
-def _window_patterns(store: Store, rs, sig: str, churn: pd.DataFrame, split: str | None) -> tuple:
-    """(Patterns, y) of one window: firings of the primary dimension's rules joined with outcomes."""
+def _window_patterns(store: Store, rs, sig: str, churn: pd.DataFrame, folds: int | None) -> tuple:
+    """(Patterns, y, fold) of one window: firings of the primary dimension's rules joined with
+    outcomes; with `folds` (account table) each row also carries its cross-validation fold."""
     from .db import safe_table_name
     from .scoring import Patterns, _pattern_rules, compile_firings
     cols = store.columns(sig)
@@ -500,18 +504,24 @@ def _window_patterns(store: Store, rs, sig: str, churn: pd.DataFrame, split: str
     tmp = safe_table_name(f"app_bt_y_{os.getpid()}_{id(churn) % 10**8}")
     store.register_df(tmp, churn[["account_id", "churned"]])
     try:
-        if split is None:
+        if folds is None:
             sql = (f"SELECT {keys}, COALESCE(o.churned, false) AS churned, count(*) AS n, "
                    f"sum(f.value) AS value FROM ({fsql}) AS f LEFT JOIN {tmp} AS o USING (account_id) GROUP BY ALL")
             t = store.df(sql, params)
-        else:  # account table: the seeded half run_backtest uses (rows with an outcome, by account_id)
+        else:  # account table: run_backtest's folds (rows with an outcome, by account_id)
+            from .fitting import cv_folds
             per = store.df(f"SELECT f.account_id, {keys}, o.churned, f.value FROM ({fsql}) AS f "
                            f"JOIN {tmp} AS o USING (account_id) WHERE o.churned IS NOT NULL "
                            "ORDER BY f.account_id", params)
-            mask = np.random.default_rng(0).random(len(per)) < 0.5
-            per = per[mask if split == "train" else ~mask]
-            per = per.assign(n=1)
-            t = per.groupby([*(f"f_{r}" for r in ids), "segment", "stage", "churned"], dropna=False,
+            y = per["churned"].astype(bool).to_numpy(dtype=int)
+            fold = np.full(len(per), -1)  # -1: too few of one outcome to cross-fit (no Brier)
+            try:
+                for k, (_, held) in enumerate(cv_folds(y, folds).split(np.zeros(len(y)), y)):
+                    fold[held] = k
+            except ValueError:
+                pass
+            per = per.assign(n=1, fold=fold)
+            t = per.groupby([*(f"f_{r}" for r in ids), "segment", "stage", "churned", "fold"], dropna=False,
                             as_index=False).agg(n=("n", "sum"), value=("value", "sum"))
     finally:
         store.execute(f"DROP TABLE IF EXISTS {tmp}")
@@ -522,11 +532,13 @@ def _window_patterns(store: Store, rs, sig: str, churn: pd.DataFrame, split: str
                    value_high=np.zeros(len(t), dtype=bool), n=t["n"].to_numpy(dtype=np.int64),
                    value=np.nan_to_num(t["value"].to_numpy(dtype=float)), value_cut=None,
                    value_cutoff=rs.quadrant.value_cutoff)
-    return pat, t["churned"].astype(bool).to_numpy(dtype=int)
+    return pat, t["churned"].astype(bool).to_numpy(dtype=int), (t["fold"].to_numpy() if folds else None)
 
 
-def backtest_patterns(store: Store, rs, horizon_days: int = 90, as_of: date | None = None) -> BacktestPatterns:
-    """The one-off part of a draft's backtest (signals and firings of both windows), as patterns."""
+def backtest_patterns(store: Store, rs, horizon_days: int = 90, as_of: date | None = None,
+                      folds: int = 5) -> BacktestPatterns:
+    """The one-off part of a draft's backtest (signals and firings of both windows, or of every
+    account with its cross-validation fold for an account table), as patterns."""
     from .backtest import _is_activity, default_windows
     from .signals import outcomes, signals_table
     with store.lock:
@@ -536,19 +548,19 @@ def backtest_patterns(store: Store, rs, horizon_days: int = 90, as_of: date | No
             for w in (train_w, test_w):
                 parts.append(_window_patterns(store, rs, signals_table(store, w.as_of),
                                               outcomes(store, w.as_of, horizon_days), None))
-            test_as_of = str(test_w.as_of)
-        else:
-            sig = signals_table(store, date.today())
-            if "churned" not in store.columns(sig):
-                raise ValueError("the account table has no outcome column mapped: a backtest needs one "
-                                 "(map it on the Data page or with --outcome-column)")
-            churn = store.df(f"SELECT account_id, churned FROM {sig}")
-            parts = [_window_patterns(store, rs, sig, churn, s) for s in ("train", "test")]
-            test_as_of = None
-    (train, ty), (test, sy) = parts
-    if test.accounts == 0:
-        raise ValueError("no accounts to evaluate in the backtest window")
-    return BacktestPatterns(train, ty, test, sy, rs, horizon_days, test_as_of)
+            (train, ty, _), (test, sy, _) = parts
+            if test.accounts == 0:
+                raise ValueError("no accounts to evaluate in the backtest window")
+            return BacktestPatterns(train, ty, test, sy, rs, horizon_days, str(test_w.as_of))
+        sig = signals_table(store, date.today())
+        if "churned" not in store.columns(sig):
+            raise ValueError("the account table has no outcome column mapped: a backtest needs one "
+                             "(map it on the Data page or with --outcome-column)")
+        churn = store.df(f"SELECT account_id, churned FROM {sig}")
+        pat, y, fold = _window_patterns(store, rs, sig, churn, folds)
+    if pat.accounts == 0:
+        raise ValueError("no accounts with an outcome to evaluate (the outcome column is empty)")
+    return BacktestPatterns(pat, y, pat, y, rs, horizon_days, None, fold=fold, folds=int(fold.max(initial=-1)) + 1)
 
 
 def quick_accuracy(bp: BacktestPatterns, rs) -> dict:
@@ -564,16 +576,29 @@ def quick_accuracy(bp: BacktestPatterns, rs) -> dict:
     s_tr, _ = pattern_scores(bp.train, rs)
     s_te, _ = pattern_scores(bp.test, rs)
     out: dict[str, Any] = {"auc": None, "brier": None, "horizon_days": bp.horizon_days, "as_of": bp.as_of,
-                           "n": bp.test.accounts}
+                           "n": bp.test.accounts, "folds": bp.folds,
+                           "method": (f"out-of-time backtest, {bp.horizon_days}-day horizon" if bp.fold is None
+                                      else f"cross-validated ({bp.folds} folds)" if bp.folds
+                                      else "every account, too few of one outcome to cross-validate")}
     if 0 < bp.test_y.max() and bp.test_y.min() == 0 and len(set(bp.test_y[bp.test.n > 0])) == 2:
         out["auc"] = float(roc_auc_score(bp.test_y, s_te, sample_weight=bp.test.n))
-    if len(set(bp.train_y[bp.train.n > 0])) == 2:
+
+    def platt(fit: np.ndarray, predict: np.ndarray) -> np.ndarray:
         # newton-cholesky: exact Newton steps on one feature (5 iterations where lbfgs takes ~20);
         # a constant score has a singular Hessian: lbfgs, as calibration.fit_mapping
-        varied = np.ptp(s_tr[bp.train.n > 0]) > 0
+        varied = np.ptp(s_tr[fit & (bp.train.n > 0)]) > 0
         solver = {"solver": "newton-cholesky", "tol": 1e-10} if varied else {}
         lr = LogisticRegression(C=np.inf, max_iter=1000, **solver).fit(
-            s_tr.reshape(-1, 1), bp.train_y, sample_weight=bp.train.n)
-        prob = lr.predict_proba(s_te.reshape(-1, 1))[:, 1]
+            s_tr[fit].reshape(-1, 1), bp.train_y[fit], sample_weight=bp.train.n[fit])
+        return lr.predict_proba(s_te[predict].reshape(-1, 1))[:, 1]
+
+    if bp.fold is not None:  # cross-fitted as run_backtest: each fold mapped by a fit on the others
+        if bp.folds:
+            prob = np.zeros(len(s_te))
+            for k in range(bp.folds):
+                prob[bp.fold == k] = platt(bp.fold != k, bp.fold == k)
+            out["brier"] = float(brier_score_loss(bp.test_y, prob, sample_weight=bp.test.n, labels=[0, 1]))
+    elif len(set(bp.train_y[bp.train.n > 0])) == 2:
+        prob = platt(np.ones(len(s_tr), dtype=bool), np.ones(len(s_te), dtype=bool))
         out["brier"] = float(brier_score_loss(bp.test_y, prob, sample_weight=bp.test.n, labels=[0, 1]))
     return out

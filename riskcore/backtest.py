@@ -1,4 +1,7 @@
-"""Point-in-time backtests: score accounts as of D with signals as of D, compare with churn in (D, D+H]."""
+"""Backtests. Activity tables: point in time, score accounts as of D with signals as of D, compare
+with churn in (D, D+H], the probability mapping and baselines fitted on an earlier window (out of
+time). An account table (an outcome, no dates): every account scored and evaluated, the mapping
+and baselines cross-fitted over k stratified folds (cross-validated)."""
 
 from __future__ import annotations
 
@@ -80,14 +83,16 @@ def scored_frame(store: Store, rs: RuleSet, window: Window, table_tag: str = "bt
 
 
 def _signal_matrix(store: Store, table: str) -> pd.DataFrame:
-    """Numeric signal columns (the baselines' features), prefixed `x_`."""
+    """Numeric signal columns (the baselines' features), prefixed `x_`; never the outcome, nor a
+    column that is the outcome in disguise (leakage.outcome_leaks)."""
     from .db import quote_ident
-    skip = {"account_id", "arr", "value", "seats", "churned"}
+    from .leakage import leak_columns
+    skip = {"account_id", "arr", "value", "seats", "churned"} | leak_columns(store, table)
     mapping = store.dataset.mapping if store.dataset is not None else None
     if mapping is not None and mapping.outcome_column:
         skip.add(mapping.outcome_column)  # the outcome itself is never a feature
     types = store.column_types(table)
-    num = [c for c, t in types.items() if c not in skip and (
+    num = [c for c, t in types.items() if c not in skip and c.lower() not in skip and (
         t.startswith(("DOUBLE", "FLOAT", "INTEGER", "BIGINT", "DECIMAL", "SMALLINT", "HUGEINT", "TINYINT",
                       "UBIGINT", "UINTEGER", "BOOLEAN")))]
     if not num:
@@ -122,56 +127,93 @@ def _records(df: pd.DataFrame) -> list[dict]:
              for k, v in row.items()} for row in df.to_dict("records")]
 
 
+def cv_label(folds: int) -> str:
+    """How an account table's backtest is named everywhere (CLI, JSON note, pages, fit)."""
+    return f"cross-validated ({folds} folds)"
+
+
 def run_backtest(store: Store, rs: RuleSet, as_of: date | None = None, horizon_days: int = 90,
-                 train_as_of: date | None = None, method: str = "platt") -> dict:
-    """Out-of-time backtest: fit the score-to-probability mapping and baselines on an earlier
-    window, evaluate everything on the later one. For an account table (no dates) this is the
-    plain comparison of score and outcome, with the mapping fitted on a seeded half of the rows."""
-    from .calibration import fit_mapping
-    from .fitting import baselines
+                 train_as_of: date | None = None, method: str = "platt", folds: int = 5) -> dict:
+    """Activity tables: out-of-time backtest, the score-to-probability mapping and baselines fitted
+    on an earlier window, everything evaluated on the later one. An account table (no dates):
+    every account with an outcome is scored and evaluated; the mapping and the baselines are
+    cross-fitted over `folds` stratified folds (fewer when a class is small), mode "cross_validated".
+    A baseline that cannot be fitted is reported unavailable with its reason; the rest stands."""
+    from .leakage import leaky_rules, outcome_leaks
 
     if _is_activity(store):
         train_w, test_w = default_windows(store, horizon_days, as_of, train_as_of)
         train = scored_frame(store, rs, train_w, "bt_train")
         test = scored_frame(store, rs, test_w, "bt_test")
-        mode, note = "point_in_time", (
+        if len(test) == 0:
+            raise ValueError("no accounts to evaluate in the backtest window")
+        result = {"mode": "point_in_time", "folds": None, "note": (
             f"scores as of {test_w.as_of}, churn in the next {horizon_days} days; probability mapping "
-            f"and baselines fitted as of {train_w.as_of} (out of time)")
+            f"and baselines fitted as of {train_w.as_of} (out of time)"),
+            "horizon_days": horizon_days, "as_of": str(test_w.as_of), "train_as_of": str(train_w.as_of)}
+        prob, mapping, bases = _out_of_time(train, test, method)
     else:
-        frame = scored_frame(store, rs, Window(None, horizon_days), "bt_all")
-        rng = np.random.default_rng(0)
-        mask = rng.random(len(frame)) < 0.5
-        train, test = frame[mask].reset_index(drop=True), frame[~mask].reset_index(drop=True)
-        mode, note = "plain_outcome", ("the account table has an outcome but no dates: this is the plain "
-                                      "comparison of score and outcome (not point in time); the probability "
-                                      "mapping and baselines are fitted on a random half, evaluated on the other")
-    if len(test) == 0:
-        raise ValueError("no accounts to evaluate in the backtest window")
-    prob = None
-    mapping = None
-    if train["churned"].nunique() == 2:
-        mapping = fit_mapping(train["risk_score"].to_numpy(float), train["churned"].to_numpy(int), method=method)
-        prob = mapping.predict(test["risk_score"].to_numpy(float))
-    result = {"mode": mode, "note": note, "horizon_days": horizon_days,
-              "as_of": str(test_w.as_of) if mode == "point_in_time" else None,
-              "train_as_of": str(train_w.as_of) if mode == "point_in_time" else None,
-              "rule_set": rs.name}
+        test = scored_frame(store, rs, Window(None, horizon_days), "bt_all")
+        if len(test) == 0:
+            raise ValueError("no accounts with an outcome to evaluate (the outcome column is empty)")
+        prob, mapping, bases, k, why = _cross_validated(test, method, folds)
+        fits = (f"each account's probability and baseline predictions come from fits on the other {k - 1} folds"
+                if k else f"no probability mapping or baselines: {why}")
+        note = (f"the account table has an outcome but no dates: all {len(test):,} accounts with an outcome are "
+                f"scored and compared with it (not point in time); {fits}")
+        result = {"mode": "cross_validated", "folds": k, "note": note,
+                  "horizon_days": None, "as_of": None, "train_as_of": None}
+    result["rule_set"] = rs.name
     result.update(evaluate(test, prob))
     result["mapping"] = mapping.to_dict() if mapping is not None else None
+    from .metrics import summary_metrics
     by_seg = {}
     for seg, part in test.groupby("segment", dropna=False):
         p = prob[part.index.to_numpy()] if prob is not None else None
-        from .metrics import summary_metrics
         by_seg[str(seg)] = summary_metrics(part["risk_score"].to_numpy(float), part["churned"].to_numpy(int),
                                            prob=p, tiers=part["tier"].to_numpy())
     result["by_segment"] = by_seg
-    xcols = [c for c in train.columns if c.startswith("x_")]
-    if xcols and train["churned"].nunique() == 2 and test["churned"].nunique() == 2:
-        result["baselines"] = baselines(train[xcols], train["churned"].to_numpy(int),
-                                        test[xcols], test["churned"].to_numpy(int))
-    else:
-        result["baselines"] = None
+    result["baselines"] = bases
+    leaks = outcome_leaks(store)
+    result["leaks"] = [{"column": leak.column, "reason": leak.message} for leak in leaks]
+    result["warnings"] = list(leaky_rules(store, rs.rules).values()) + [
+        leak.warning("not used by the baselines") for leak in leaks]
     return result
+
+
+def _out_of_time(train: pd.DataFrame, test: pd.DataFrame, method: str):
+    """(test probabilities, mapping, baselines) fitted on the earlier window `train`."""
+    from .calibration import fit_mapping
+    from .fitting import baselines
+    prob = mapping = None
+    if train["churned"].nunique() == 2:
+        mapping = fit_mapping(train["risk_score"].to_numpy(float), train["churned"].to_numpy(int), method=method)
+        prob = mapping.predict(test["risk_score"].to_numpy(float))
+    bases = baselines(_features(train), train["churned"].to_numpy(int), _features(test),
+                      test["churned"].to_numpy(int))
+    return prob, mapping, bases
+
+
+def _features(frame: pd.DataFrame) -> pd.DataFrame:
+    """The baselines' features of a scored frame (its `x_` signal columns, named as in the data)."""
+    return frame[[c for c in frame.columns if c.startswith("x_")]].rename(columns=lambda c: c[2:])
+
+
+def _cross_validated(frame: pd.DataFrame, method: str, folds: int):
+    """(cross-fitted probabilities, mapping fitted on every row, cross-fitted baselines, folds used,
+    why not cross-validated); without two of each outcome there is nothing to fit: None, reason."""
+    from .calibration import cross_fitted, fit_mapping
+    from .fitting import baselines_cv, cv_folds, unavailable_baselines
+    y, s = frame["churned"].to_numpy(int), frame["risk_score"].to_numpy(float)
+    X = _features(frame)
+    try:
+        cv = cv_folds(y, folds)
+    except ValueError as e:
+        return None, None, unavailable_baselines(str(e), n_train=len(y), n_test=len(y), n_features=X.shape[1],
+                                                 features_dropped=[], folds=None), None, str(e)
+    prob = cross_fitted(s, y, cv, method)
+    mapping = fit_mapping(s, y, method=method)  # the mapping to use from here on: fitted on every row
+    return prob, mapping, baselines_cv(X, y, cv), cv.get_n_splits(), None
 
 
 def training_dates(test_as_of: date, horizon_days: int, windows: int = 12, step_days: int = 30) -> list[date]:
@@ -199,54 +241,83 @@ def pooled_frame(store: Store, rs: RuleSet, dates: list[date], horizon_days: int
 
 def fit_rules(store: Store, rs: RuleSet, as_of: date | None = None, horizon_days: int = 90,
               nonneg: bool = True, windows: int = 12,
-              renewing_only: bool = False) -> tuple[RuleSet, dict]:
+              renewing_only: bool = False, folds: int = 5) -> tuple[RuleSet, dict]:
     """Suggested weights: points of the primary dimension's rules fitted by logistic regression on
-    their firings, pooled over monthly as-of dates before the evaluation window, then compared out
-    of time with the current weights on the evaluation window."""
-    from .fitting import suggest_points
-    from .metrics import summary_metrics
+    their firings. Activity tables: pooled over monthly as-of dates before the evaluation window,
+    compared out of time with the current weights on that window. An account table: fitted on
+    every account; the comparison is cross-validated (each fold scored with points fitted on the
+    other folds). A rule whose signal is the outcome in disguise is flagged and left out of the fit
+    (it keeps its points)."""
+    from .leakage import leaky_rules
 
+    dim = rs.primary_dimension
+    leaky = leaky_rules(store, [r for r in rs.rules if r.dimension == dim])
     if _is_activity(store):
         _, test_w = default_windows(store, horizon_days, as_of)
         train = pooled_frame(store, rs, training_dates(test_w.as_of, horizon_days, windows), horizon_days, "fit_train")
         test = scored_frame(store, rs, test_w, "fit_test")
     else:
         test_w = Window(None, horizon_days)
-        frame = scored_frame(store, rs, test_w, "fit_all")
-        mask = np.random.default_rng(0).random(len(frame)) < 0.5
-        train, test = frame[mask], frame[~mask]
-    dim = rs.primary_dimension
-    rule_ids = [r.id for r in rs.rules if r.enabled and r.dimension == dim and f"f_{r.id}" in train.columns]
+        train = test = scored_frame(store, rs, test_w, "fit_all")
+    rule_ids = [r.id for r in rs.rules if r.enabled and r.dimension == dim and f"f_{r.id}" in train.columns
+                and r.id not in leaky]
     if not rule_ids or train["churned"].nunique() < 2:
         raise ValueError("cannot fit weights: need rules with available signals and both outcomes in history")
+    current = {r.id: r.points for r in rs.rules if r.id in rule_ids}
+    y_test = test["churned"].to_numpy(int)
+    if _is_activity(store):
+        fitted, points, coefficients = _fit_points(train, rs, rule_ids, current, nonneg, renewing_only, horizon_days)
+        fitted_test = scored_frame(store, fitted, test_w, "fit_eval")
+        fitted_test = fitted_test[fitted_test["account_id"].isin(test["account_id"])]
+        after, how = fitted_test["risk_score"].to_numpy(float), "out-of-time AUC"
+        n_train, n_test = len(train), len(test)
+    else:
+        from .fitting import cv_folds
+        cv = cv_folds(y_test, folds)
+        after = np.empty(len(test))
+        for fit_idx, held_idx in cv.split(np.zeros(len(test)), y_test):
+            fold_rs = _fit_points(test.iloc[fit_idx], rs, rule_ids, current, nonneg, renewing_only, horizon_days)[0]
+            held = scored_frame(store, fold_rs, test_w, "fit_fold").set_index("account_id")["risk_score"]
+            after[held_idx] = held.loc[test["account_id"].iloc[held_idx]].to_numpy(float)
+        fitted, points, coefficients = _fit_points(test, rs, rule_ids, current, nonneg, renewing_only, horizon_days)
+        how, n_train, n_test = f"{cv_label(cv.get_n_splits())} AUC on {len(test):,} accounts", len(test), len(test)
+    from .metrics import summary_metrics
+    auc_before = summary_metrics(test["risk_score"].to_numpy(float), y_test)["auc"]
+    auc_after = summary_metrics(after, y_test)["auc"]
+    warnings = [f"{w}: left out of the fit (its points unchanged); disable it" for w in leaky.values()]
+    summary = (f"{how}: current weights {auc_before:.3f}, fitted weights {auc_after:.3f}"
+               if auc_before is not None and auc_after is not None else "AUC undefined (one outcome class)")
+    info = {"points": points, "current": current, "auc_current": auc_before, "auc_fitted": auc_after,
+            "coefficients": coefficients, "n_train": int(n_train), "n_test": int(n_test),
+            "mode": "point_in_time" if _is_activity(store) else "cross_validated",
+            "folds": None if _is_activity(store) else cv.get_n_splits(), "flagged_rules": sorted(leaky),
+            "warnings": warnings, "summary": "\n".join([summary, *(f"warning: {w}" for w in warnings)])}
+    return fitted, info
+
+
+def _fit_points(train: pd.DataFrame, rs: RuleSet, rule_ids: list[str], current: dict, nonneg: bool,
+                renewing_only: bool, horizon_days: int) -> tuple[RuleSet, dict, dict | None]:
+    """(rule set with fitted points, the points, the coefficients) from the firings in `train`."""
+    from .fitting import suggest_points
     if renewing_only and "x_days_to_renewal" in train.columns:
         # Churn happens at renewal: learn what separates churners from renewers among the
         # accounts that do face a renewal in the horizon, not who happens to renew soon.
         train = train[train["x_days_to_renewal"] <= horizon_days]
     X = train[[f"f_{r}" for r in rule_ids]].fillna(0.0).rename(columns=lambda c: c[2:])
-    current = {r.id: r.points for r in rs.rules if r.id in rule_ids}
     suggestion = suggest_points(X, train["churned"].to_numpy(int), nonneg=nonneg, current=current)
     points = {k: int(round(v)) for k, v in suggestion["points"].items()}
-    fitted = with_points(rs, points)
-    fitted_test = scored_frame(store, fitted, test_w, "fit_eval")
-    fitted_test = fitted_test[fitted_test["account_id"].isin(test["account_id"])]
-    auc_before = summary_metrics(test["risk_score"].to_numpy(float), test["churned"].to_numpy(int))["auc"]
-    auc_after = summary_metrics(fitted_test["risk_score"].to_numpy(float),
-                                fitted_test["churned"].to_numpy(int))["auc"]
-    info = {"points": points, "current": current, "auc_current": auc_before, "auc_fitted": auc_after,
-            "coefficients": suggestion.get("coefficients"), "n_train": int(len(train)),
-            "n_test": int(len(test)),
-            "summary": (f"out-of-time AUC: current weights {auc_before:.3f}, fitted weights {auc_after:.3f}"
-                        if auc_before is not None and auc_after is not None else
-                        "AUC undefined (one outcome class)")}
-    return fitted, info
+    return with_points(rs, points), points, suggestion.get("coefficients")
 
 
 def format_backtest(result: dict) -> str:
     """Human-readable summary for the CLI."""
     def f(x):
         return "n/a" if x is None else (f"{x:.3f}" if isinstance(x, float) else str(x))
-    lines = [f"Backtest ({result['mode']}): {result['note']}",
+    if result["mode"] == "cross_validated":
+        how = cv_label(result["folds"]) if result.get("folds") else "every account, nothing cross-fitted"
+    else:
+        how = "point in time"
+    lines = [f"Backtest, {how}: {result['note']}",
              f"accounts {result['n']}, churn rate {f(result['churn_rate'])}",
              f"AUC {f(result['auc'])}  Brier {f(result.get('brier'))}  log loss {f(result.get('log_loss'))}",
              "tier     n      churn rate"]
@@ -257,7 +328,14 @@ def format_backtest(result: dict) -> str:
                  f"false-positive rate {f(h['false_positive_rate'])}")
     lt = result["lift_top_decile"]
     lines.append(f"top decile: lift {f(lt.get('lift'))}, capture {f(lt.get('capture'))}")
-    if result.get("baselines"):
-        for name, m in result["baselines"].items():
-            lines.append(f"baseline {name}: AUC {f(m.get('auc'))}, Brier {f(m.get('brier'))}")
+    for name, m in (result.get("baselines") or {}).items():
+        label = name.replace("_", " ")
+        if m.get("unavailable"):
+            lines.append(f"baseline {label}: unavailable ({m['unavailable']})")
+        else:
+            lines.append(f"baseline {label}: AUC {f(m.get('auc'))}, Brier {f(m.get('brier'))}")
+    dropped = next((m.get("features_dropped") for m in (result.get("baselines") or {}).values()), None)
+    if dropped:
+        lines.append("baseline features left out: " + "; ".join(f"{d['column']} ({d['reason']})" for d in dropped))
+    lines += [f"warning: {w}" for w in result.get("warnings") or []]
     return "\n".join(lines)

@@ -1,5 +1,6 @@
 """Score-to-probability mappings (Platt or isotonic, scikit-learn) fitted on an earlier window and
-checked on a later one, and the reliability table (predicted vs observed churn per bin)."""
+checked on a later one, or cross-fitted over k folds of one table, and the reliability table
+(predicted vs observed churn per bin)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pandas as pd
 from scipy.special import expit
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_predict
 
 from .metrics import as_outcome, as_prob, as_scores, records, summary_metrics, wilson_interval
 
@@ -69,22 +71,45 @@ class ScoreMapping:
         return cls("isotonic", x=x, y=y, **common)
 
 
-def fit_mapping(scores: Any, y: Any, method: str = "platt") -> ScoreMapping:
-    """Fit churn probability as a function of the score: Platt (unpenalised logistic regression
-    on the score) or isotonic (non-decreasing in the score). Needs both outcomes."""
+def _estimator(method: str):
+    """The scikit-learn model behind a mapping: Platt (unpenalised logistic regression on the
+    score) or isotonic (non-decreasing in the score, clipped to [0, 1])."""
     if method not in METHODS:
         raise ValueError(f"method: expected one of {', '.join(METHODS)}, found {method!r}")
+    if method == "platt":
+        return LogisticRegression(C=np.inf, max_iter=1000)
+    return IsotonicRegression(increasing=True, out_of_bounds="clip", y_min=0.0, y_max=1.0)
+
+
+def _both_outcomes(scores: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
     y = as_outcome(y)
     s = as_scores(scores, len(y))
     if not 0 < y.sum() < len(y):
-        raise ValueError("fit_mapping: the training window needs both churned and retained accounts")
+        raise ValueError(f"{what}: the training window needs both churned and retained accounts")
+    return s, y
+
+
+def fit_mapping(scores: Any, y: Any, method: str = "platt") -> ScoreMapping:
+    """Fit churn probability as a function of the score (Platt or isotonic). Needs both outcomes."""
+    model = _estimator(method)
+    s, y = _both_outcomes(scores, y, "fit_mapping")
     common = {"n_train": len(y), "churn_rate_train": float(y.mean())}
     if method == "platt":
-        lr = LogisticRegression(C=np.inf, max_iter=1000).fit(s.reshape(-1, 1), y)
+        lr = model.fit(s.reshape(-1, 1), y)
         return ScoreMapping("platt", coef=float(lr.coef_[0, 0]), intercept=float(lr.intercept_[0]), **common)
-    iso = IsotonicRegression(increasing=True, out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(s, y)
+    iso = model.fit(s, y)
     return ScoreMapping("isotonic", x=tuple(float(v) for v in iso.X_thresholds_),
                         y=tuple(float(v) for v in iso.y_thresholds_), **common)
+
+
+def cross_fitted(scores: Any, y: Any, cv, method: str = "platt") -> np.ndarray:
+    """Every account's churn probability from a mapping fitted on the other folds of `cv`
+    (scikit-learn cross_val_predict): no account's probability was learnt from its own outcome."""
+    model = _estimator(method)
+    s, y = _both_outcomes(scores, y, "cross_fitted")
+    if method == "platt":
+        return cross_val_predict(model, s.reshape(-1, 1), y, cv=cv, method="predict_proba")[:, 1]
+    return np.clip(cross_val_predict(model, s.reshape(-1, 1), y, cv=cv), 0.0, 1.0)
 
 
 def reliability(prob: Any, y: Any, bins: int = 10, strategy: str = "quantile") -> pd.DataFrame:

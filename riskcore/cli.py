@@ -188,11 +188,13 @@ def cmd_fit(args) -> int:
 def cmd_starter(args) -> int:
     from .atomic import write_atomic
     from .rules import ruleset_to_toml
-    from .starter import starter_ruleset
+    from .starter import starter_ruleset, starter_warnings
     store = _open(args)
     if store.dataset.kind != "account_table":
         raise CliError(f"{args.data}: starter rules are for a wide account table; activity data has the default rules")
     rs = starter_ruleset(store)
+    for w in starter_warnings(store):
+        print(f"warning: {args.data}: {w}", file=sys.stderr)
     write_atomic(args.out, ruleset_to_toml(rs))
     print(f"wrote {len(rs.rules)} starter rules to {args.out}: " + ", ".join(r.label for r in rs.rules))
     return 0
@@ -258,7 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help=".csv or .parquet")
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser("backtest", help="compare the score with what happened (point in time)")
+    p = sub.add_parser("backtest", help="compare the score with what happened (point in time; an account "
+                                         "table without dates: cross-validated)")
     _add_data(p); _add_rules(p)
     p.add_argument("--as-of", type=_date, help="as-of date D (default: the latest date with a full horizon)")
     p.add_argument("--train-as-of", type=_date, help="earlier date to fit the probability mapping and baselines")

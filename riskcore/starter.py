@@ -10,6 +10,7 @@ import math
 import re
 
 from .db import Store, quote_ident
+from .leakage import leak_columns, outcome_leaks
 from .rules import Fusion, Percentile, Quadrant, Rule, RuleSet, Tiers
 
 CANONICAL = {"account_id", "account_name", "arr", "csm_owner", "segment", "renewal_date", "churned", "parent_id"}
@@ -25,11 +26,17 @@ def _signal(column: str) -> str:
     return column if re.fullmatch(r"[a-z_][a-z0-9_]*", column) else '"' + column.replace('"', '""') + '"'
 
 
+def starter_warnings(store: Store, table: str = "account_table") -> list[str]:
+    """Why columns were left out of the starter rules: each one is the outcome in disguise."""
+    return [leak.warning("not used for starter rules") for leak in outcome_leaks(store, table)]
+
+
 def starter_ruleset(store: Store, table: str = "account_table", min_lift: float = 1.25,
                     max_rules: int = 12) -> RuleSet:
     """Rules over `table`'s own columns: for each numeric column the top or bottom quintile
     (whichever churns more), for each low-cardinality text column its most churning value;
-    kept when its churn rate is at least `min_lift` x the overall rate; points from the lift."""
+    kept when its churn rate is at least `min_lift` x the overall rate; points from the lift.
+    Columns that copy or nearly copy the outcome are skipped (see starter_warnings)."""
     types = store.column_types(table)
     if "churned" not in types:
         raise ValueError(f"{table}: starter rules need an outcome column (map one, e.g. Churn)")
@@ -37,9 +44,10 @@ def starter_ruleset(store: Store, table: str = "account_table", min_lift: float 
     base = store.one(f"SELECT avg(CAST(churned AS DOUBLE)) FROM {quote_ident(table)} WHERE churned IS NOT NULL")
     if not base:
         raise ValueError(f"{table}: no churned accounts in the outcome column, nothing to learn from")
+    leaks = leak_columns(store, table)  # the outcome in disguise is never a rule (starter_warnings names them)
     candidates: list[tuple[float, Rule]] = []
     for col, typ in types.items():
-        if col in CANONICAL or col == outcome_col or col.endswith("_orig"):
+        if col in CANONICAL or col == outcome_col or col.endswith("_orig") or col.lower() in leaks:
             continue
         q = quote_ident(col)
         if typ in ("DOUBLE", "BIGINT", "INTEGER", "FLOAT", "DECIMAL", "SMALLINT", "HUGEINT"):

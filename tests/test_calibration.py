@@ -11,7 +11,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import brier_score_loss
 
-from riskcore.calibration import ScoreMapping, fit_mapping, out_of_time, reliability
+from riskcore.calibration import ScoreMapping, cross_fitted, fit_mapping, out_of_time, reliability
 
 
 def synthetic(seed: int, n: int = 4000) -> tuple[np.ndarray, np.ndarray]:
@@ -110,3 +110,27 @@ def test_out_of_time_fits_on_train_and_evaluates_on_test():
     for b in got["reliability"]:
         assert abs(b["predicted"] - b["observed"]) < 0.05 or b["ci_low"] <= b["predicted"] <= b["ci_high"]
     json.dumps(got, allow_nan=False)
+
+
+@pytest.mark.parametrize("method", ["platt", "isotonic"])
+def test_cross_fitted_probabilities_come_from_the_other_folds(method):
+    """Each fold's probabilities equal a mapping fitted on the other folds only (fit_mapping)."""
+    from sklearn.model_selection import StratifiedKFold
+    s, y = synthetic(11, 1500)
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    got = cross_fitted(s, y, cv, method)
+    for fit, held in cv.split(s, y):
+        expected = fit_mapping(s[fit], y[fit], method).predict(s[held])
+        assert got[held] == pytest.approx(expected, abs=1e-6)
+    assert ((got >= 0) & (got <= 1)).all()
+    # cross-fitted, so no better than the mapping fitted on every row would claim in-sample
+    in_sample = fit_mapping(s, y, method).predict(s)
+    assert brier_score_loss(y, got) >= brier_score_loss(y, in_sample) - 1e-9
+
+
+def test_cross_fitted_needs_both_outcomes():
+    from sklearn.model_selection import StratifiedKFold
+    with pytest.raises(ValueError, match="cross_fitted: the training window needs both churned and retained"):
+        cross_fitted([1.0, 2.0, 3.0], [0, 0, 0], StratifiedKFold(2))
+    with pytest.raises(ValueError, match="method: expected one of platt, isotonic"):
+        cross_fitted([1.0, 2.0], [0, 1], StratifiedKFold(2), method="beta")

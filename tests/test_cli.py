@@ -125,7 +125,7 @@ def test_backtest_json_contract_on_a_wide_table(tmp_path, capsys):
     rules.write_text(TELCO_RULES)
     assert main(["backtest", "--data", str(data), "--rules", str(rules), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["mode"] == "plain_outcome" and "not point in time" in result["note"]
+    assert result["mode"] == "cross_validated" and "not point in time" in result["note"]
 
 
 def test_backtest_and_fit_on_the_sample(sample_dir, tmp_path, capsys):

@@ -10,7 +10,7 @@ import pytest
 from scipy.special import expit
 from sklearn.metrics import roc_auc_score
 
-from riskcore.fitting import baselines, suggest_points
+from riskcore.fitting import _features, baselines, baselines_cv, cv_folds, suggest_points, usable_features
 
 TRUE = {"champion_left": 2.0, "failed_payment": 1.5, "usage_drop": 0.6, "no_qbr": 0.0,
         "many_tickets": 0.0, "new_logo": -1.0}
@@ -113,3 +113,74 @@ def test_suggest_points_bad_input_is_named():
         suggest_points(X.iloc[:10], y)
     with pytest.raises(ValueError, match="both churned and retained"):
         suggest_points(X, np.zeros(len(y), dtype=int))
+
+
+def test_degenerate_features_are_dropped_with_their_reason():
+    def spoil(X):
+        return X.assign(empty=np.nan, constant=3.0, infinite=np.where(np.arange(len(X)) % 50 == 0, np.inf, 1.0))
+
+    (X, y), (test_X, test_y) = signal_history(4, 400), signal_history(5, 400)
+    kept, dropped = usable_features(_features(spoil(X), "X"))
+    assert kept == ["usage_change", "nps", "noise", "champion_left"]
+    assert dropped == [{"column": "empty", "reason": "all empty"},
+                       {"column": "constant", "reason": "one value only (3)"},
+                       {"column": "infinite", "reason": "infinite values in 8 row(s)"}]
+    got = baselines(spoil(X), y, spoil(test_X), test_y)
+    clean = baselines(X, y, test_X, test_y)
+    for name in ("logistic_regression", "gradient_boosting"):
+        assert got[name]["unavailable"] is None and got[name]["n_features"] == 4
+        assert got[name]["auc"] == pytest.approx(clean[name]["auc"])  # the same model as without them
+        assert got[name]["features_dropped"] == dropped[:2] + [
+            {"column": "infinite", "reason": "infinite values in 16 row(s)"}]  # 8 training + 8 test rows
+    # an infinite value only in the test rows also drops the column (it could not be scored)
+    got = baselines(X, y, test_X.assign(nps=np.inf), test_y)
+    assert {"column": "nps", "reason": "infinite values in 400 row(s)"} in got["gradient_boosting"]["features_dropped"]
+
+
+def test_a_failing_baseline_is_unavailable_and_the_other_stands(monkeypatch):
+    from riskcore import fitting
+
+    class Broken:
+        def fit(self, X, y):
+            raise ValueError("window shape cannot be larger than input array shape")
+
+    real = fitting._models
+    monkeypatch.setattr(fitting, "_models", lambda rs: {**real(rs), "gradient_boosting": Broken()})
+    (Xtr, ytr), (Xte, yte) = signal_history(1, 500), signal_history(2, 500)
+    got = baselines(Xtr, ytr, Xte, yte)
+    assert got["gradient_boosting"]["auc"] is None
+    assert got["gradient_boosting"]["unavailable"] == ("gradient boosting could not be fitted: window shape "
+                                                       "cannot be larger than input array shape")
+    assert got["logistic_regression"]["unavailable"] is None and got["logistic_regression"]["auc"] > 0.75
+    json.dumps(got, allow_nan=False)
+
+
+def test_no_usable_feature_or_one_class_is_a_reason_not_an_error():
+    X, y = signal_history(3, 200)
+    empty = pd.DataFrame({"a": np.full(200, np.nan), "b": np.ones(200)})
+    got = baselines(empty, y, empty, y)
+    assert got["logistic_regression"]["unavailable"] == "no usable feature: 'a' all empty; 'b' one value only (1)"
+    got = baselines(X, np.zeros(200, dtype=int), X, y)
+    assert "both churned and retained" in got["gradient_boosting"]["unavailable"]
+
+
+def test_cross_fitted_baselines_equal_cross_val_predict():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    X, y = signal_history(6, 600)
+    cv = cv_folds(y)
+    got = baselines_cv(X.assign(empty=np.nan), y, cv)
+    gbm = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, min_samples_leaf=20, random_state=0)
+    p = cross_val_predict(gbm, _features(X, "X"), y, cv=StratifiedKFold(5, shuffle=True, random_state=0),
+                          method="predict_proba")[:, 1]
+    assert got["gradient_boosting"]["auc"] == pytest.approx(roc_auc_score(y, p))
+    assert got["gradient_boosting"]["folds"] == 5 and got["gradient_boosting"]["n_test"] == 600
+    assert got["logistic_regression"]["auc"] > 0.75
+
+
+def test_cv_folds_shrink_with_the_smaller_class():
+    assert cv_folds(np.r_[np.zeros(100), np.ones(40)]).get_n_splits() == 5
+    assert cv_folds(np.r_[np.zeros(100), np.ones(3)]).get_n_splits() == 3
+    assert cv_folds(np.r_[np.ones(100), np.zeros(2)]).get_n_splits() == 2
+    with pytest.raises(ValueError, match="at least 2 churned and 2 retained accounts, found 1 churned and 100"):
+        cv_folds(np.r_[np.zeros(100), np.ones(1)])

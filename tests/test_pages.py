@@ -217,6 +217,50 @@ def test_pages_render_on_an_uploaded_account_table():
         assert not at.error, (page, [e.value for e in at.error])
 
 
+def test_calibration_on_an_account_table_is_cross_validated_without_horizon():
+    """No dates: no horizon buttons or as-of date; every account is scored; cross-validated (k folds)."""
+    from riskcore.backtest import run_backtest
+    at = app().run()
+    at.switch_page("pages/calibration.py").run()
+    no_exception(at)
+    assert "cal_horizon" in at.session_state and "cal_as_of" in at.session_state  # activity data: both shown
+    at = app().run()
+    at.switch_page("pages/data.py").run()
+    at.file_uploader(key="upload").set_value(("churn.csv", CHURN_CSV, "text/csv")).run()
+    at.button(key="load_upload").click().run()
+    at.button(key="starter_rules").click().run()
+    at.switch_page("pages/calibration.py").run()
+    no_exception(at)
+    assert "cal_horizon" not in at.session_state and "cal_as_of" not in at.session_state
+    assert not at.date_input
+    c = at.session_state["_ctx"]
+    with c.store.lock:
+        expected = run_backtest(c.store, c.rs)
+    assert expected["mode"] == "cross_validated" and expected["n"] == 60
+    assert metric(at, "Accounts scored") == "60"
+    assert metric(at, "AUC") == f"{expected['auc']:.3f}" and metric(at, "Brier score") == f"{expected['brier']:.3f}"
+    assert any(m.value == "**Cross-validated (5 folds)**" for m in at.markdown), [m.value for m in at.markdown]
+    assert any("cross-validated (5 folds)" in cap.value for cap in at.caption)
+    baselines = frame_with(at, "model", "AUC", "note")
+    assert list(baselines["model"]) == ["rules (this rule set)", "logistic regression", "gradient boosting"]
+
+
+def test_calibration_warns_about_the_outcome_in_disguise():
+    """A Telco-like export with `Churn Label` / `Churn Score` / `Churn Reason`: the page names them."""
+    data = (ROOT / "tests" / "data" / "exports" / "telco_leaky.csv").read_bytes()
+    at = app().run()
+    at.switch_page("pages/data.py").run()
+    at.file_uploader(key="upload").set_value(("telco.csv", data, "text/csv")).run()
+    at.button(key="load_upload").click().run()
+    at.button(key="starter_rules").click().run()
+    at.switch_page("pages/calibration.py").run()
+    no_exception(at)
+    warned = [w.value.replace("\\", "") for w in at.warning]
+    for col in ("Churn Label", "Churn Score", "Churn Reason"):
+        assert any(f"column '{col}'" in w and "not used by the baselines" in w for w in warned), warned
+    assert float(metric(at, "AUC")) < 0.9
+
+
 def test_failed_upload_keeps_previous_data():
     at = app().run()
     at.switch_page("pages/data.py").run()

@@ -1,12 +1,14 @@
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from riskcore.backtest import run_backtest
-from riskcore.db import Store
+from riskcore.db import Mapping, Store
 from riskcore.loading import load_data
 from riskcore.rules import load_ruleset, ruleset_to_toml
 from riskcore.scoring import score_df
-from riskcore.starter import starter_ruleset
+from riskcore.starter import starter_ruleset, starter_warnings
 
 
 def _table(tmp_path, n=200):
@@ -53,3 +55,149 @@ def test_starter_needs_an_outcome(tmp_path):
     load_data(store, path)
     with pytest.raises(ValueError, match="outcome"):
         starter_ruleset(store)
+
+
+EXPORTS = Path(__file__).resolve().parent / "data" / "exports"
+DISGUISED = {"Churn Label", "Churn Value", "Churn Score", "Churn Reason"}
+
+
+def _load(name: str, mapping: Mapping | None = None) -> Store:
+    store = Store()
+    load_data(store, EXPORTS / name, mapping=mapping)
+    return store
+
+
+def _columns_used(rs) -> set[str]:
+    from riskcore.expressions import expression_columns, parse_expression
+    return {c for r in rs.rules for c in expression_columns(parse_expression(r.signal, None))}
+
+
+@pytest.mark.parametrize("name, outcome", [("telco_leaky.csv", None), ("telco_leaky.csv", "Churn Label"),
+                                           ("telco_leaky.xlsx", "Churn Value")])
+def test_telco_starter_never_uses_the_outcome_in_disguise(name, outcome):
+    """IBM's Telco export repeats the outcome as `Churn Label`, `Churn Value`, `Churn Score` and
+    `Churn Reason`: starter rules used to pick two of them (+48, +41) and report AUC 0.93."""
+    store = _load(name, Mapping(id_column="customerID", outcome_column=outcome) if outcome else None)
+    mapped = store.dataset.mapping.outcome_column
+    rs = starter_ruleset(store)
+    used = _columns_used(rs)
+    assert not used & DISGUISED, used
+    assert {"tenure", "Contract"} <= used  # the real drivers are still found
+    warned = starter_warnings(store)
+    for col in DISGUISED - {mapped}:
+        assert any(w.startswith(f"column {col!r} ") and w.endswith("not used for starter rules")
+                   for w in warned), warned
+    assert not any(f"column {mapped!r}" in w for w in warned)  # the mapped outcome is not "in disguise"
+    copy = next(w for w in warned if w.startswith("column 'Churn Label'" if mapped != "Churn Label"
+                                                   else "column 'Churn Value'"))
+    assert "is a copy of the outcome under another name" in copy and "churned on 100.0% of rows" in copy
+    result = run_backtest(store, rs)
+    assert result["auc"] < 0.9  # honest: no copy of the outcome in the rules
+    assert {leak["column"] for leak in result["leaks"]} == DISGUISED - {mapped}
+    types = store.column_types("account_table")
+    honest = [c for c in ("SeniorCitizen", "tenure", "MonthlyCharges", "TotalCharges") if types[c] == "DOUBLE"]
+    for b in result["baselines"].values():
+        assert b["unavailable"] is None and b["auc"] < 0.9  # not 1.0: Churn Score is no feature
+        assert b["n_features"] == len(honest) >= 3  # (TotalCharges is text until blank cells type as numbers)
+
+
+def test_bank_starter_leaves_out_a_near_copy():
+    store = _load("bank_leaky.csv")  # Exited is the outcome; Complain agrees with it on ~99.6% of rows
+    rs = starter_ruleset(store)
+    used = _columns_used(rs)
+    assert "Age" in used and "Complain" not in used and "Exited" not in used
+    [warning] = starter_warnings(store)
+    assert warning.startswith("column 'Complain' is a copy of the outcome under another name ('1' = churned on 99.")
+    result = run_backtest(store, rs)
+    assert result["baselines"]["logistic_regression"]["auc"] < 0.9  # with Complain it would be ~0.99
+
+
+def test_cli_starter_prints_what_it_left_out(tmp_path, capsys):
+    from riskcore.cli import main
+    out = tmp_path / "rules.toml"
+    assert main(["starter", "--data", str(EXPORTS / "telco_leaky.csv"), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    for col in ("Churn Label", "Churn Score", "Churn Reason"):
+        assert f"warning: {EXPORTS / 'telco_leaky.csv'}: column {col!r}" in err, err
+    assert "Churn" not in " ".join(r.signal for r in load_ruleset(out.read_text()).rules)
+
+
+LEAKY_RULES = """
+name = "leaky"
+[[rules]]
+id = "label_yes"
+label = "Churn Label is Yes"
+dimension = "churn"
+signal = '"Churn Label"'
+op = "=="
+threshold = "Yes"
+points = 48
+group = "external"
+
+[[rules]]
+id = "month_to_month"
+label = "Month-to-month contract"
+dimension = "churn"
+signal = "Contract"
+op = "=="
+threshold = "Month-to-month"
+points = 30
+group = "external"
+
+[[rules]]
+id = "short_tenure"
+label = "Tenure under a year"
+dimension = "churn"
+signal = "tenure"
+op = "<"
+threshold = 12
+points = 30
+group = "external"
+"""
+
+
+def test_fit_and_backtest_flag_a_rule_on_the_outcome_in_disguise(tmp_path, capsys):
+    from riskcore.backtest import fit_rules
+    from riskcore.cli import main
+    store = _load("telco_leaky.csv")
+    rs = load_ruleset(LEAKY_RULES)
+    fitted, info = fit_rules(store, rs)
+    assert info["flagged_rules"] == ["label_yes"] and fitted.rule("label_yes").points == 48
+    assert "label_yes" not in info["points"]  # left out of the fit
+    assert "warning: rule 'label_yes' uses the outcome in disguise: column 'Churn Label' is a copy" in info["summary"]
+    assert info["summary"].startswith("cross-validated (5 folds) AUC on 600 accounts")
+    result = run_backtest(store, rs)
+    assert any(w.startswith("rule 'label_yes' uses the outcome in disguise") for w in result["warnings"])
+    rules = tmp_path / "leaky.toml"
+    rules.write_text(LEAKY_RULES)
+    assert main(["fit", "--data", str(EXPORTS / "telco_leaky.csv"), "--rules", str(rules),
+                 "--out", str(tmp_path / "fitted.toml")]) == 0
+    assert "warning: rule 'label_yes' uses the outcome in disguise" in capsys.readouterr().out
+
+
+def test_data_page_starter_shows_what_it_left_out(tmp_path_factory):
+    from conftest import app_env
+    from streamlit.testing.v1 import AppTest
+    with app_env(tmp_path_factory):
+        at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120).run()
+        at.switch_page("pages/data.py").run()
+        data = (EXPORTS / "telco_leaky.csv").read_bytes()
+        at.file_uploader(key="upload").set_value(("telco.csv", data, "text/csv")).run()
+        at.button(key="load_upload").click().run()
+        at.button(key="starter_rules").click().run()
+        assert not at.exception, [e.message for e in at.exception]
+        shown = " ".join(s.value for s in at.success)
+        assert "starter rules" in shown and "Left out" in shown
+        for col in ("Churn Label", "Churn Score", "Churn Reason"):
+            assert f"column '{col}'" in shown.replace("\\", ""), shown
+        assert not _columns_used(at.session_state["draft"]) & DISGUISED
+
+
+def test_the_exports_are_generated_deterministically(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_exports", EXPORTS.parent / "make_exports.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(tmp_path)
+    for f in EXPORTS.glob("*.csv"):
+        assert (tmp_path / f.name).read_bytes() == f.read_bytes(), f.name
