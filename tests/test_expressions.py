@@ -16,7 +16,14 @@ COLS = {"usage_change_30d", "days_to_renewal", "days_since_last_touch", "Custome
      '"days_to_renewal" <= 60 AND "days_since_last_touch" > 30'),
     ('"Customer service calls" >= 4', '"Customer service calls" >= 4'),
     ("COALESCE(days_since_last_touch, 9999) > 30", 'COALESCE("days_since_last_touch", 9999) > 30'),
-    ("-usage_change_30d * 100 % 7 / 2 + 1 - 3", '-"usage_change_30d" * 100 % 7 / 2 + 1 - 3'),
+    # arithmetic in DOUBLE, a non-finite result NULL (a constant non-zero divisor needs no NULLIF)
+    ("-usage_change_30d * 100 % 7 / 2 + 1 - 3",
+     'CASE WHEN ISFINITE({e}) THEN {e} END'.format(
+         e='-CAST("usage_change_30d" AS DOUBLE) * CAST(100 AS DOUBLE) % CAST(7 AS DOUBLE) / CAST(2 AS DOUBLE) '
+           '+ CAST(1 AS DOUBLE) - CAST(3 AS DOUBLE)')),
+    ("days_to_renewal / days_since_last_touch > -1",
+     'CASE WHEN ISFINITE({e}) THEN {e} END > -1'.format(
+         e='CAST("days_to_renewal" AS DOUBLE) / NULLIF(CAST("days_since_last_touch" AS DOUBLE), 0)')),
     ("NOT (plan = 'basic' OR plan <> 'O''Brien')", "NOT (\"plan\" = 'basic' OR \"plan\" <> 'O''Brien')"),
     ("plan IS NOT NULL", 'NOT "plan" IS NULL'),
     ("churn = 'Yes'", "\"Churn\" = 'Yes'"),  # case-insensitive match, rewritten to the real name
@@ -82,9 +89,15 @@ def _independent_check(sql: str) -> None:
     trees = [t for t in sqlglot.parse(sql, read="duckdb") if t is not None]
     assert len(trees) == 1
     for node in trees[0].walk():
-        assert isinstance(node, ALLOWED_NODES), type(node)
+        # what the compiler adds around arithmetic: CAST(x AS DOUBLE), NULLIF(d, 0), CASE WHEN isfinite(...)
+        assert isinstance(node, ALLOWED_NODES + (exp.Cast, exp.DataType, exp.Nullif, exp.Case, exp.If,
+                                                 exp.Anonymous)), type(node)
         if isinstance(node, exp.Column):
             assert node.name in COLS and not node.table
+        if isinstance(node, exp.Cast):
+            assert node.to.sql("duckdb") == "DOUBLE"
+        if isinstance(node, exp.Anonymous):
+            assert node.name.lower() == "isfinite"
 
 
 _tokens = st.sampled_from([
