@@ -66,12 +66,13 @@ def _rules(args, scoring: bool = False):
     return rs
 
 
-def _note_unavailable(store: Store, rs, table: str) -> None:
-    """Say why each rule that cannot run on this data (missing or empty column, a type its op cannot
-    use) is left out; the other rules score."""
-    from .rules import rule_problems
+def _note_unavailable(store: Store, rs, table: str, segments: bool = False) -> None:
+    """Say why each rule (and behavioural segment) that cannot run on this data (missing or empty
+    column, a type its op cannot use) is left out; the others score."""
+    from .rules import rule_problems, segment_problems
     from .scoring import column_facts
-    for p in rule_problems(rs, column_facts(store, table, rs)):
+    facts = column_facts(store, table, rs)
+    for p in rule_problems(rs, facts) + (segment_problems(rs, facts) if segments else []):
         print(f"note: {p.message}", file=sys.stderr)
 
 
@@ -215,7 +216,7 @@ def cmd_snapshot(args) -> int:
     rs = _rules(args, scoring=True)
     store = _open(args, rs)
     as_of = _as_of(args, store)
-    _note_unavailable(store, rs, signals_table(store, as_of))
+    _note_unavailable(store, rs, signals_table(store, as_of), segments=True)
     n = snapshot(store, rs, as_of, args.store)
     print(f"snapshot of {n} accounts as of {as_of} ({rs.name}) stored in {args.store}")
     return 0

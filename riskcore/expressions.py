@@ -240,6 +240,8 @@ _SYMBOLS = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%"
 def kind_of(sql_type: str) -> str:
     """The kind of value (number, text, boolean, date, null, other) a DuckDB column type holds."""
     t = str(sql_type).upper().strip('"')
+    if t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION")):  # lists, arrays, nested values
+        return OTHER
     if t in _NUMBER_TYPES or t.startswith(("DECIMAL", "NUMERIC")):
         return NUMBER
     if t.startswith("VARCHAR") or t in ("TEXT", "STRING"):
@@ -344,6 +346,13 @@ def _subject(node: exp.Expression) -> str:
     return f"the expression {sql if len(sql) <= 60 else sql[:57] + '...'!r}"
 
 
+def _named(node: exp.Expression, kind: str) -> str:
+    """`column 'Seats' (a number)`; a literal says what it is by itself: `the text 'none'`."""
+    if isinstance(_unparen(node), (exp.Literal, exp.Boolean, exp.Null)):
+        return _subject(node)
+    return f"{_subject(node)} ({kind_phrase(kind)})"
+
+
 def _is(node: exp.Expression, kind: str, facts: ColumnFacts) -> str:
     """`column 'calls' is text (e.g. '1,234')`, `the text 'x' is text`..."""
     node = _unparen(node)
@@ -400,7 +409,7 @@ def _node_kind(node: exp.Expression, kinds: dict[int, str], facts: ColumnFacts) 
         if not _comparable(a, k(a), b, k(b)):
             first, other = (b, a) if _column_of(a) is None and _column_of(b) is not None else (a, b)
             raise TypeMismatch(f"{_is(first, k(first), facts)}; {_symbol(node)!r} compares it with "
-                               f"{_subject(other)} ({kind_phrase(k(other))})", _column_of(first))
+                               f"{_named(other, k(other))}", _column_of(first))
         return BOOLEAN
     if isinstance(node, (exp.And, exp.Or, exp.Not)):
         for o in _operands(node):
@@ -418,9 +427,9 @@ def _node_kind(node: exp.Expression, kinds: dict[int, str], facts: ColumnFacts) 
         for a, ka in seen[1:]:
             if not _comparable(seen[0][0], seen[0][1], a, ka):
                 b, kb = seen[0]
-                col = _column_of(b) if kb == TEXT else _column_of(a) if ka == TEXT else _column_of(b)
-                raise TypeMismatch(f"COALESCE mixes {_subject(b)} ({kind_phrase(kb)}) with {_subject(a)} "
-                                   f"({kind_phrase(ka)})", col)
+                text_side = _column_of(b) if kb == TEXT else _column_of(a) if ka == TEXT else None
+                col = text_side or _column_of(b) or _column_of(a)  # the example is a text column's
+                raise TypeMismatch(f"COALESCE mixes {_named(b, kb)} with {_named(a, ka)}", col)
         return seen[0][1] if seen else NULL
     return OTHER
 
