@@ -173,9 +173,11 @@ def cmd_backtest(args) -> int:
     from .signals import signals_table
     rs = _rules(args, scoring=True)
     store = _open(args, rs)
-    _note_unavailable(store, rs, signals_table(store, args.as_of or _as_of(args, store)))
     as_of = args.as_of or None
     result = run_backtest(store, rs, as_of=as_of, horizon_days=args.horizon, train_as_of=args.train_as_of)
+    scored_on = result.get("as_of")  # the evaluation date's signals exist by now: no extra computation
+    _note_unavailable(store, rs, signals_table(store, date.fromisoformat(scored_on) if isinstance(scored_on, str)
+                                               else _as_of(args, store)))
     if args.json:
         print(json.dumps(result, indent=2, default=str))
     else:

@@ -441,6 +441,11 @@ def render(tree: exp.Expression) -> str:
     integer overflow), `x / 0` and `x % 0` are NULL, and a non-finite result (overflow, inf - inf)
     is NULL: an expression never hands inf or NaN to a comparison."""
     out = _safe_arithmetic(tree.copy())
+    for node in list(out.walk()):  # (a > b) >= c: DuckDB refuses a comparison chained without parentheses
+        if isinstance(node, _COMPARISONS):
+            for side in ("this", "expression"):
+                if isinstance(node.args.get(side), _COMPARISONS):
+                    node.set(side, exp.Paren(this=node.args[side]))
     try:
         return out.sql(dialect="duckdb", identify=True, comments=False)
     except RecursionError:  # a backstop: parsing refuses deeper trees

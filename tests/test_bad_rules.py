@@ -233,3 +233,9 @@ def test_app_pages_explain_a_rule_set_without_rules(tmp_path_factory):
             assert not at.error, (page, [e.value for e in at.error])
             assert at.session_state["_ctx"].rs.rules == ()
             assert PAGE_NOTE in [i.value for i in at.info], page
+
+
+def test_a_comparison_of_a_comparison_compiles_with_parentheses(typed):
+    f = _fired(typed, "chained_comparison.toml")
+    seats = typed.df("SELECT Seats FROM account_table")["Seats"]
+    assert f["f_many_seats_true"].tolist() == [1.0 if s > 10 else 0.0 for s in seats]

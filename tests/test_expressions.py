@@ -1,6 +1,7 @@
 """Rule expressions: only whitelisted constructs over known columns ever reach SQL."""
 
 import duckdb
+import numpy as np
 import pytest
 import sqlglot
 from hypothesis import given, settings, strategies as st
@@ -253,3 +254,39 @@ def test_kind_mismatches_are_what_duckdb_refuses():
             infer_kind(tree, facts)
         with pytest.raises(duckdb.Error):
             con.execute(f"SELECT {render(tree)} FROM t").fetchall()
+
+
+def test_a_comparison_of_comparisons_gets_its_parentheses_back():
+    """sqlglot reads `a > 1 = TRUE` as (a > 1) = TRUE but wrote it back bare, which DuckDB refuses
+    ('Chained comparisons are not supported'); found by a random-expression run."""
+    assert _eval("a > 1 = TRUE", [(5, 0), (0, 0)]) == [True, False]
+    assert render(parse_expression("a > 1 = TRUE", {"a"})) == '("a" > 1) = TRUE'
+
+
+_LEAVES = st.sampled_from(["a", "b", "plan", "flag", "d", "0", "1", "-3", "2.5", "9223372036854775807", "'x'",
+                           "'2026-01-01'", "NULL", "TRUE", "1e308"])
+_EXPRS = st.recursive(_LEAVES, lambda inner: st.one_of(
+    st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "%"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+    st.tuples(inner, st.sampled_from(["<", ">", "=", "<>", "<=", ">="]), inner).map(" ".join),
+    st.tuples(inner, st.sampled_from(["AND", "OR"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+    inner.map(lambda x: f"NOT ({x})"), inner.map(lambda x: f"-({x})"), inner.map(lambda x: f"({x}) IS NULL"),
+    st.tuples(inner, inner).map(lambda t: f"COALESCE({t[0]}, {t[1]})")), max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_EXPRS)
+def test_an_expression_that_passes_the_type_check_runs_and_is_never_inf_or_nan(text):
+    """Whatever the checker lets through runs in DuckDB on extreme values (0, BIGINT max, 1e308,
+    NULL) without an engine error, and no value it gives is inf or NaN."""
+    facts = ColumnFacts({"a": "BIGINT", "b": "DOUBLE", "plan": "VARCHAR", "flag": "BOOLEAN", "d": "DATE"})
+    try:
+        tree = parse_expression(text, facts)
+        infer_kind(tree, facts)
+    except ExpressionError:
+        return
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (a BIGINT, b DOUBLE, plan VARCHAR, flag BOOLEAN, d DATE)")
+    con.execute("INSERT INTO t VALUES (0, 0, 'x', true, DATE '2026-01-01'), (5, -1e308, 'Basic', NULL, NULL), "
+                "(9223372036854775807, 1e308, NULL, false, DATE '2020-02-02')")
+    for (v,) in con.execute(f"SELECT {render(tree)} FROM t").fetchall():
+        assert not (isinstance(v, float) and not np.isfinite(v)), (text, v)
