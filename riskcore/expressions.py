@@ -282,6 +282,8 @@ class ColumnFacts:
         kind = self.kind(column)
         what = _PHRASES.get(kind) or f"of type {self.types[column]}"
         example = self.examples.get(column)
+        if example is not None and len(example) > 40:  # a hint, not the cell: long text is cut
+            example = example[:37] + "..."
         return f"column {column!r} is {what}" + (f" (e.g. {example!r})" if example is not None else "")
 
 

@@ -523,8 +523,8 @@ def ruleset_from_dict(doc: dict, source: str = "<rule set>") -> RuleSet:
                                              f"(expected one of {', '.join(allowed)}, or declare `dimensions`)")
     if primary not in dims:
         raise ctx.fail("primary_dimension", f"{primary!r} is not one of the dimensions {', '.join(dims)}")
+    fld = "dimensions" if "dimensions" in doc else "primary_dimension"
     for d in dims:
-        fld = "dimensions" if "dimensions" in doc else "primary_dimension"
         if not ID_PATTERN.fullmatch(d):
             raise ctx.fail(fld, f"expected a name of lowercase letters, digits and _ ([a-z0-9_]+), found {d!r}")
         if d in RESERVED_DIMENSIONS:

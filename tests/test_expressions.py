@@ -290,3 +290,8 @@ def test_an_expression_that_passes_the_type_check_runs_and_is_never_inf_or_nan(t
                 "(9223372036854775807, 1e308, NULL, false, DATE '2020-02-02')")
     for (v,) in con.execute(f"SELECT {render(tree)} FROM t").fetchall():
         assert not (isinstance(v, float) and not np.isfinite(v)), (text, v)
+
+
+def test_a_long_example_value_is_cut():
+    facts = ColumnFacts({"note": "VARCHAR"}, examples={"note": "x" * 500})
+    assert facts.phrase("note") == f"column 'note' is text (e.g. '{'x' * 37}...')"
