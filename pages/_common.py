@@ -223,11 +223,19 @@ def _leave_legacy_pages_mode() -> None:
         st.rerun()
 
 
+NO_RULES = ("This rule set has no rules: every account scores 0 and sits in the low tier. Import a rule set "
+            "on the Tuning page, or start one from your table's columns on the Data page.")
+
+
 def ctx() -> Ctx:
-    """Draw the sidebar and return its choices; every page calls this first."""
+    """Draw the sidebar and return its choices; every page calls this first (a rule set without
+    rules is said once, at the top of the page, instead of empty charts that look like data)."""
     _leave_legacy_pages_mode()
     page_setup()
-    return sidebar()
+    c = sidebar()
+    if not c.rs.rules:
+        st.info(NO_RULES)
+    return c
 
 
 # ---- sidebar -----------------------------------------------------------------------------

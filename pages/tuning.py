@@ -294,6 +294,7 @@ def accuracy(slots, n: int, draft_rs, pub_rs) -> None:
 def live() -> None:
     """Controls and live results: a slider or threshold change reruns only this fragment."""
     from riskcore.rules import unavailable_rules
+    from riskcore.scoring import column_facts
     from riskcore.signals import signals_table
     controls, results = st.columns([2, 3], gap="medium")
     with controls:
@@ -301,11 +302,12 @@ def live() -> None:
     st.session_state["draft"] = new
     _box["rs"] = new
     draft_rs = _with_dimension(new)
-    missing = unavailable_rules(new, c.store.columns(signals_table(c.store, c.as_of)))
+    with c.store.lock:
+        missing = unavailable_rules(new, column_facts(c.store, signals_table(c.store, c.as_of), new))
     if missing:
         with controls:
-            st.caption(f"{len(missing)} rules are unavailable for this data (their signals are missing) and never "
-                       f"fire: {', '.join(missing)}")
+            st.caption(f"{len(missing)} rules are unavailable for this data (their signals are missing, empty or "
+                       f"of another type) and never fire: {', '.join(missing)}")
     pub_rs = c.published
     with results:
         draw_results(live_numbers(draft_rs, pub_rs), draft_rs, pub_rs)

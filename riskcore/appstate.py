@@ -494,8 +494,8 @@ def _window_patterns(store: Store, rs, sig: str, churn: pd.DataFrame, folds: int
     """(Patterns, y, fold) of one window: firings of the primary dimension's rules joined with
     outcomes; with `folds` (account table) each row also carries its cross-validation fold."""
     from .db import safe_table_name
-    from .scoring import Patterns, _pattern_rules, compile_firings
-    cols = store.columns(sig)
+    from .scoring import Patterns, _pattern_rules, column_facts, compile_firings
+    cols = column_facts(store, sig, rs)  # type-checked: a rule that cannot run is left out
     rules = _pattern_rules(rs, cols, (rs.primary_dimension,))
     ids = [r.id for r in rules]
     part = replace(rs, rules=tuple(rules), overrides=tuple(o for o in rs.overrides if o.rule in set(ids)))

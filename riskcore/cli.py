@@ -53,13 +53,27 @@ def _mapping(args, rs=None) -> Mapping | None:
     return mapping_from_dict(base)
 
 
-def _rules(args):
-    from .rules import load_ruleset
+def _rules(args, scoring: bool = False):
+    """The rule set of --rules (or the default); `scoring`: refuse one without rules (all scores 0)."""
+    from .rules import NO_RULES, load_ruleset
     from .workspace import DEFAULT_RULES
     path = Path(args.rules) if getattr(args, "rules", None) else DEFAULT_RULES
     if not path.exists():
         raise CliError(f"{path}: rule-set file not found")
-    return load_ruleset(path)
+    rs = load_ruleset(path)
+    if scoring and not rs.rules:
+        raise CliError(f"{path}: {NO_RULES}")
+    return rs
+
+
+def _note_unavailable(store: Store, rs, table: str, segments: bool = False) -> None:
+    """Say why each rule (and behavioural segment) that cannot run on this data (missing or empty
+    column, a type its op cannot use) is left out; the others score."""
+    from .rules import rule_problems, segment_problems
+    from .scoring import column_facts
+    facts = column_facts(store, table, rs)
+    for p in rule_problems(rs, facts) + (segment_problems(rs, facts) if segments else []):
+        print(f"note: {p.message}", file=sys.stderr)
 
 
 def _open(args, rs=None) -> Store:
@@ -80,17 +94,13 @@ def _as_of(args, store: Store) -> date:
 def _scored(args):
     """Load data and rules, score as of the date; returns (store, rule set, scored table, as_of)."""
     from .playbooks import catalog_frame, load_catalog
-    from .rules import unavailable_rules
     from .scoring import score
     from .signals import signals_table
-    rs = _rules(args)
+    rs = _rules(args, scoring=True)
     store = _open(args, rs)
     as_of = _as_of(args, store)
     table = signals_table(store, as_of)
-    missing = unavailable_rules(rs, set(store.columns(table)))
-    if missing:
-        print(f"note: rules unavailable for this data (their signals are missing): {', '.join(missing)}",
-              file=sys.stderr)
+    _note_unavailable(store, rs, table)
     scored = score(store, rs, table, playbooks=catalog_frame(load_catalog()))
     return store, rs, scored, as_of
 
@@ -160,10 +170,14 @@ def cmd_score(args) -> int:
 
 def cmd_backtest(args) -> int:
     from .backtest import run_backtest
-    rs = _rules(args)
+    from .signals import signals_table
+    rs = _rules(args, scoring=True)
     store = _open(args, rs)
     as_of = args.as_of or None
     result = run_backtest(store, rs, as_of=as_of, horizon_days=args.horizon, train_as_of=args.train_as_of)
+    scored_on = result.get("as_of")  # the evaluation date's signals exist by now: no extra computation
+    _note_unavailable(store, rs, signals_table(store, date.fromisoformat(scored_on) if isinstance(scored_on, str)
+                                               else _as_of(args, store)))
     if args.json:
         print(json.dumps(result, indent=2, default=str))
     else:
@@ -176,7 +190,7 @@ def cmd_fit(args) -> int:
     from .backtest import fit_rules
     from .rules import ruleset_to_toml
     from .atomic import write_atomic
-    rs = _rules(args)
+    rs = _rules(args, scoring=True)
     store = _open(args, rs)
     fitted, info = fit_rules(store, rs, as_of=args.as_of, horizon_days=args.horizon)
     write_atomic(args.out, ruleset_to_toml(fitted))
@@ -202,9 +216,11 @@ def cmd_starter(args) -> int:
 
 def cmd_snapshot(args) -> int:
     from .history import snapshot
-    rs = _rules(args)
+    from .signals import signals_table
+    rs = _rules(args, scoring=True)
     store = _open(args, rs)
     as_of = _as_of(args, store)
+    _note_unavailable(store, rs, signals_table(store, as_of), segments=True)
     n = snapshot(store, rs, as_of, args.store)
     print(f"snapshot of {n} accounts as of {as_of} ({rs.name}) stored in {args.store}")
     return 0

@@ -21,7 +21,8 @@ from typing import Any, Iterable, Union
 
 import tomli_w
 
-from .expressions import ExpressionError, expression_columns, parse_expression
+from .expressions import (BOOLEAN, DATE, INT64_MAX, NULL, NUMBER, OTHER, TEXT, ColumnFacts, ExpressionError,
+                          TypeMismatch, expression_columns, infer_kind, is_date_text, kind_phrase, parse_expression)
 
 DEFAULT_RULESET_PATH = Path(__file__).resolve().parent.parent / "data" / "rules" / "default.toml"
 
@@ -33,9 +34,14 @@ STAGES = ("onboarding", "adopted", "renewal")
 QUADRANTS = ("save", "expand", "maintain", "triage")
 ALERT_KINDS = ("score_rise", "tier_worse", "entered_quadrant", "segment_change")
 TIER_MODES = ("points", "percentile")
-ID_PATTERN = re.compile(r"^[a-z0-9_]+$")
+ID_PATTERN = re.compile(r"[a-z0-9_]+")  # always with fullmatch: `$` would let "r1\n" through
 # a signal that fails to parse as an expression may still be a plain column name with spaces
-_NAME_LIKE = re.compile(r"^[\w][\w .\-]*$")
+_NAME_LIKE = re.compile(r"[\w][\w .\-]*")
+# names the score output already uses (scoring.ATTRIBUTES, risk_score, tier, quadrant, playbook,
+# reasons) and snapshots add: a dimension of that name would replace or shadow a column
+RESERVED_DIMENSIONS = ("risk", "tier", "quadrant", "playbook", "reasons", "account_id", "account_name", "segment",
+                       "csm_owner", "stage", "value", "renewal_date", "marketing_consent", "behavior_segment",
+                       "fired", "parent_id")
 
 
 class RuleSetError(ValueError):
@@ -187,7 +193,15 @@ class _Ctx:
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    """A finite number DuckDB can bind (TOML integers may be longer than 64 bits)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    return abs(v) <= INT64_MAX if isinstance(v, int) else math.isfinite(v)
+
+
+def _huge(ctx: _Ctx, key: str, v: Any) -> None:
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > INT64_MAX:
+        raise ctx.fail(key, f"the number {v} is out of range (whole numbers up to {INT64_MAX})")
 
 
 def _take(ctx: _Ctx, table: dict, allowed: Iterable[str]) -> None:
@@ -221,6 +235,7 @@ def _num(ctx: _Ctx, table: dict, key: str, lo: float | None = None, hi: float | 
             raise ctx.fail(key, "missing")
         return default
     v = table[key]
+    _huge(ctx, key, v)
     if not _is_number(v):
         raise ctx.fail(key, f"expected a number, found {v!r}")
     if (lo is not None and v < lo) or (hi is not None and v > hi):
@@ -229,7 +244,7 @@ def _num(ctx: _Ctx, table: dict, key: str, lo: float | None = None, hi: float | 
 
 
 def _check_id(ctx: _Ctx, v: Any, what: str = "id") -> str:
-    if not isinstance(v, str) or not ID_PATTERN.match(v):
+    if not isinstance(v, str) or not ID_PATTERN.fullmatch(v):
         raise ctx.fail(what, f"expected lowercase letters, digits and _ ([a-z0-9_]+), found {v!r}")
     return v
 
@@ -242,6 +257,8 @@ def _threshold(ctx: _Ctx, op: str, v: Any, fld: str = "threshold") -> Threshold:
         return None
     if v is None:
         raise ctx.fail(fld, f"missing (op {op!r} needs one)")
+    for x in (v if isinstance(v, list) else [v]):
+        _huge(ctx, fld, x)
     if isinstance(v, dict):
         if op not in ("<", "<=", ">", ">="):
             raise ctx.fail(fld, f"a percentile threshold needs op < <= > >=, found op {op!r}")
@@ -279,7 +296,7 @@ def _check_signal(ctx: _Ctx, v: Any) -> str:
     try:
         parse_expression(v, None)
     except ExpressionError as e:
-        if not _NAME_LIKE.match(v):  # could still be a column name with spaces, checked later
+        if not _NAME_LIKE.fullmatch(v):  # could still be a column name with spaces, checked later
             raise ctx.fail("signal", f"{e} (in {v!r})") from None
     return v
 
@@ -491,7 +508,7 @@ def ruleset_from_dict(doc: dict, source: str = "<rule set>") -> RuleSet:
         raise ctx.fail("rules", "expected [[rules]] tables")
     if "dimensions" in doc:
         dims = doc["dimensions"]
-        if not isinstance(dims, list) or not dims or not all(isinstance(d, str) and ID_PATTERN.match(d)
+        if not isinstance(dims, list) or not dims or not all(isinstance(d, str) and ID_PATTERN.fullmatch(d)
                                                                for d in dims) or len(set(dims)) != len(dims):
             raise ctx.fail("dimensions", f"expected a list of distinct names ([a-z0-9_]+), found {dims!r}")
         dims = tuple(dims)
@@ -506,6 +523,13 @@ def ruleset_from_dict(doc: dict, source: str = "<rule set>") -> RuleSet:
                                              f"(expected one of {', '.join(allowed)}, or declare `dimensions`)")
     if primary not in dims:
         raise ctx.fail("primary_dimension", f"{primary!r} is not one of the dimensions {', '.join(dims)}")
+    fld = "dimensions" if "dimensions" in doc else "primary_dimension"
+    for d in dims:
+        if not ID_PATTERN.fullmatch(d):
+            raise ctx.fail(fld, f"expected a name of lowercase letters, digits and _ ([a-z0-9_]+), found {d!r}")
+        if d in RESERVED_DIMENSIONS:
+            raise ctx.fail(fld, f"{d!r} cannot be a dimension name: the score output already has a column "
+                                f"{'risk_score' if d == 'risk' else d!r} (reserved: {', '.join(RESERVED_DIMENSIONS)})")
     rules = [_rule(source, i, t, dims) for i, t in enumerate(raw_rules)]
     seen: set[str] = set()
     for r in rules:
@@ -567,10 +591,11 @@ def ruleset_to_dict(rs: RuleSet) -> dict:
         if isinstance(data.get("outcome_positive"), tuple):
             data["outcome_positive"] = list(data["outcome_positive"])
         doc["data"] = data
-    doc["rules"] = [_compact({
-        "id": r.id, "label": r.label, "dimension": r.dimension, "signal": r.signal, "op": r.op,
-        "threshold": _thr_out(r.threshold), "points": r.points, "group": r.group,
-        "null_fires": r.null_fires, "enabled": r.enabled}) for r in rs.rules]
+    if rs.rules:  # like the other lists: absent when empty (TOML has no empty array of tables)
+        doc["rules"] = [_compact({
+            "id": r.id, "label": r.label, "dimension": r.dimension, "signal": r.signal, "op": r.op,
+            "threshold": _thr_out(r.threshold), "points": r.points, "group": r.group,
+            "null_fires": r.null_fires, "enabled": r.enabled}) for r in rs.rules]
     for key, items in (("overrides", rs.overrides), ("alerts", rs.alerts), ("behavior_segments", rs.behavior_segments)):
         if items:
             doc[key] = [_compact({f.name: _thr_out(getattr(x, f.name)) for f in fields(x)}) for x in items]
@@ -587,7 +612,7 @@ def _value(v: Any) -> str:
 
 
 def _key(k: str) -> str:
-    return k if re.match(r"^[A-Za-z0-9_-]+$", k) else _value(k)
+    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else _value(k)
 
 
 def _table(lines: list[str], header: str | None, table: dict) -> None:
@@ -696,31 +721,151 @@ def _missing(signal: str, columns: set[str]) -> list[str]:
     return [c for c in signal_columns(signal, columns) if c not in columns and c.lower() not in folded]
 
 
-def unavailable_rules(rs: RuleSet, columns: Iterable[str]) -> list[str]:
-    """Ids of rules whose signal needs columns the data does not have (shown, never scored as zero)."""
+@dataclass(frozen=True)
+class Unavailable:
+    """Why a rule (or behavioural segment) cannot run on this data: `message` names the rule, the
+    field and the column; `column` is the column whose type or emptiness is the reason, if one is."""
+
+    id: str
+    message: str
+    column: str | None = None
+
+
+NUMBER_OPS = ("<", "<=", ">", ">=", "between", "scale")
+_HINTS = {NUMBER: ' (for a 0/1 column write op = "==" with threshold = 1)',
+          TEXT: ' (write op = "==" with the text that means yes, e.g. threshold = "Yes")'}
+
+
+def _value_kind(v: Any) -> str:
+    return BOOLEAN if isinstance(v, bool) else TEXT if isinstance(v, str) else NUMBER
+
+
+def _value_phrase(v: Any) -> str:
+    if isinstance(v, bool):
+        return f"true/false ({str(v).lower()})"
+    return f"text {v!r}" if isinstance(v, str) else f"the number {v!r}"
+
+
+def _fits(kind: str, v: Any) -> bool:
+    """Can a value of this kind be compared (==, !=, in) with the threshold value v?"""
+    if kind == NULL:
+        return True
+    if kind == DATE:
+        return isinstance(v, str) and is_date_text(v)
+    return kind == _value_kind(v) and kind != OTHER
+
+
+def _signal_kind(signal: str, facts: ColumnFacts) -> tuple[str, str | None, str]:
+    """(kind, column, subject): the kind of value a signal gives, the column it is (when it is one)
+    and how a message says what it is. Raises ExpressionError / TypeMismatch."""
+    if signal in facts:
+        return facts.kind(signal), signal, facts.phrase(signal)
+    tree = parse_expression(signal, facts)
+    kind = infer_kind(tree, facts)
+    inner = tree
+    while inner.key == "paren":
+        inner = inner.this
+    if inner.key == "column":
+        return kind, inner.name, facts.phrase(inner.name)
+    return kind, None, f"the signal {signal!r} is {kind_phrase(kind)}"
+
+
+def _type_problem(where: str, item: Any, thresholds: list[tuple[str, Any]],
+                  facts: ColumnFacts) -> tuple[str, str | None] | None:
+    """(message, column) when the op or a threshold does not fit the signal's kind of value;
+    `thresholds`: (where it is written, value) for the item's own threshold and its overrides'."""
+    kind, column, subject = _signal_kind(item.signal, facts)
+    op = item.op
+    if op == "is_null" or kind == NULL:
+        return None
+    if kind == OTHER:
+        return f"{where}, field 'signal': {subject}; op {op!r} cannot use it", column
+    if op in NUMBER_OPS:
+        if kind != NUMBER:
+            pct = " with a percentile threshold" if any(isinstance(t, Percentile) for _, t in thresholds) else ""
+            return f"{where}, field 'signal': {subject}; op {op!r}{pct} needs a number", column
+        return None
+    if op == "is_true":
+        if kind != BOOLEAN:
+            return f"{where}, field 'signal': {subject}; op 'is_true' needs true/false{_HINTS.get(kind, '')}", column
+        return None
+    for at, thr in thresholds:  # == != in: every threshold value must be comparable with the signal
+        for v in (thr if isinstance(thr, tuple) else (thr,)):
+            if not _fits(kind, v):
+                need = " (a date needs text written YYYY-MM-DD)" if kind == DATE else ""
+                return f"{at}, field 'threshold': {subject}; op {op!r} compares it with {_value_phrase(v)}{need}", column
+    return None
+
+
+def _problem(what: str, item: Any, columns: Iterable[str],
+             overrides: Iterable[tuple[int, Override]] = ()) -> Unavailable | None:
+    """Why `item` (a rule or behavioural segment) cannot run on these columns, or None.
+
+    Plain column names: missing columns and expressions that do not check. ColumnFacts (names with
+    types, see scoring.column_facts) also: columns without any value and kinds that do not fit."""
+    facts = columns if isinstance(columns, ColumnFacts) else None
     cols = set(columns)
-    return [r.id for r in rs.rules if _missing(r.signal, cols)]
+    tail = " (rule unavailable)" if what == "rule" else " (segment unavailable)"
+    where = f"{what} {item.id!r}"
+    miss = _missing(item.signal, cols)
+    if miss:
+        return Unavailable(item.id, f"{where}, field 'signal': column(s) {', '.join(map(repr, miss))} not in the "
+                                    "data" + (" (rule unavailable)" if what == "rule" else ""))
+    try:
+        tree = None if item.signal in cols else parse_expression(item.signal, cols)
+        if facts is None:
+            return None
+        used = [item.signal] if tree is None else expression_columns(tree)
+        empty = [c for c in used if c in facts.empty]
+        if empty:
+            return Unavailable(item.id, f"{where}, field 'signal': column {empty[0]!r} has no values{tail}", empty[0])
+        thresholds = [(where, item.threshold)] + [(f"override #{i + 1} of rule {item.id!r}", o.threshold)
+                                                  for i, o in overrides if o.threshold is not None]
+        found = _type_problem(where, item, thresholds, facts)
+    except TypeMismatch as e:
+        return Unavailable(item.id, f"{where}, field 'signal': {e}{tail}", e.column)
+    except ExpressionError as e:
+        return Unavailable(item.id, f"{where}, field 'signal': {e}{tail}")
+    if found is None:
+        return None
+    message, column = found
+    return Unavailable(item.id, message + tail, column)
+
+
+def rule_problems(rs: RuleSet, columns: Iterable[str]) -> list[Unavailable]:
+    """Why each rule that cannot run on these columns is unavailable (see `_problem`), file order."""
+    columns = columns if isinstance(columns, ColumnFacts) else list(columns)
+    found = (_problem("rule", r, columns, [(i, o) for i, o in enumerate(rs.overrides) if o.rule == r.id])
+             for r in rs.rules)
+    return [p for p in found if p is not None]
+
+
+def segment_problems(rs: RuleSet, columns: Iterable[str]) -> list[Unavailable]:
+    """The same for behavioural segments (an unavailable segment never matches)."""
+    columns = columns if isinstance(columns, ColumnFacts) else list(columns)
+    found = (_problem("behavior segment", s, columns) for s in rs.behavior_segments)
+    return [p for p in found if p is not None]
+
+
+def unavailable_rules(rs: RuleSet, columns: Iterable[str]) -> list[str]:
+    """Ids of rules that cannot run on these columns (missing, empty or of the wrong kind): shown,
+    never scored as zero. Give ColumnFacts to check types, plain names to check only presence."""
+    return [p.id for p in rule_problems(rs, columns)]
+
+
+NO_RULES = "top level, field 'rules': the rule set has no rules ([[rules]] tables): every account would score 0"
 
 
 def validate_ruleset(rs: RuleSet, columns: Iterable[str]) -> list[str]:
     """Problems of a rule set against the data's columns, one message per problem (empty: all fine).
 
-    Missing signal columns make a rule unavailable (reported, not an error that stops scoring).
+    An unavailable rule (missing column, no values, a kind its op cannot use) is reported, not an
+    error that stops scoring: the other rules score.
     """
+    columns = columns if isinstance(columns, ColumnFacts) else list(columns)
     cols = set(columns)
-    out: list[str] = []
-    for kind, items in (("rule", rs.rules), ("behavior segment", rs.behavior_segments)):
-        for r in items:
-            miss = _missing(r.signal, cols)
-            if miss:
-                out.append(f"{kind} {r.id!r}, field 'signal': column(s) {', '.join(map(repr, miss))} not in the data"
-                           + (" (rule unavailable)" if kind == "rule" else ""))
-                continue
-            if r.signal not in cols:
-                try:
-                    parse_expression(r.signal, cols)
-                except ExpressionError as e:
-                    out.append(f"{kind} {r.id!r}, field 'signal': {e}")
+    out: list[str] = [] if rs.rules else [NO_RULES]
+    out += [p.message for p in rule_problems(rs, columns) + segment_problems(rs, columns)]
     if rs.quadrant.value_column not in cols:
         out.append(f"[quadrant], field 'value_column': column {rs.quadrant.value_column!r} not in the data "
                    "(value axis empty: every account counts as low value)")

@@ -19,8 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .db import Params, Store, quote_ident, safe_table_name
-from .expressions import parse_expression, render
-from .rules import Override, Percentile, Rule, RuleSet, Threshold, unavailable_rules, validate_ruleset
+from .expressions import TEXT, ColumnFacts, parse_expression, render
+from .rules import (Override, Percentile, Rule, RuleSet, Threshold, rule_problems, segment_problems,
+                    signal_columns, unavailable_rules, validate_ruleset)
 
 # account attributes carried through both stages: (column, type); NULL when the data lacks them
 ATTRIBUTES = (("account_id", "VARCHAR"), ("account_name", "VARCHAR"), ("segment", "VARCHAR"),
@@ -44,9 +45,48 @@ def _signal_sql(rule_signal: str, columns: set[str]) -> str:
 
 
 def available_rules(rs: RuleSet, columns: Iterable[str]) -> list[Rule]:
-    """Rules (enabled or not) whose signal columns all exist: they get firings columns."""
+    """Rules (enabled or not) that can run on these columns: they get firings columns. With
+    ColumnFacts (`column_facts`) that includes the type check, so no engine error can surface."""
     missing = set(unavailable_rules(rs, columns))
     return [r for r in rs.rules if r.id not in missing]
+
+
+def _is_account_table(store: Store) -> bool:
+    return store.dataset is not None and store.dataset.kind == "account_table"
+
+
+def column_facts(store: Store, table: str, rs: RuleSet | None = None) -> ColumnFacts:
+    """The columns of `table` with their types: what every compile of `rs` against data checks.
+
+    For an account table also which of the columns `rs` reads hold no value at all (a blank export
+    column: its rules are unavailable; an all-NULL activity signal is a real NULL, `null_fires`
+    decides), and for each text column a rule misuses an example value for the message ('1,234').
+    """
+    facts = ColumnFacts(store.column_types(table))
+    if rs is None:
+        return facts
+    used: list[str] = []
+    for item in rs.rules + rs.behavior_segments:
+        for c in signal_columns(item.signal, facts):
+            real = c if c in facts else next((x for x in facts if x.lower() == c.lower()), None)
+            if real is not None and real not in used:
+                used.append(real)
+    src = _q(safe_table_name(table))
+    empty: frozenset = frozenset()
+    if used and _is_account_table(store):
+        counts = store.rows(f"SELECT {', '.join(f'count({_q(c)})' for c in used)} FROM {src}")[0]
+        empty = frozenset(c for c, n in zip(used, counts) if n == 0)
+        facts = ColumnFacts(facts.types, empty=empty)
+    texts = [p.column for p in rule_problems(rs, facts) + segment_problems(rs, facts)
+             if p.column is not None and p.column in facts and facts.kind(p.column) == TEXT]
+    texts = list(dict.fromkeys(texts))
+    if texts:  # an example that is not a number says most (e.g. '1,234'); else any value
+        row = store.rows("SELECT " + ", ".join(
+            f"COALESCE(min({_q(c)}) FILTER (WHERE TRY_CAST({_q(c)} AS DOUBLE) IS NULL), min({_q(c)}))"
+            for c in texts) + f" FROM {src}")[0]
+        facts = ColumnFacts(facts.types, empty=empty,
+                            examples={c: v for c, v in zip(texts, row) if v is not None})
+    return facts
 
 
 def scoring_notes(rs: RuleSet, columns: Iterable[str]) -> list[str]:
@@ -88,6 +128,7 @@ def compile_firings(rs: RuleSet, columns: Iterable[str], source: str = "signals"
                     attributes: Iterable[str] | None = None) -> tuple[str, list]:
     """SELECT computing stage 1 over the table `source` with these columns; returns (sql, params).
     `attributes`: which of ATTRIBUTES to carry (default all; a narrow scan needs fewer)."""
+    columns = columns if isinstance(columns, ColumnFacts) else list(columns)
     cols = set(columns)
     if "account_id" not in cols:
         raise ValueError(f"table {source!r} has no account_id column: cannot score it")
@@ -103,7 +144,7 @@ def compile_firings(rs: RuleSet, columns: Iterable[str], source: str = "signals"
             base.append(f"{cast}({_q(src)} AS {typ}) AS {_q(name)}")
         else:
             base.append(f"CAST(NULL AS {typ}) AS {_q(name)}")
-    rules = available_rules(rs, cols)
+    rules = available_rules(rs, columns)
     for r in rules:
         base.append(f"{_signal_sql(r.signal, cols)} AS {_q('v_' + r.id)}")
 
@@ -144,8 +185,9 @@ def _overrides_of(rs: RuleSet, rule_id: str) -> list[Override]:
 
 
 def firings(store: Store, rs: RuleSet, signals_table: str, out_table: str = "firings") -> str:
-    """Stage 1 into table `out_table` (one row per account): f_<rule> degrees and v_<rule> values."""
-    sql, params = compile_firings(rs, store.columns(signals_table), source=signals_table)
+    """Stage 1 into table `out_table` (one row per account): f_<rule> degrees and v_<rule> values.
+    Rules that cannot run on the table (missing, empty, wrong type) are left out: `scoring_notes`."""
+    sql, params = compile_firings(rs, column_facts(store, signals_table, rs), source=signals_table)
     store.execute(f"CREATE OR REPLACE TABLE {_q(safe_table_name(out_table))} AS\n{sql}", params)
     return out_table
 
@@ -490,7 +532,7 @@ def patterns_from_signals(store: Store, rs: RuleSet, signals_table: str, dimensi
     """Patterns straight from the signals (after a threshold change): stage 1 restricted to the rules of
     `dimensions`, grouped in the same query, so no per-account table is written."""
     dims = _dims_for(rs, dimensions)
-    cols = store.columns(signals_table)
+    cols = column_facts(store, signals_table, rs)
     rules = _pattern_rules(rs, cols, dims)
     ids = {r.id for r in rules}
     part = replace(rs, rules=tuple(rules), overrides=tuple(o for o in rs.overrides if o.rule in ids))
@@ -590,6 +632,7 @@ class PatternIndex:
     base: Patterns
     rs: RuleSet  # the rule set the base patterns were fired with
     columns: tuple[str, ...] = ()  # of `table` (saves a catalog query per change)
+    facts: ColumnFacts | None = field(default=None, compare=False, repr=False)  # `table`'s, for type checks
     # small indexes only: (changed rule ids) -> per-account pid, value and signal values, read once
     memory: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -605,10 +648,9 @@ def pattern_index(store: Store, rs: RuleSet, signals_table: str, out_table: str 
                   dimensions: Iterable[str] | None = None) -> PatternIndex:
     """Fire the rules of `dimensions` (default: the primary) once, keep their patterns and a
     per-account pattern id (one-off per signals table and threshold set)."""
-    from .rules import signal_columns
     dims = _dims_for(rs, dimensions)
     out = safe_table_name(out_table)
-    cols = store.columns(signals_table)
+    cols = column_facts(store, signals_table, rs)
     rules = _pattern_rules(rs, cols, dims)
     ids = {r.id for r in rules}
     part = replace(rs, rules=tuple(rules), overrides=tuple(o for o in rs.overrides if o.rule in ids))
@@ -649,7 +691,9 @@ def pattern_index(store: Store, rs: RuleSet, signals_table: str, out_table: str 
         n=t.column("n").to_numpy(zero_copy_only=False).astype(np.int64),
         value=np.nan_to_num(t.column("value").to_numpy(zero_copy_only=False).astype(float), nan=0.0),
         value_cut=cut, value_cutoff=rs.quadrant.value_cutoff)
-    return PatternIndex(out, base, rs, tuple(store.columns(out)))
+    types = store.column_types(out)
+    facts = ColumnFacts(types, empty=cols.empty & set(types), examples=cols.examples)
+    return PatternIndex(out, base, rs, tuple(types), facts)
 
 
 def patterns_for(store: Store, index: PatternIndex, rs: RuleSet) -> Patterns:
@@ -670,6 +714,8 @@ def patterns_for(store: Store, index: PatternIndex, rs: RuleSet) -> Patterns:
     if any(rs.rule(r).signal != index.rs.rule(r).signal or rs.rule(r).dimension != index.rs.rule(r).dimension
            for r in changed):
         raise ValueError("a rule's signal or dimension changed: build a new pattern index")
+    if index.facts is not None and set(unavailable_rules(rs, index.facts)) & set(changed):
+        raise ValueError("a changed threshold does not fit its signal's type: build a new pattern index")
     grouped = _regroup_in_memory(store, index, rs, changed)
     if grouped is None:
         grouped = _regroup_one_rule_sql(store, index, rs, changed)
@@ -691,7 +737,7 @@ def index_firings_sql(store: Store, index: PatternIndex, rs: RuleSet, changed: I
     changed = list(changed)
     part = replace(rs, rules=tuple(rs.rule(r) for r in changed),
                    overrides=tuple(o for o in rs.overrides if o.rule in set(changed)))
-    cols = index.columns or tuple(store.columns(index.table))
+    cols = index.facts if index.facts is not None else (index.columns or tuple(store.columns(index.table)))
     # segment and stage always: overrides select on them
     fsql, params = compile_firings(part, cols, source=index.table, attributes={"segment", "stage", *attributes})
     # compile_firings does not carry pid: add it to its base CTE's source columns

@@ -2,7 +2,8 @@
 
 An account that matches none is `steady`. A threshold may be `{ percentile = N }`: the signal's
 N-th percentile (quantile_cont) over the accounts of the signals table, i.e. those scored at
-that date. A segment whose signal columns are missing is unavailable and skipped (never matches).
+that date. A segment whose signal columns are missing (or, checked against the column types, of a
+kind its op cannot use) is unavailable and skipped (never matches).
 
 >>> from riskcore.rules import load_ruleset
 >>> rs = load_ruleset('name = "x"\\n[[behavior_segments]]\\nid = "quiet"\\nsignal = "logins_30d"\\n'
@@ -19,22 +20,21 @@ from typing import Iterable
 import pandas as pd
 
 from .db import Params, Store, quote_ident, safe_table_name
-from .expressions import parse_expression, render
-from .rules import BehaviorSegment, Percentile, RuleSet, signal_columns
-from .scoring import comparison_sql
+from .expressions import ColumnFacts, parse_expression, render
+from .rules import BehaviorSegment, Percentile, RuleSet, segment_problems
+from .scoring import column_facts, comparison_sql
 
 STEADY = "steady"
 
 
-def _available(segments: Iterable[BehaviorSegment], columns: set[str]) -> list[BehaviorSegment]:
-    return [s for s in segments if all(c in columns for c in signal_columns(s.signal, columns))]
+def _available(rs: RuleSet, columns: Iterable[str]) -> list[BehaviorSegment]:
+    bad = set(unavailable_segments(rs, columns))
+    return [s for s in rs.behavior_segments if s.id not in bad]
 
 
 def unavailable_segments(rs: RuleSet, columns: Iterable[str]) -> list[str]:
-    """Ids of behavioural segments whose signal needs columns the data lacks (they never match)."""
-    cols = set(columns)
-    ok = {s.id for s in _available(rs.behavior_segments, cols)}
-    return [s.id for s in rs.behavior_segments if s.id not in ok]
+    """Ids of behavioural segments that cannot run on these columns (they never match)."""
+    return [p.id for p in segment_problems(rs, columns)]
 
 
 def _condition(seg: BehaviorSegment, v: str, p: Params, pct_col: str | None) -> str:
@@ -51,11 +51,12 @@ def _condition(seg: BehaviorSegment, v: str, p: Params, pct_col: str | None) -> 
 
 def behavior_segments_sql(rs: RuleSet, columns: Iterable[str], source: str = "signals") -> tuple[str, list]:
     """SELECT account_id, behavior_segment over table `source`; returns (sql, bound params)."""
+    columns = columns if isinstance(columns, ColumnFacts) else list(columns)
     cols = set(columns)
     if "account_id" not in cols:
         raise ValueError(f"table {source!r} has no account_id column: cannot assign behavioural segments")
     p = Params()
-    segs = _available(rs.behavior_segments, cols)
+    segs = _available(rs, columns)
     values, pct, whens = [], [], []
     for i, s in enumerate(segs):
         expr = quote_ident(s.signal) if s.signal in cols else "(" + render(parse_expression(s.signal, cols)) + ")"
@@ -79,12 +80,12 @@ def behavior_segments_sql(rs: RuleSet, columns: Iterable[str], source: str = "si
 
 def assign_segments(store: Store, rs: RuleSet, signals_table: str, out_table: str = "behavior_segments") -> str:
     """Table `out_table` (account_id, behavior_segment) for every account of `signals_table`; returns its name."""
-    sql, params = behavior_segments_sql(rs, store.columns(signals_table), source=signals_table)
+    sql, params = behavior_segments_sql(rs, column_facts(store, signals_table, rs), source=signals_table)
     store.execute(f"CREATE OR REPLACE TABLE {quote_ident(safe_table_name(out_table))} AS\n{sql}", params)
     return out_table
 
 
 def segments_df(store: Store, rs: RuleSet, signals_table: str) -> pd.DataFrame:
     """account_id, behavior_segment as a frame ordered by account_id (small data, tests, pages)."""
-    sql, params = behavior_segments_sql(rs, store.columns(signals_table), source=signals_table)
+    sql, params = behavior_segments_sql(rs, column_facts(store, signals_table, rs), source=signals_table)
     return store.df(f"SELECT * FROM ({sql}) ORDER BY account_id", params)

@@ -75,6 +75,11 @@ def starter_ruleset(store: Store, table: str = "account_table", min_lift: float 
                     id=_rule_id(col, "is_" + re.sub(r"[^a-z0-9]+", "_", str(value).lower())[:20]),
                     label=f"{col} is {value}", dimension="churn", signal=_signal(col), op="==",
                     threshold=str(value), points=0, group="external")))
+    if not candidates:  # a rule set without rules would score every account 0: say why instead
+        where = store.dataset.source if store.dataset is not None else table
+        raise ValueError(f"{where}: no column qualifies for a starter rule (a numeric column whose top or "
+                         f"bottom 20% churns at least {min_lift:g}x the overall rate, or a text column with 2-10 "
+                         "values one of which does, in 10+ accounts): write rules by hand or load more columns")
     candidates.sort(key=lambda c: (-c[0], c[1].id))
     rules, seen = [], set()
     for lift, rule in candidates[:max_rules]:

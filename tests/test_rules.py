@@ -203,3 +203,93 @@ def test_column_with_spaces_is_a_signal():
     rs = load_ruleset(RULE.replace('signal = "usage_change_30d"', 'signal = "Customer service calls"'))
     assert unavailable_rules(rs, {"Customer service calls"}) == []
     assert unavailable_rules(rs, {"calls"}) == ["r1"]
+
+
+# ---- names match fully; dimensions may not shadow the score output ---------------------------------
+
+@pytest.mark.parametrize("old, new, field, fragment", [
+    ('id = "r1"', 'id = "r1\\n"', "id", "expected lowercase letters, digits and _ ([a-z0-9_]+), found 'r1\\n'"),
+    ('id = "r1"', 'id = "r1\\n\\n"', "id", "expected lowercase letters, digits and _ ([a-z0-9_]+), found 'r1\\n\\n'"),
+    ('name = "t"', 'name = "t"\ndimensions = ["churn\\n"]', "dimensions",
+     "expected a list of distinct names ([a-z0-9_]+), found ['churn\\n']"),
+    ('name = "t"', 'name = "t"\ndimensions = ["churn", "risk"]', "dimensions",
+     "'risk' cannot be a dimension name: the score output already has a column 'risk_score'"),
+    ('name = "t"', 'name = "t"\nprimary_dimension = "quadrant"', "primary_dimension",
+     "'quadrant' cannot be a dimension name: the score output already has a column 'quadrant'"),
+    ('name = "t"', 'name = "t"\nprimary_dimension = "churn\\n"', "primary_dimension",
+     "expected a name of lowercase letters, digits and _ ([a-z0-9_]+), found 'churn\\n'"),
+    ("threshold = -0.3", "threshold = 99999999999999999999", "threshold",
+     "the number 99999999999999999999 is out of range"),
+    ("points = 20", "points = 99999999999999999999", "points", "the number 99999999999999999999 is out of range"),
+])
+def test_names_match_fully_and_numbers_fit(old, new, field, fragment):
+    with pytest.raises(RuleSetError) as e:
+        load_ruleset(RULE.replace(old, new))
+    assert f"field {field!r}: {fragment}" in str(e.value)
+
+
+@pytest.mark.parametrize("dim", ["risk", "tier", "quadrant", "playbook", "reasons", "account_id", "value"])
+def test_reserved_dimension_names(dim):
+    with pytest.raises(RuleSetError, match="cannot be a dimension name"):
+        load_ruleset(RULE.replace('name = "t"', f'name = "t"\ndimensions = ["churn", "{dim}"]'))
+
+
+def test_a_rule_set_without_rules_writes_and_says_so():
+    rs = load_ruleset('name = "empty"\n')
+    text = ruleset_to_toml(rs)  # was AssertionError: canonical TOML writer lost data
+    assert "[[rules]]" not in text and load_ruleset(text) == rs
+    assert validate_ruleset(rs, SIGNALS)[0].startswith("top level, field 'rules': the rule set has no rules")
+    assert validate_ruleset(load_ruleset(RULE), SIGNALS) == []
+
+
+# ---- against column types (ColumnFacts): unavailable with a note, like a missing column -------------
+
+def _rules(*rules: tuple[str, str, str, str]) -> str:
+    out = 'name = "t"\n'
+    for rid, signal, op, thr in rules:
+        out += (f'[[rules]]\nid = "{rid}"\nlabel = "{rid}"\ndimension = "churn"\nsignal = {signal}\nop = "{op}"\n'
+                + (f"threshold = {thr}\n" if thr else "") + 'points = 10\ngroup = "usage"\n')
+    return out
+
+
+def test_type_checks_need_the_types_and_name_rule_field_column_and_type():
+    from riskcore.expressions import ColumnFacts
+    from riskcore.rules import rule_problems
+    facts = ColumnFacts({"account_id": "VARCHAR", "calls": "VARCHAR", "seats": "BIGINT", "promo": "BOOLEAN",
+                         "renewal": "DATE", "age": "DOUBLE"}, empty=frozenset({"age"}), examples={"calls": "1,234"})
+    rs = load_ruleset(_rules(("ok", '"seats"', ">", "5"), ("r1", '"calls"', ">", "3"),
+                             ("r2", '"seats"', "in", '["a", "b"]'), ("r3", '"promo"', "between", "[0, 1]"),
+                             ("r4", '"seats"', "is_true", ""), ("r5", '"age"', ">", "40"),
+                             ("r6", '"renewal"', "==", '"2026-01-31"'), ("r7", '"renewal"', "==", '"31.01.2026"'),
+                             ("r8", "'calls IS NULL'", "is_true", ""), ("r9", '"promo"', "==", "true"),
+                             ("r10", '"calls"', ">=", "{ percentile = 80 }")))
+    got = {p.id: (p.message, p.column) for p in rule_problems(rs, facts)}
+    assert got == {
+        "r1": ("rule 'r1', field 'signal': column 'calls' is text (e.g. '1,234'); op '>' needs a number "
+               "(rule unavailable)", "calls"),
+        "r2": ("rule 'r2', field 'threshold': column 'seats' is a number; op 'in' compares it with text 'a' "
+               "(rule unavailable)", "seats"),
+        "r3": ("rule 'r3', field 'signal': column 'promo' is true/false; op 'between' needs a number "
+               "(rule unavailable)", "promo"),
+        "r4": ("rule 'r4', field 'signal': column 'seats' is a number; op 'is_true' needs true/false (for a 0/1 "
+               "column write op = \"==\" with threshold = 1) (rule unavailable)", "seats"),
+        "r5": ("rule 'r5', field 'signal': column 'age' has no values (rule unavailable)", "age"),
+        "r7": ("rule 'r7', field 'threshold': column 'renewal' is a date; op '==' compares it with text "
+               "'31.01.2026' (a date needs text written YYYY-MM-DD) (rule unavailable)", "renewal"),
+        "r10": ("rule 'r10', field 'signal': column 'calls' is text (e.g. '1,234'); op '>=' with a percentile "
+                "threshold needs a number (rule unavailable)", "calls"),
+    }
+    # plain names: only presence is checked (the types are not known)
+    assert unavailable_rules(rs, list(facts)) == []
+    assert validate_ruleset(rs, facts)[:1] == [got["r1"][0]]
+
+
+def test_override_thresholds_are_type_checked_too():
+    from riskcore.expressions import ColumnFacts
+    facts = ColumnFacts({"account_id": "VARCHAR", "plan": "VARCHAR", "segment": "VARCHAR", "arr": "DOUBLE"})
+    rs = load_ruleset(_rules(("basic", '"plan"', "==", '"Basic"'))
+                      + '[[overrides]]\nsegment = "SMB"\nrule = "basic"\nthreshold = "Pro"\n'
+                      + '[[overrides]]\nsegment = "Mid"\nrule = "basic"\nthreshold = 3\n')
+    assert validate_ruleset(rs, facts) == [
+        "override #2 of rule 'basic', field 'threshold': column 'plan' is text; op '==' compares it with the "
+        "number 3 (rule unavailable)"]

@@ -403,3 +403,71 @@ group = "billing"
                                          "7795-CFOCW": "Maintain", "9237-HQITU": "Save"}
     assert out.loc["3668-QPYBK", "reasons"][0]["value"] == "4.0"
     assert len(out) == 5
+
+
+# ---- rules checked against the data's column types --------------------------------------------
+
+def _typed_store() -> Store:
+    frame = pd.DataFrame({"account_id": ["a0", "a1", "a2"], "x": [1.0, 6.0, 9.0], "plan": ["Basic", "1,234", "Pro"],
+                          "promo": [True, False, True], "arr": [100.0, 200.0, 300.0]})
+    return signals_store(frame)
+
+
+def test_a_rule_of_the_wrong_type_is_left_out_and_the_rest_scores():
+    store = _typed_store()
+    rs = load_ruleset(_one_rule(">", "5") + _one_rule(">", "5", signal="plan").split("\n", 1)[1].replace(
+        'id = "r"', 'id = "plan_big"') + _one_rule("between", "[0, 1]", signal="promo").split("\n", 1)[1].replace(
+        'id = "r"', 'id = "promo_mid"'))
+    out = score_df(store, rs, "signals")  # raw DuckDB: Conversion Error: Could not convert string '1,234'
+    assert out["churn_score"].tolist() == [0, 40, 40]
+    assert not {"f_plan_big", "f_promo_mid"} & set(store.columns("scores_firings"))
+    from riskcore.scoring import column_facts
+    facts = column_facts(store, "signals", rs)
+    assert facts.examples == {"plan": "1,234"} and facts.empty == frozenset()  # a value that is not a number
+    notes = scoring_notes(rs, facts)
+    assert "rule 'plan_big', field 'signal': column 'plan' is text (e.g. '1,234'); op '>' needs a number " \
+           "(rule unavailable)" in notes
+    assert "rule 'promo_mid', field 'signal': column 'promo' is true/false; op 'between' needs a number " \
+           "(rule unavailable)" in notes
+
+
+def test_empty_columns_count_only_in_account_tables(tmp_path):
+    """A blank export column makes its rules unavailable; an all-NULL activity signal is a real NULL
+    (no NPS answer yet) and null_fires decides."""
+    from riskcore.loading import load_data
+    from riskcore.scoring import column_facts
+    rs = load_ruleset(_one_rule(">", "40", signal="Age", null_fires=True))
+    path = tmp_path / "export.csv"
+    path.write_text("customerID,Age,Churn\nA,,Yes\nB,,No\nC,,No\n")
+    store = Store()
+    load_data(store, path)
+    assert column_facts(store, "account_table", rs).empty == {"Age"}
+    out = score_df(store, rs, "account_table")
+    assert out["churn_score"].tolist() == [0, 0, 0]  # unavailable, not fired by null_fires
+    signals = signals_store(pd.DataFrame({"account_id": ["a", "b"], "Age": [None, None]}).astype({"Age": float}))
+    assert column_facts(signals, "signals", rs).empty == frozenset()
+    assert score_df(signals, rs, "signals")["churn_score"].tolist() == [40, 40]
+
+
+def test_a_threshold_change_to_a_wrong_type_rebuilds_instead_of_failing():
+    from riskcore import appstate
+    from riskcore.rules import with_thresholds
+    from riskcore.scoring import pattern_index, patterns_for
+    store = _typed_store()
+    rs = load_ruleset(_one_rule("==", '"Basic"', signal="plan"))
+    idx = pattern_index(store, rs, "signals")
+    bad = with_thresholds(rs, {"r": 5})  # the file's shape allows a number for ==; the column is text
+    with pytest.raises(ValueError, match="does not fit its signal's type"):
+        patterns_for(store, idx, bad)
+    assert appstate.tuning_numbers(store, rs, bad, "signals") is None  # the page falls back to full scoring
+    assert score_df(store, bad, "signals")["churn_score"].tolist() == [0, 0, 0]
+
+
+def test_golden_arithmetic_firings_sql():
+    """Division and modulo by zero NULL, arithmetic in DOUBLE, non-finite results NULL (issue 13)."""
+    text = _one_rule(">", "1", signal="x / y") + "".join(
+        _one_rule(op, thr, signal=sig).split("\n", 1)[1].replace('id = "r"', f'id = "{rid}"')
+        for rid, sig, op, thr in (("mod", "x % y", ">", "1"), ("big", "9223372036854775807 + x", ">", "0"),
+                                  ("nested", "COALESCE(x / (y - y), 0) * 2 + -x", "<", "0")))
+    rs = load_ruleset(text)
+    _golden("arithmetic_firings.sql", *compile_firings(rs, ["account_id", "x", "y"], source="signals"))

@@ -201,3 +201,21 @@ def test_the_exports_are_generated_deterministically(tmp_path):
     module.main(tmp_path)
     for f in EXPORTS.glob("*.csv"):
         assert (tmp_path / f.name).read_bytes() == f.read_bytes(), f.name
+
+
+def test_no_qualifying_column_is_a_clear_message_library_and_cli(tmp_path, capsys):
+    """Columns that do not separate churners give no rules: a message, not a rule set that scores 0
+    (the CLI used to die in the TOML writer's AssertionError)."""
+    from riskcore.cli import main
+    path = tmp_path / "flat.csv"
+    rows = [f"C{i},{i % 5},{'Yes' if i % 4 == 0 else 'No'}" for i in range(40)]  # churn independent of calls
+    path.write_text("customerID,calls,Churn\n" + "\n".join(rows) + "\n")
+    store = Store()
+    load_data(store, path)
+    with pytest.raises(ValueError, match="no column qualifies for a starter rule"):
+        starter_ruleset(store)
+    out = tmp_path / "rules.toml"
+    assert main(["starter", "--data", str(path), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"\nerror: {path}: no column qualifies for a starter rule" in "\n" + err and not out.exists()
+    assert "Error" not in err.replace("error: ", "")

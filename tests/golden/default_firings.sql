@@ -19,7 +19,7 @@ WITH base AS (
     "last_nps" AS "v_low_nps",
     "failed_payments_30d" AS "v_failed_payment",
     "late_invoices_90d" AS "v_late_invoices",
-    ("failed_payments_30d" + "late_invoices_90d" >= 1 AND COALESCE("days_since_last_touch", 9999) > 60) AS "v_unreachable_payer",
+    (CASE WHEN ISFINITE(CAST("failed_payments_30d" AS DOUBLE) + CAST("late_invoices_90d" AS DOUBLE)) THEN CAST("failed_payments_30d" AS DOUBLE) + CAST("late_invoices_90d" AS DOUBLE) END >= 1 AND COALESCE("days_since_last_touch", 9999) > 60) AS "v_unreachable_payer",
     "chargebacks_180d" AS "v_chargeback",
     ("tenure_days" < 90 AND "chargebacks_180d" >= 1) AS "v_new_account_chargeback",
     "last_nps" AS "v_detractor",
