@@ -46,8 +46,8 @@ def input_clash(out: str | os.PathLike, inputs: dict[str, str | os.PathLike | No
     """Why writing `out` would overwrite an input (a sentence), or None.
 
     `inputs` maps a flag (`--data`) to its path. An input folder also clashes with a file directly in it
-    that the folder would be read as (`folder_reads(file name)` -> a table name): writing it would
-    replace, or add a second copy of, one of the folder's tables.
+    that the folder would read as a table (`folder_reads(file name)` -> the table's name): writing it
+    would replace one of the folder's tables, or add a second copy of one.
     """
     real = Path(os.path.realpath(out))
     for flag, path in inputs.items():
@@ -58,5 +58,5 @@ def input_clash(out: str | os.PathLike, inputs: dict[str, str | os.PathLike | No
             return f"it is the {flag} {kind} ({path})"
         table = folder_reads(real.name) if os.path.isdir(path) and same_path(real.parent, path) else None
         if table:
-            return f"it would replace the table {table!r} of the {flag} folder ({path})"
+            return f"it would be read as the table {table!r} of the {flag} folder ({path})"
     return None

@@ -251,8 +251,9 @@ def cmd_starter(args) -> int:
 
 
 def cmd_snapshot(args) -> int:
-    from .history import snapshot
+    from .history import check_store_file, snapshot
     from .signals import signals_table
+    check_store_file(args.store)  # a damaged store stops the command before the data is read
     rs = _rules(args)
     store = _open(args, rs)
     as_of = _as_of(args, store)

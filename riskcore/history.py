@@ -76,17 +76,23 @@ def store_wait_seconds() -> float:
         raise HistoryError(f"RISKCORE_STORE_WAIT: expected a number of seconds, found {text!r}") from None
 
 
+def check_store_file(path: str | Path) -> None:
+    """An existing file at `path` must be a whole DuckDB database (a new path or a folder is fine):
+    else a HistoryError naming it. Reads the file's headers only; never writes."""
+    from .activity import duckdb_file_problem
+    path = Path(path)
+    problem = duckdb_file_problem(path) if path.is_file() else None
+    if problem:
+        raise HistoryError(f"{path}: {problem}, so it cannot be a snapshot store; it was left untouched "
+                           "(give a new file name, or a folder for Parquet snapshots)")
+
+
 def open_store_file(path: str | Path, read_only: bool = False, wait: float | None = None) -> Store:
     """Open a DuckDB snapshot store. While another process holds its lock, retry with backoff for up to
     `wait` seconds (default `store_wait_seconds()`), then warn how long it waited (StoreBusyWarning).
     A file that is not a whole DuckDB database is a HistoryError naming it; the file is never written."""
-    from .activity import duckdb_file_problem
     path = Path(path)
-    if path.exists():
-        problem = duckdb_file_problem(path)
-        if problem:
-            raise HistoryError(f"{path}: {problem}, so it cannot be a snapshot store; it was left untouched "
-                               "(give a new file name, or a folder for Parquet snapshots)")
+    check_store_file(path)
     wait = store_wait_seconds() if wait is None else wait
     start, delay, busy = time.monotonic(), _FIRST_RETRY_SECONDS, False
     while True:
@@ -95,7 +101,7 @@ def open_store_file(path: str | Path, read_only: bool = False, wait: float | Non
             break
         except duckdb.Error as e:
             waited, busy = time.monotonic() - start, True
-            if "lock" not in str(e).lower():
+            if not _is_lock_conflict(e):
                 raise HistoryError(f"{path}: cannot be opened as a snapshot store (a damaged or foreign "
                                    "DuckDB file?); it was left untouched") from None
             if waited >= wait:
@@ -107,6 +113,12 @@ def open_store_file(path: str | Path, read_only: bool = False, wait: float | Non
         warnings.warn(f"{path}: store is busy (another snapshot is writing); waited "
                       f"{time.monotonic() - start:.1f} s", StoreBusyWarning, stacklevel=2)
     return store
+
+
+def _is_lock_conflict(e: Exception) -> bool:
+    """DuckDB's error for a file another process holds ("Could not set lock on file ... Conflicting lock")."""
+    text = str(e).lower()
+    return "could not set lock" in text or "conflicting lock" in text
 
 
 @contextlib.contextmanager

@@ -153,12 +153,14 @@ _DATED = {"usage": "date", "tickets": "opened_at", "touchpoints": "date", "relat
 #   1. after today + FUTURE_GRACE_DAYS (event tables record what happened; the grace covers exports
 #      stamped in a time zone ahead of this machine), unless most dates lie in the future (a generated
 #      or shifted data set: then only rule 2 applies); or
-#   2. after a jump of more than GAP_DAYS between consecutive dates, past the median date (nothing for
-#      over a year, then a few rows: the clock-free rule).
+#   2. after a jump of more than GAP_DAYS between consecutive dates, past the median date, with at most
+#      GAP_TAIL_SHARE of the dates after the jump (nothing for over a year, then a few rows: the
+#      clock-free rule; sparse data, such as a handful of churn dates, never meets it).
 # Planned dates (invoice due dates: open invoices fall due after the export) are past the end only when
 # more than GAP_DAYS after the ordinary end of the events.
 FUTURE_GRACE_DAYS = 1
 GAP_DAYS = 365
+GAP_TAIL_SHARE = 0.05
 EVENT_DATES = (("usage", "date"), ("tickets", "opened_at"), ("touchpoints", "date"), ("relationship_events", "date"),
                ("outcomes", "date"), ("invoices", "paid_at"))
 PLANNED_DATES = (("invoices", "due_date"),)
@@ -195,10 +197,11 @@ def data_end(store: Store, columns: dict[tuple[str, str], tuple[str, str]], toda
         return DataEnd(None, None, None)
     median, gap_cut = store.rows(f"""
         WITH v AS (SELECT d FROM ({dates}) WHERE d IS NOT NULL),
-             m AS (SELECT quantile_disc(d, 0.5) AS median FROM v),
-             g AS (SELECT d, d - lag(d) OVER (ORDER BY d) AS gap FROM (SELECT DISTINCT d FROM v))
-        SELECT (SELECT median FROM m), (SELECT min(d) FROM g, m WHERE g.gap > ? AND g.d > m.median)""",
-                                 [GAP_DAYS])[0]
+             m AS (SELECT quantile_disc(d, 0.5) AS median, count(*) AS n FROM v),
+             g AS (SELECT d, d - lag(d) OVER (ORDER BY d) AS gap FROM (SELECT DISTINCT d FROM v)),
+             c AS (SELECT g.d FROM g, m WHERE g.gap > ? AND g.d > m.median
+                   AND (SELECT count(*) FROM v WHERE v.d >= g.d) <= ? * m.n)
+        SELECT (SELECT median FROM m), (SELECT min(d) FROM c)""", [GAP_DAYS, GAP_TAIL_SHARE])[0]
     cuts = [gap_cut] if gap_cut is not None else []
     today = today or date.today()
     if events and median is not None and median <= today:
