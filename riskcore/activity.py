@@ -487,9 +487,12 @@ def _check_duplicates(store: Store, table: str, label: str, report: Report) -> i
     left out, reported; returns how many."""
     raw = quote_ident(_raw(table))
     keys = [quote_ident(c) for c in store.columns(_raw(table))]
-    store.execute(f"CREATE OR REPLACE TABLE {_dups(table)} AS SELECT unnest(rows[2:]) AS r, rows[1] AS first "
-                  f"FROM (SELECT list(rowid ORDER BY rowid) AS rows FROM {raw} GROUP BY {', '.join(keys)} "
-                  "HAVING count(*) > 1)")
+    row_hash = f"hash({', '.join(keys)})"  # grouping 8-byte hashes first keeps memory small; exact pass on collisions
+    store.execute(f"""CREATE OR REPLACE TABLE {_dups(table)} AS
+        WITH c AS (SELECT {row_hash} AS h FROM {raw} GROUP BY h HAVING count(*) > 1)
+        SELECT unnest(rows[2:]) AS r, rows[1] AS first FROM (
+            SELECT list(rowid ORDER BY rowid) AS rows FROM {raw} WHERE {row_hash} IN (SELECT h FROM c)
+            GROUP BY {', '.join(keys)} HAVING count(*) > 1)""")
     src = (f"(SELECT t.rowid AS rowid, d.first + 1 AS first, concat_ws(',', {', '.join('t.' + k for k in keys)}) "
            f"AS line FROM {raw} t JOIN {_dups(table)} d ON d.r = t.rowid)")
     return _warn(store, src, "true", Problem(label, "the row repeats an earlier row exactly: counted once",

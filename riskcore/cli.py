@@ -50,7 +50,8 @@ def _refuse_overwrite(args) -> None:
         return
     from .activity import table_for
     from .atomic import input_clash
-    inputs = {"--data": getattr(args, "data", None), "--rules": getattr(args, "rules", None)}
+    inputs = {"--data": getattr(args, "data", None),
+              "--rules": _rules_path(args) if hasattr(args, "rules") else None}  # the default rule set too
     why = input_clash(out, inputs, folder_reads=table_for)
     if why:
         raise CliError(f"refusing to write --{flag} {out}: {why}. Nothing was written and the input is "

@@ -289,3 +289,12 @@ def test_output_clash_by_case_on_a_case_insensitive_file_system(tmp_path, monkey
     assert input_clash(tmp_path / "EXPORT.csv", {"--data": tmp_path / "export.csv"}) \
         == f"it is the --data file ({tmp_path / 'export.csv'})"
     assert input_clash(tmp_path / "other.csv", {"--data": tmp_path / "export.csv"}) is None
+
+
+def test_output_guard_protects_the_default_rule_set(tmp_path, capsys):
+    from riskcore.workspace import DEFAULT_RULES
+    before = DEFAULT_RULES.read_bytes()
+    (tmp_path / "a.csv").write_text(TELCO)
+    assert main(["score", "--data", str(tmp_path / "a.csv"), "--out", str(DEFAULT_RULES)]) == 1
+    assert f"it is the --rules file ({DEFAULT_RULES})" in capsys.readouterr().err
+    assert DEFAULT_RULES.read_bytes() == before
