@@ -31,10 +31,6 @@ def _date(text: str) -> date:
 def _add_data(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--data", required=required,
                    help="an account table file (CSV/Parquet/Excel), a folder of activity tables or a DuckDB file")
-    _add_mapping(p)
-
-
-def _add_mapping(p: argparse.ArgumentParser) -> None:
     for flag in MAPPING_FLAGS:
         p.add_argument(f"--{flag}-column", dest=f"{flag}_column", help=f"column holding the account {flag}")
     p.add_argument("--outcome-positive", help="value(s) of the outcome column meaning churned, comma-separated")

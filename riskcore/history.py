@@ -79,7 +79,7 @@ def store_wait_seconds() -> float:
 def check_store_file(path: str | Path) -> None:
     """An existing file at `path` must be a whole DuckDB database (a new path or a folder is fine):
     else a HistoryError naming it. Reads the file's headers only; never writes."""
-    from .activity import duckdb_file_problem
+    from .duckfile import duckdb_file_problem
     path = Path(path)
     problem = duckdb_file_problem(path) if path.is_file() else None
     if problem:

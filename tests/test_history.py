@@ -510,7 +510,7 @@ def test_damaged_store_is_refused_untouched(tmp_path, damage, message):
 def test_a_store_missing_only_trailing_free_blocks_still_opens(tmp_path):
     """The size check is a hint: a file shorter than its header declares is scanned, and accepted when every
     table reads to the end (the fixture store's last 256 KiB block is free space)."""
-    from riskcore.activity import _declared_size, duckdb_file_problem
+    from riskcore.duckfile import _declared_size, duckdb_file_problem
     path = tmp_path / "h.duckdb"
     history_snapshots(path)
     data = path.read_bytes()
