@@ -1,18 +1,24 @@
 """Load activity tables (a folder of CSV/Parquet files, or a DuckDB file) into the store, validated.
 
 Each table is read raw, checked (required columns, types, ids, ARR), cast to the canonical types
-of PRODUCT.md §2.2 into `_stage_<table>`, and swapped in only when nothing is wrong.
+of PRODUCT.md §2.2 into `_stage_<table>`, and swapped in only when nothing is wrong. Values that
+load but would mislead are warnings naming table, row and column (`_check_sanity`): rows dated past
+the data's ordinary end, negative or fractional counts, NPS outside 0-10, fully duplicated rows,
+churn dated before the contract start.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Mapping
 
 import pandas as pd
 
 from .db import Dataset, Store, quote_ident, safe_table_name
+from .duckfile import duckdb_file_problem
 from .report import LoadError, Problem, Report
+from .signals import EVENT_DATES, PLANNED_DATES, data_end
 
 # Canonical columns and DuckDB types; the first entries of each table's REQUIRED are the bold ones.
 TABLES: dict[str, dict[str, str]] = {
@@ -48,6 +54,13 @@ CODES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 EXPECTED = {"VARCHAR": "text", "DATE": "a date (YYYY-MM-DD)", "DOUBLE": "a number", "BIGINT": "a whole number",
             "BOOLEAN": "true/false"}
+NPS_RANGE = (0, 10)  # touchpoints.nps: answers outside it are read as empty
+# Dated columns checked for rows past the data's ordinary end (signals.data_end)
+DATED_COLUMNS = EVENT_DATES + PLANNED_DATES
+# Tables where a row repeated exactly is an export error (counted once, reported). Not accounts (a
+# repeated id is an error already) nor touchpoints (two calls on one day are two identical rows, and
+# no signal counts touchpoints).
+DUPLICATES_CHECKED = ("usage", "tickets", "invoices", "relationship_events", "outcomes")
 MAX_EXAMPLES = 3  # bad rows reported one by one per column; the rest as a count
 SUFFIXES = (".csv", ".parquet")
 
@@ -60,6 +73,10 @@ def _stage(table: str) -> str:
     return safe_table_name(f"_stage_{table}")
 
 
+def _dups(table: str) -> str:
+    return safe_table_name(f"_dups_{table}")
+
+
 def is_duckdb_file(path: Path) -> bool:
     """A DuckDB database file (its header carries the magic bytes 'DUCK' at offset 8)."""
     try:
@@ -67,6 +84,12 @@ def is_duckdb_file(path: Path) -> bool:
             return f.read(12)[8:12] == b"DUCK"
     except OSError:
         return False
+
+
+def table_for(name: str) -> str | None:
+    """The activity table a file of this name in a data folder is read as ('Usage.CSV' -> 'usage'), or None."""
+    p = Path(name)
+    return p.stem.lower() if p.suffix.lower() in SUFFIXES and p.stem.lower() in TABLES else None
 
 
 def load_activity(store: Store, path: str | Path) -> Report:
@@ -78,7 +101,11 @@ def load_activity(store: Store, path: str | Path) -> Report:
         if path.is_dir():
             sources = _read_folder(store, path, report)
         elif path.is_file() and is_duckdb_file(path):
-            sources = _read_duckdb(store, path, report)
+            damaged = duckdb_file_problem(path)
+            if damaged:
+                report.add(Problem(str(path), f"the DuckDB file {damaged}", expected="a whole DuckDB database"))
+            else:
+                sources = _read_duckdb(store, path, report)
         else:
             report.add(Problem(str(path), "not a folder of activity tables or a DuckDB file",
                                expected="a folder of CSV/Parquet files or a .duckdb file"))
@@ -109,8 +136,8 @@ def _read_folder(store: Store, folder: Path, report: Report) -> dict[str, str]:
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
     seen: dict[str, Path] = {}
     for f in files:
-        table = f.stem.lower()
-        if table not in TABLES:
+        table = table_for(f.name)
+        if table is None:
             report.add(Problem(f.name, f"unknown table {f.stem!r} ignored", severity="warning",
                                expected="one of " + ", ".join(TABLES)))
             continue
@@ -173,6 +200,7 @@ def _first_line(e: Exception) -> str:
 def _finish(store: Store, sources: dict[str, str], report: Report, source: str) -> Report:
     """Check every raw table, stage the good ones, then swap in or raise LoadError."""
     staged: dict[str, str] = {}
+    dated: dict[tuple[str, str], tuple[str, str, str]] = {}  # (table, column) -> (label, source column, expr)
     try:
         if "accounts" not in sources and report.ok:  # (an unreadable accounts file is reported already)
             report.add(Problem(source, "the accounts table is required", expected="an accounts file or table",
@@ -180,8 +208,10 @@ def _finish(store: Store, sources: dict[str, str], report: Report, source: str) 
         for table in TABLES:  # accounts first: the other tables are checked against its ids
             if table not in sources:
                 continue
-            if _check_and_stage(store, table, sources[table], report):
+            if _check_and_stage(store, table, sources[table], report, dated):
                 staged[_stage(table)] = table
+        if report.ok:
+            _check_past_end(store, dated, report)
         if not report.ok:
             raise LoadError(report)
         drop = ["account_table"] + [t for t in TABLES if t not in sources]
@@ -216,7 +246,8 @@ def _columns(store: Store, table: str, label: str, report: Report) -> dict[str, 
     return None if missing else found
 
 
-def _check_and_stage(store: Store, table: str, label: str, report: Report) -> bool:
+def _check_and_stage(store: Store, table: str, label: str, report: Report,
+                     dated: dict[tuple[str, str], tuple[str, str, str]]) -> bool:
     cols = _columns(store, table, label, report)
     if cols is None:
         return False
@@ -239,15 +270,22 @@ def _check_and_stage(store: Store, table: str, label: str, report: Report) -> bo
             _check_codes(store, table, label, c, exprs[c], codes, report)
     if len(report.errors) > errors_before:
         return False
-    extras = [f"{quote_ident(c)}" for c in store.columns(_raw(table)) if c not in cols.values()]
-    select = ", ".join([f"{e} AS {quote_ident(c)}" for c, e in exprs.items()] + extras)
-    where = ""
     if table != "accounts" and not store.has_table(_stage("accounts")):
         return False  # accounts failed: its problems are reported; this table was checked as far as it can be
+    exprs, duplicates = _check_sanity(store, table, label, cols, types, exprs, report)
+    dated.update({(table, c): (label, cols[c], exprs[c]) for c in exprs if (table, c) in DATED_COLUMNS})
+    extras = [f"{quote_ident(c)}" for c in store.columns(_raw(table)) if c not in cols.values()]
+    select = ", ".join([f"{e} AS {quote_ident(c)}" for c, e in exprs.items()] + extras)
+    where = [f"rowid NOT IN (SELECT r FROM {_dups(table)})"] if duplicates else []
     if table != "accounts":
-        where = f"WHERE {exprs['account_id']} IN (SELECT account_id FROM {_stage('accounts')})"
-    store.execute(f"CREATE OR REPLACE TABLE {_stage(table)} AS SELECT {select} FROM {raw} {where}")
-    skipped = n - store.one(f"SELECT count(*) FROM {_stage(table)}")
+        where.append(f"{exprs['account_id']} IN (SELECT account_id FROM {_stage('accounts')})")
+    try:
+        store.execute(f"CREATE OR REPLACE TABLE {_stage(table)} AS SELECT {select} FROM {raw} "
+                      + (f"WHERE {' AND '.join(where)}" if where else ""))
+    finally:
+        _drop(store, [_dups(table)])
+    report.rows_skipped += duplicates
+    skipped = n - duplicates - store.one(f"SELECT count(*) FROM {_stage(table)}")
     if skipped:
         report.add(Problem(label, f"{skipped} rows skipped: account_id not in accounts", column="account_id",
                            severity="warning"))
@@ -263,6 +301,8 @@ def _cast_expr(table: str, column: str, src: str, src_type: str) -> str:
         return f"lower(CAST({value} AS VARCHAR))"
     if src_type == target:
         return value
+    if target == "BIGINT":  # counts: '2.5' and 2.5 both round half away from zero (reported as fractional)
+        return f"TRY_CAST(round(TRY_CAST({value} AS DOUBLE)) AS BIGINT)"
     return f"TRY_CAST({value} AS {target})"
 
 
@@ -282,15 +322,121 @@ def _check_values(store: Store, table: str, label: str, column: str, src: str, s
     counts = store.rows("SELECT " + ", ".join(f"count(*) FILTER (WHERE {c})" for c, _, _ in checks)
                         + f" FROM {raw}")[0]
     for (cond, message, exp), count in zip(checks, counts):
-        if not count:
+        if count:
+            _report_rows(store, raw, cond, count, Problem(label, message, column=src, expected=exp), report,
+                         found=f"CAST({q} AS VARCHAR)")
+
+
+def _report_rows(store: Store, source: str, cond: str, count: int, problem: Problem, report: Report,
+                 found: str, message: str | None = None) -> None:
+    """Report the first MAX_EXAMPLES rows of `source` matching `cond` (1-based row, `found` as text),
+    then one line with the count. `message`, if given, is an SQL text expression for each row's message."""
+    msg = message or "NULL"
+    rows = store.rows(f"SELECT rowid + 1, CAST({found} AS VARCHAR), {msg} FROM {source} WHERE {cond} "
+                      f"ORDER BY rowid LIMIT {MAX_EXAMPLES}")
+    for row, value, text in rows:
+        report.add(replace(problem, row=row, found="" if value is None else value,
+                           message=text or problem.message))
+    if count > len(rows):
+        report.add(Problem(problem.file, f"{count} rows in all with this problem ({problem.message})",
+                           column=problem.column, severity=problem.severity))
+
+
+def _check_sanity(store: Store, table: str, label: str, cols: dict[str, str], types: dict[str, str],
+                  exprs: dict[str, str], report: Report) -> tuple[dict[str, str], int]:
+    """Warn about values that load but would mislead (table, row, column each); returns the staging
+    expressions (negative counts and NPS outside 0-10 read as empty) and the number of fully
+    duplicated rows left out (their rowids in `_dups_<table>`; counted once)."""
+    exprs = dict(exprs)
+    for c in exprs:
+        if TABLES[table][c] == "BIGINT":
+            exprs[c] = _check_count(store, table, label, cols[c], types[cols[c]], exprs[c], report)
+    if table == "touchpoints" and "nps" in exprs:
+        exprs["nps"] = _check_nps(store, label, cols["nps"], exprs["nps"], report)
+    if table == "outcomes":
+        _check_churn_before_start(store, label, cols, exprs, report)
+    return exprs, (_check_duplicates(store, table, label, report) if table in DUPLICATES_CHECKED else 0)
+
+
+def _warn(store: Store, source: str, cond: str, problem: Problem, report: Report, found: str,
+          message: str | None = None) -> int:
+    """Report the rows of `source` matching `cond` as warnings (first few, then a count); returns the count."""
+    count = store.one(f"SELECT count(*) FROM {source} WHERE {cond}")
+    if count:
+        _report_rows(store, source, cond, count, replace(problem, severity="warning"), report, found, message)
+    return count
+
+
+def _check_count(store: Store, table: str, label: str, src: str, src_type: str, expr: str, report: Report) -> str:
+    """Counts: negative ones are read as empty, fractional ones were rounded (both reported)."""
+    raw, q = quote_ident(_raw(table)), quote_ident(src)
+    if src_type == "VARCHAR" or src_type in ("DOUBLE", "FLOAT") or src_type.startswith("DECIMAL"):
+        v = f"TRY_CAST({f'nullif(trim({q}), {chr(39) * 2})' if src_type == 'VARCHAR' else q} AS DOUBLE)"
+        _warn(store, raw, f"{v} <> round({v})", Problem(label, "count is not a whole number: rounded", column=src,
+                                                        expected="a whole number"), report, q,
+              message=f"'count is not a whole number: read as ' || CAST({expr} AS VARCHAR) || ' (rounded)'")
+    if _warn(store, raw, f"{expr} < 0", Problem(label, "negative count read as empty", column=src,
+                                                expected="a whole number >= 0"), report, q):
+        return f"CASE WHEN {expr} >= 0 THEN {expr} END"
+    return expr
+
+
+def _check_nps(store: Store, label: str, src: str, expr: str, report: Report) -> str:
+    """NPS answers outside 0-10 are read as empty (reported): they are not on the scale signals assume."""
+    lo, hi = NPS_RANGE
+    if _warn(store, quote_ident(_raw("touchpoints")), f"NOT ({expr} BETWEEN {lo} AND {hi})",
+             Problem(label, f"NPS outside {lo}-{hi} read as empty", column=src, expected=f"a score {lo}-{hi}"),
+             report, quote_ident(src)):
+        return f"CASE WHEN {expr} BETWEEN {lo} AND {hi} THEN {expr} END"
+    return expr
+
+
+def _check_past_end(store: Store, dated: dict[tuple[str, str], tuple[str, str, str]], report: Report) -> None:
+    """Rows dated past the data's ordinary end (signals.data_end, over every table's dates together):
+    reported and kept, never the default as-of date. `dated`: (table, column) -> (label, source column, expr)."""
+    raw = {key: (quote_ident(_raw(key[0])), expr) for key, (_, _, expr) in dated.items()}
+    ends = data_end(store, raw)
+    for key, (label, src, expr) in dated.items():
+        limit = ends.limit(key)
+        if limit is None:
             continue
-        rows = store.rows(f"SELECT rowid + 1, CAST({q} AS VARCHAR) FROM {raw} WHERE {cond} ORDER BY rowid "
-                          f"LIMIT {MAX_EXAMPLES}")
-        for row, found in rows:
-            report.add(Problem(label, message, row=row, column=src, expected=exp,
-                               found="" if found is None else found))
-        if count > len(rows):
-            report.add(Problem(label, f"{count} rows in all with this problem ({message})", column=src))
+        _warn(store, raw[key][0], f"{expr} >= DATE '{limit:%Y-%m-%d}'", Problem(
+            label, f"dated past the data's ordinary end (its dates end {ends.end}): kept, but not used for the "
+            "default as-of date", column=src, expected=f"a due date within a year of {ends.end}"
+            if key in PLANNED_DATES else f"a date up to {ends.end}"), report, quote_ident(src))
+
+
+def _check_churn_before_start(store: Store, label: str, cols: dict[str, str], exprs: dict[str, str],
+                              report: Report) -> None:
+    """A churn dated before the contract start would hide the account at every date: reported, and
+    signals ignore it when deciding which accounts are active."""
+    src = (f"(SELECT r.*, a.contract_start FROM (SELECT rowid AS rowid, {exprs['account_id']} AS account_id, "
+           f"{exprs['outcome']} AS outcome, {exprs['date']} AS day, {quote_ident(cols['date'])} AS d "
+           f"FROM {quote_ident(_raw('outcomes'))}) r JOIN {_stage('accounts')} a USING (account_id))")
+    _warn(store, src, "outcome = 'churned' AND day < contract_start", Problem(
+        label, "churn dated before the account's contract start: ignored when deciding which accounts are active",
+        column=cols["date"], expected="a date on or after the contract start"), report, "d",
+        message="'account ' || account_id || ': churn dated ' || day || ' is before its contract start ' || "
+                "contract_start || ': ignored when deciding which accounts are active (the account counts from "
+                "its contract start)'")
+
+
+def _check_duplicates(store: Store, table: str, label: str, report: Report) -> int:
+    """Fully duplicated rows (every column equal to an earlier row's): listed in `_dups_<table>` to be
+    left out, reported; returns how many."""
+    raw = quote_ident(_raw(table))
+    keys = [quote_ident(c) for c in store.columns(_raw(table))]
+    row_hash = f"hash({', '.join(keys)})"  # grouping 8-byte hashes first keeps memory small; exact pass on collisions
+    store.execute(f"""CREATE OR REPLACE TABLE {_dups(table)} AS
+        WITH c AS (SELECT {row_hash} AS h FROM {raw} GROUP BY h HAVING count(*) > 1)
+        SELECT unnest(rows[2:]) AS r, rows[1] AS first FROM (
+            SELECT list(rowid ORDER BY rowid) AS rows FROM {raw} WHERE {row_hash} IN (SELECT h FROM c)
+            GROUP BY {', '.join(keys)} HAVING count(*) > 1)""")
+    src = (f"(SELECT t.rowid AS rowid, d.first + 1 AS first, concat_ws(',', {', '.join('t.' + k for k in keys)}) "
+           f"AS line FROM {raw} t JOIN {_dups(table)} d ON d.r = t.rowid)")
+    return _warn(store, src, "true", Problem(label, "the row repeats an earlier row exactly: counted once",
+                                             expected="each row once"), report, "line",
+                 message="'the row repeats row ' || first || ' exactly: counted once'")
 
 
 def _check_accounts(store: Store, label: str, exprs: dict[str, str], report: Report) -> None:

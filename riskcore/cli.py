@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from .db import Mapping, Store
 from .report import LoadError
 
 MAPPING_FLAGS = ("id", "name", "value", "owner", "segment", "renewal", "outcome", "parent")
+# command -> the flag naming what it writes (checked against every input before anything is read)
+OUTPUTS = {"signals": "out", "score": "out", "fit": "out", "starter": "out", "snapshot": "store"}
 
 
 class CliError(Exception):
@@ -34,6 +37,23 @@ def _add_data(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--sheet", help="Excel sheet to read (default: the first)")
 
 
+def _refuse_overwrite(args) -> None:
+    """Every command that writes: its output may not be one of its inputs (the --data file or folder, a
+    table inside the --data folder, the --rules file); refused before anything is read or written."""
+    flag = OUTPUTS.get(args.command)
+    out = getattr(args, flag, None) if flag else None
+    if out is None:
+        return
+    from .activity import table_for
+    from .atomic import input_clash
+    inputs = {"--data": getattr(args, "data", None),
+              "--rules": _rules_path(args) if hasattr(args, "rules") else None}  # the default rule set too
+    why = input_clash(out, inputs, folder_reads=table_for)
+    if why:
+        raise CliError(f"refusing to write --{flag} {out}: {why}. Nothing was written and the input is "
+                       "untouched; choose another path")
+
+
 def _add_rules(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rules", help="rule-set TOML (default: data/rules/default.toml)")
 
@@ -53,11 +73,15 @@ def _mapping(args, rs=None) -> Mapping | None:
     return mapping_from_dict(base)
 
 
+def _rules_path(args) -> Path:
+    from .workspace import DEFAULT_RULES
+    return Path(args.rules) if getattr(args, "rules", None) else DEFAULT_RULES
+
+
 def _rules(args, scoring: bool = False):
     """The rule set of --rules (or the default); `scoring`: refuse one without rules (all scores 0)."""
     from .rules import NO_RULES, load_ruleset
-    from .workspace import DEFAULT_RULES
-    path = Path(args.rules) if getattr(args, "rules", None) else DEFAULT_RULES
+    path = _rules_path(args)
     if not path.exists():
         raise CliError(f"{path}: rule-set file not found")
     rs = load_ruleset(path)
@@ -76,6 +100,15 @@ def _note_unavailable(store: Store, rs, table: str, segments: bool = False) -> N
         print(f"note: {p.message}", file=sys.stderr)
 
 
+def _notes(args, store: Store, rs, table: str, segments: bool = False) -> None:
+    """Print what the user should know before trusting scores: unavailable rules, and rule-set references
+    the data cannot honour (overrides of unknown segments, a missing or text value column)."""
+    from .datachecks import ruleset_problems
+    _note_unavailable(store, rs, table, segments=segments)
+    for p in ruleset_problems(store, rs, table, source=str(_rules_path(args))):
+        print(str(p), file=sys.stderr)
+
+
 def _open(args, rs=None) -> Store:
     from .loading import load_data
     store = Store()
@@ -84,6 +117,13 @@ def _open(args, rs=None) -> Store:
         print(str(w), file=sys.stderr)
     from .security import lock_down
     return lock_down(store)  # from here on, rule SQL cannot reach files or extensions
+
+
+def _table(store: Store) -> str:
+    """The table scored by default: the account table, or the signals as of the latest activity date."""
+    from .signals import signals_table
+    from .workspace import default_as_of
+    return signals_table(store, default_as_of(store))
 
 
 def _as_of(args, store: Store) -> date:
@@ -100,18 +140,23 @@ def _scored(args):
     store = _open(args, rs)
     as_of = _as_of(args, store)
     table = signals_table(store, as_of)
-    _note_unavailable(store, rs, table)
+    _notes(args, store, rs, table)
     scored = score(store, rs, table, playbooks=catalog_frame(load_catalog()))
     return store, rs, scored, as_of
 
 
 def _write_frame(frame, out: str) -> None:
+    """Write .csv or .parquet atomically: a failed write leaves what was there before."""
+    import io
+    from .atomic import write_atomic
     path = Path(out)
     if path.suffix.lower() == ".parquet":
-        frame.to_parquet(path, index=False)
+        buf = io.BytesIO()
+        frame.to_parquet(buf, index=False)
+        write_atomic(path, buf.getvalue())
     elif path.suffix.lower() in (".csv", ".txt"):
         from .export import to_csv_bytes
-        path.write_bytes(to_csv_bytes(frame))
+        write_atomic(path, to_csv_bytes(frame))
     else:
         raise CliError(f"{out}: unknown output format (expected .csv or .parquet)")
 
@@ -127,13 +172,15 @@ def cmd_sample(args) -> int:
 
 def cmd_validate(args) -> int:
     from .loading import validate_path
-    paths = [Path(p) for p in args.paths]
+    paths = [Path(p) for p in args.paths + ([args.data] if args.data else [])]
+    if not paths:
+        raise CliError("give the data to check: validate PATH ... or validate --data PATH")
     bad = 0
     for path in paths:
         files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
                        and p.suffix.lower() != ".md") if (path.is_dir() and args.each) else [path]
         for f in files:
-            report = validate_path(f, mapping=_mapping(args))
+            report = validate_path(f, mapping=_mapping(args), sheet=args.sheet)
             if args.json:
                 print(json.dumps({"path": str(f), "ok": report.ok, "problems": report.as_rows(),
                                   "rows_loaded": report.rows_loaded, "rows_skipped": report.rows_skipped}))
@@ -176,8 +223,8 @@ def cmd_backtest(args) -> int:
     as_of = args.as_of or None
     result = run_backtest(store, rs, as_of=as_of, horizon_days=args.horizon, train_as_of=args.train_as_of)
     scored_on = result.get("as_of")  # the evaluation date's signals exist by now: no extra computation
-    _note_unavailable(store, rs, signals_table(store, date.fromisoformat(scored_on) if isinstance(scored_on, str)
-                                               else _as_of(args, store)))
+    _notes(args, store, rs, signals_table(store, date.fromisoformat(scored_on) if isinstance(scored_on, str)
+                                          else _as_of(args, store)))
     if args.json:
         print(json.dumps(result, indent=2, default=str))
     else:
@@ -192,6 +239,7 @@ def cmd_fit(args) -> int:
     from .atomic import write_atomic
     rs = _rules(args, scoring=True)
     store = _open(args, rs)
+    _notes(args, store, rs, _table(store))
     fitted, info = fit_rules(store, rs, as_of=args.as_of, horizon_days=args.horizon)
     write_atomic(args.out, ruleset_to_toml(fitted))
     print(info["summary"])
@@ -215,13 +263,14 @@ def cmd_starter(args) -> int:
 
 
 def cmd_snapshot(args) -> int:
-    from .history import snapshot
+    from .history import check_store_file, snapshot
     from .signals import signals_table
+    check_store_file(args.store)  # a damaged store stops the command before the data is read
     rs = _rules(args, scoring=True)
     store = _open(args, rs)
     as_of = _as_of(args, store)
-    _note_unavailable(store, rs, signals_table(store, as_of), segments=True)
-    n = snapshot(store, rs, as_of, args.store)
+    _notes(args, store, rs, signals_table(store, as_of), segments=True)
+    n = snapshot(store, rs, as_of, args.store, wait=args.wait)
     print(f"snapshot of {n} accounts as of {as_of} ({rs.name}) stored in {args.store}")
     return 0
 
@@ -256,12 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("validate", help="check data files and report every problem (file, row, column)")
-    p.add_argument("paths", nargs="+", help="files or folders")
+    p.add_argument("paths", nargs="*", help="files or folders (or --data PATH, as for the other commands)")
+    _add_data(p, required=False)
     p.add_argument("--each", action="store_true", help="treat every file in a folder as its own account table")
     p.add_argument("--json", action="store_true")
-    for flag in MAPPING_FLAGS:
-        p.add_argument(f"--{flag}-column", dest=f"{flag}_column")
-    p.add_argument("--outcome-positive")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("signals", help="write the wide signals table as of a date")
@@ -301,6 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(p); _add_rules(p)
     p.add_argument("--as-of", type=_date)
     p.add_argument("--store", required=True, help="a DuckDB file or a folder of Parquet files")
+    p.add_argument("--wait", type=float, default=None,
+                   help="seconds to wait while another process writes the DuckDB store (default: "
+                        "$RISKCORE_STORE_WAIT or 30)")
     p.set_defaults(func=cmd_snapshot)
 
     p = sub.add_parser("explain", help="why an account's score changed between two dates")
@@ -321,12 +371,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """riskcore's own warnings (as-of past the data, a busy store) as one line on stderr; others hidden."""
+    if category.__module__.startswith("riskcore"):
+        print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("explain", "alerts") and not (args.data or args.store):
         print("error: give --store (snapshots) or --data (activity tables)", file=sys.stderr)
         return 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = _show_warning
+        return _run(args)
+
+
+def _run(args) -> int:
+    """Run the command; bad input becomes one message and exit code 1, never a traceback."""
     try:
+        _refuse_overwrite(args)
         return args.func(args)
     except LoadError as e:
         for p in e.report.problems:

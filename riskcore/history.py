@@ -21,7 +21,11 @@ uses one rule set, so it has no rule-set part.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import time
+import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -29,6 +33,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -50,6 +55,80 @@ RESCORE_STEP_DAYS = 7  # cadence of re-scored history (the weekly refresh)
 
 class HistoryError(ValueError):
     """Bad input to history functions (unknown account, no snapshot at a date): one clear message."""
+
+
+# ---- opening a DuckDB snapshot store ---------------------------------------------------
+
+STORE_WAIT_SECONDS = 30.0  # how long to wait for a store another process holds ($RISKCORE_STORE_WAIT, --wait)
+_FIRST_RETRY_SECONDS, _MAX_RETRY_SECONDS = 0.05, 1.0  # backoff between attempts: doubling, capped
+
+
+class StoreBusyWarning(UserWarning):
+    """The snapshot store was held by another process; it was opened after waiting."""
+
+
+def store_wait_seconds() -> float:
+    """The bounded wait for a busy store: $RISKCORE_STORE_WAIT (seconds) or STORE_WAIT_SECONDS."""
+    text = os.environ.get("RISKCORE_STORE_WAIT")
+    try:
+        return max(0.0, float(text)) if text else STORE_WAIT_SECONDS
+    except ValueError:
+        raise HistoryError(f"RISKCORE_STORE_WAIT: expected a number of seconds, found {text!r}") from None
+
+
+def check_store_file(path: str | Path) -> None:
+    """An existing file at `path` must be a whole DuckDB database (a new path or a folder is fine):
+    else a HistoryError naming it. Reads the file's headers only; never writes."""
+    from .duckfile import duckdb_file_problem
+    path = Path(path)
+    problem = duckdb_file_problem(path) if path.is_file() else None
+    if problem:
+        raise HistoryError(f"{path}: {problem}, so it cannot be a snapshot store; it was left untouched "
+                           "(give a new file name, or a folder for Parquet snapshots)")
+
+
+def open_store_file(path: str | Path, read_only: bool = False, wait: float | None = None) -> Store:
+    """Open a DuckDB snapshot store. While another process holds its lock, retry with backoff for up to
+    `wait` seconds (default `store_wait_seconds()`), then warn how long it waited (StoreBusyWarning).
+    A file that is not a whole DuckDB database is a HistoryError naming it; the file is never written."""
+    path = Path(path)
+    check_store_file(path)
+    wait = store_wait_seconds() if wait is None else wait
+    start, delay, busy = time.monotonic(), _FIRST_RETRY_SECONDS, False
+    while True:
+        try:
+            store = Store(str(path), read_only=read_only)
+            break
+        except duckdb.Error as e:
+            waited, busy = time.monotonic() - start, True
+            if not _is_lock_conflict(e):
+                raise HistoryError(f"{path}: cannot be opened as a snapshot store (a damaged or foreign "
+                                   "DuckDB file?); it was left untouched") from None
+            if waited >= wait:
+                raise HistoryError(f"{path}: store is busy (another process is using it); gave up after "
+                                   f"{waited:.1f} s (wait longer with --wait or RISKCORE_STORE_WAIT)") from None
+            time.sleep(min(delay, wait - waited))
+            delay = min(2 * delay, _MAX_RETRY_SECONDS)
+    if busy:
+        warnings.warn(f"{path}: store is busy (another snapshot is writing); waited "
+                      f"{time.monotonic() - start:.1f} s", StoreBusyWarning, stacklevel=2)
+    return store
+
+
+def _is_lock_conflict(e: Exception) -> bool:
+    """DuckDB's error for a file another process holds ("Could not set lock on file ... Conflicting lock")."""
+    text = str(e).lower()
+    return "could not set lock" in text or "conflicting lock" in text
+
+
+@contextlib.contextmanager
+def _reading(path: Path):
+    """Turn a DuckDB error while reading or writing a store (a read past a truncated end) into a
+    HistoryError naming the file, without the engine's text."""
+    try:
+        yield
+    except duckdb.Error:
+        raise HistoryError(f"{path}: the snapshot store could not be read to the end (a damaged file?)") from None
 
 
 # ---- building a snapshot ----------------------------------------------------------
@@ -134,10 +213,11 @@ def _parquet_name(as_of: date, ruleset_hash: str) -> str:
     return f"snapshot_{as_of:%Y-%m-%d}_{ruleset_hash}.parquet"
 
 
-def write_snapshot(path: str | Path, rows: pa.Table, ruleset_toml: str) -> int:
+def write_snapshot(path: str | Path, rows: pa.Table, ruleset_toml: str, wait: float | None = None) -> int:
     """Store snapshot rows (one date, one rule set) replacing the same (date, hash); returns the row count.
 
-    DuckDB file: DELETE + INSERT in one transaction. Parquet folder: the rule-set TOML once per hash,
+    DuckDB file: DELETE + INSERT in one transaction, after waiting up to `wait` seconds for a store
+    another process is writing (`open_store_file`). Parquet folder: the rule-set TOML once per hash,
     then one file per (date, hash), each written to a temp file and renamed.
     """
     path = Path(path)
@@ -160,8 +240,17 @@ def write_snapshot(path: str | Path, rows: pa.Table, ruleset_toml: str) -> int:
         write_atomic(path / _parquet_name(as_of, h), buf.getvalue())
         return rows.num_rows
     path.parent.mkdir(parents=True, exist_ok=True)
-    snap = Store(str(path))
+    snap = open_store_file(path, wait=wait)
     try:
+        _write_duckdb(snap, path, rows, rs, h, as_of, ruleset_toml)
+    finally:
+        snap.close()
+    return rows.num_rows
+
+
+def _write_duckdb(snap: Store, path: Path, rows: pa.Table, rs: RuleSet, h: str, as_of: date, ruleset_toml: str) -> None:
+    """DELETE + INSERT one (date, hash) snapshot in one transaction (staging table outside it)."""
+    with _reading(path):
         snap.register_df(_INCOMING, rows)  # staging outside the transaction: harmless if a crash leaves it
         snap.execute(f"CREATE TABLE IF NOT EXISTS {RULESETS} (ruleset_hash VARCHAR PRIMARY KEY, "
                      "ruleset_name VARCHAR, ruleset_toml VARCHAR, created_at TIMESTAMP)")
@@ -183,14 +272,11 @@ def write_snapshot(path: str | Path, rows: pa.Table, ruleset_toml: str) -> int:
             raise
         snap.execute(f"DROP TABLE IF EXISTS {_INCOMING}")
         snap.execute("CHECKPOINT")
-    finally:
-        snap.close()
-    return rows.num_rows
 
 
-def snapshot(store: Store, rs: RuleSet, as_of: date, store_path: str | Path) -> int:
+def snapshot(store: Store, rs: RuleSet, as_of: date, store_path: str | Path, wait: float | None = None) -> int:
     """Score every account as of `as_of` and store the snapshot at `store_path`; returns the account count."""
-    return write_snapshot(store_path, snapshot_frame(store, rs, as_of), ruleset_toml(rs))
+    return write_snapshot(store_path, snapshot_frame(store, rs, as_of), ruleset_toml(rs), wait=wait)
 
 
 def ruleset_toml(rs: RuleSet) -> str:
@@ -201,8 +287,9 @@ def ruleset_toml(rs: RuleSet) -> str:
 class SnapshotStore:
     """Read access to a snapshot store: which snapshots exist, their rows, their rule sets."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, wait: float | None = None):
         self.path = Path(path)
+        self.wait = wait  # seconds to wait while another process writes the store (None: the default)
         if not self.path.exists():
             raise HistoryError(f"{self.path}: snapshot store not found (create it with `python -m riskcore snapshot`)")
         self.parquet = self.path.is_dir()
@@ -219,13 +306,14 @@ class SnapshotStore:
             src = "read_parquet($files, union_by_name = true)"
             params = {**params, "files": files}
         else:
-            store = Store(str(self.path), read_only=True)
+            store = open_store_file(self.path, read_only=True, wait=self.wait)
             if SNAPSHOTS not in store.tables():
                 store.close()
                 return pd.DataFrame()
             src = SNAPSHOTS
         try:
-            return store.df(f"SELECT {select} FROM {src} WHERE {where} {tail}", params or None)
+            with _reading(self.path):
+                return store.df(f"SELECT {select} FROM {src} WHERE {where} {tail}", params or None)
         finally:
             store.close()
 
@@ -260,9 +348,10 @@ class SnapshotStore:
             if not f.exists():
                 raise HistoryError(f"{self.path}: rule set {ruleset_hash[:12]} of a snapshot is missing")
             return load_ruleset(f.read_text(encoding="utf-8"))
-        store = Store(str(self.path), read_only=True)
+        store = open_store_file(self.path, read_only=True, wait=self.wait)
         try:
-            text = store.one(f"SELECT ruleset_toml FROM {RULESETS} WHERE ruleset_hash = ?", [ruleset_hash])
+            with _reading(self.path):
+                text = store.one(f"SELECT ruleset_toml FROM {RULESETS} WHERE ruleset_hash = ?", [ruleset_hash])
         finally:
             store.close()
         if text is None:

@@ -6,8 +6,9 @@ Every signal uses only rows dated on or before D; windows are (D-k, D]. A signal
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 
@@ -135,13 +136,81 @@ ACCOUNT_COLUMNS = ("account_id", "account_name", "segment", "industry", "region"
 STAGE_SQL = ("CASE WHEN tenure_days < 90 THEN 'onboarding' WHEN days_to_renewal <= 60 THEN 'renewal' "
              "ELSE 'adopted' END")
 
-# An account is active at D: started on or before D and not churned on or before D.
+# An account is active at D: started on or before D and not churned on or before D. A churn dated
+# before the contract start (a win-back whose contract_start is the new contract, or a typo) does not
+# hide the account: it is reported at load and ignored here.
 _ACTIVE_WHERE = "a.contract_start <= $as_of"
 _NOT_CHURNED = ("NOT EXISTS (SELECT 1 FROM outcomes c WHERE c.account_id = a.account_id "
-                "AND c.outcome = 'churned' AND c.date <= $as_of)")
+                "AND c.outcome = 'churned' AND c.date <= $as_of AND c.date >= a.contract_start)")
 
 _DATED = {"usage": "date", "tickets": "opened_at", "touchpoints": "date", "relationship_events": "date",
           "outcomes": "date", "invoices": "due_date"}
+
+# ---- the data's ordinary end ------------------------------------------------------
+# A row dated past the data's ordinary end (a typo such as 2099) must not move the default as-of date.
+# The data's dates are the event dates of every table together (EVENT_DATES). A date is past the end
+# when it is
+#   1. after today + FUTURE_GRACE_DAYS (event tables record what happened; the grace covers exports
+#      stamped in a time zone ahead of this machine), unless most dates lie in the future (a generated
+#      or shifted data set: then only rule 2 applies); or
+#   2. after a jump of more than GAP_DAYS between consecutive dates, past the median date, with at most
+#      GAP_TAIL_SHARE of the dates after the jump (nothing for over a year, then a few rows: the
+#      clock-free rule; sparse data, such as a handful of churn dates, never meets it).
+# Planned dates (invoice due dates: open invoices fall due after the export) are past the end only when
+# more than GAP_DAYS after the ordinary end of the events.
+FUTURE_GRACE_DAYS = 1
+GAP_DAYS = 365
+GAP_TAIL_SHARE = 0.05
+EVENT_DATES = (("usage", "date"), ("tickets", "opened_at"), ("touchpoints", "date"), ("relationship_events", "date"),
+               ("outcomes", "date"), ("invoices", "paid_at"))
+PLANNED_DATES = (("invoices", "due_date"),)
+
+
+class AsOfWarning(UserWarning):
+    """An as-of date after the data's last date: signals see no activity after the data ends."""
+
+
+@dataclass(frozen=True)
+class DataEnd:
+    """The data's ordinary end: the last ordinary event date, and the first date past it for event
+    columns (`cut`) and for planned columns (`planned_cut`); a None cut means no row is past the end."""
+
+    end: date | None
+    cut: date | None
+    planned_cut: date | None
+
+    def limit(self, key: tuple[str, str]) -> date | None:
+        """The cut that applies to the column `key` = (table, column)."""
+        return self.planned_cut if key in PLANNED_DATES else self.cut
+
+
+def data_end(store: Store, columns: dict[tuple[str, str], tuple[str, str]], today: date | None = None) -> DataEnd:
+    """Where the data's dates ordinarily end (rules above).
+
+    `columns` maps (table, column) to (SQL source, SQL date expression) built by the caller from checked
+    names (never user text): the loaded tables, or the raw tables being checked at load.
+    """
+    events = [v for k, v in columns.items() if k in EVENT_DATES]
+    planned = [v for k, v in columns.items() if k in PLANNED_DATES]
+    dates = " UNION ALL ".join(f"SELECT {expr} AS d FROM {src}" for src, expr in events or planned)
+    if not dates:
+        return DataEnd(None, None, None)
+    median, gap_cut = store.rows(f"""
+        WITH v AS (SELECT d FROM ({dates}) WHERE d IS NOT NULL),
+             m AS (SELECT quantile_disc(d, 0.5) AS median, count(*) AS n FROM v),
+             g AS (SELECT d, d - lag(d) OVER (ORDER BY d) AS gap FROM (SELECT DISTINCT d FROM v)),
+             c AS (SELECT g.d FROM g, m WHERE g.gap > ? AND g.d > m.median
+                   AND (SELECT count(*) FROM v WHERE v.d >= g.d) <= ? * m.n)
+        SELECT (SELECT median FROM m), (SELECT min(d) FROM c)""", [GAP_DAYS, GAP_TAIL_SHARE])[0]
+    cuts = [gap_cut] if gap_cut is not None else []
+    today = today or date.today()
+    if events and median is not None and median <= today:
+        cuts.append(today + timedelta(days=FUTURE_GRACE_DAYS + 1))
+    cut = min(cuts) if cuts else None
+    end = store.one(f"SELECT max(d) FROM ({dates}) WHERE ? IS NULL OR d < ?", [cut, cut])
+    if not events:  # only planned dates: they are the data's dates
+        return DataEnd(end, None, cut)
+    return DataEnd(end, cut, end + timedelta(days=GAP_DAYS + 1) if end is not None else None)
 
 
 def _present(store: Store) -> dict[str, set[str]]:
@@ -215,6 +284,9 @@ def signals_table(store: Store, as_of: date) -> str:
         if name not in cache:
             store.execute(f"CREATE OR REPLACE TABLE {name} AS {signals_sql(store)}", {"as_of": as_of})
             cache[name] = store.generation
+            note = as_of_note(store, as_of)
+            if note:
+                warnings.warn(note, AsOfWarning, stacklevel=2)
     return name
 
 
@@ -242,16 +314,37 @@ def outcomes(store: Store, as_of: date, horizon_days: int) -> pd.DataFrame:
 def active_dates(store: Store) -> tuple[date, date]:
     """First and last activity date: the range an as-of date can sensibly take.
 
-    The earliest and latest dated row of the event tables (else contract starts); invoice due
-    dates count only when no other event table exists (open invoices are often due in the future).
+    The earliest and latest dated row of the event tables (else contract starts), leaving out rows
+    past the data's ordinary end (`data_end`); invoice due dates count only when no other event
+    table exists (open invoices are often due in the future). Remembered per load.
     """
     _require_activity(store)
+    cached = store.__dict__.get("_active_dates")
+    if cached is not None and cached[0] == store.generation:
+        return cached[1]
     present = _present(store)
+    ends = data_end(store, {(t, c): (t, c) for t, c in EVENT_DATES + PLANNED_DATES if c in present.get(t, ())})
     tables = [t for t in _DATED if t in present and t != "invoices"] or [t for t in _DATED if t in present]
-    spans = [store.rows(f"SELECT min({_DATED[t]}), max({_DATED[t]}) FROM {t}")[0] for t in tables]
+    spans = []
+    for t in tables:
+        col = _DATED[t]
+        limit = ends.limit((t, col))
+        spans.append(store.rows(f"SELECT min({col}), max({col}) FILTER (WHERE ? IS NULL OR {col} < ?) FROM {t}",
+                                [limit, limit])[0])
     spans = [s for s in spans if s[0] is not None]
     if not spans:
         spans = [store.rows("SELECT min(contract_start), max(contract_start) FROM accounts")[0]]
-    first = min(s[0] for s in spans)
-    last = max(s[1] for s in spans)
-    return first, last
+    result = (min(s[0] for s in spans), max(s[1] for s in spans))
+    store.__dict__["_active_dates"] = (store.generation, result)
+    return result
+
+
+def as_of_note(store: Store, as_of: date) -> str | None:
+    """A sentence when `as_of` is after the data's last activity date (activity tables), else None."""
+    if store.dataset is None or store.dataset.kind != "activity":
+        return None
+    last = active_dates(store)[1]
+    if as_of <= last:
+        return None
+    return (f"as-of date {as_of} is after the data's last activity date {last}: signals see no activity "
+            f"after {last}, so recent counts are low and 'days since' signals grow")

@@ -172,3 +172,129 @@ def test_starter_then_score_on_the_public_export(tmp_path):
     scored = pd.read_csv(tmp_path / "o.csv", encoding="utf-8-sig")
     assert len(scored) == len(pd.read_csv(data)) and scored["risk_score"].max() > 0
     assert set(scored["tier"]) == {"low", "medium", "high"}
+
+
+# ---- generated cases from the README: activity tables, and outputs that would overwrite an input --------
+
+from test_activity import (ACTIVITY_CASES, CASES, ENGINE_WORDS, _as_duckdb, base_folder,  # noqa: E402
+                           build_case, readme_cases)
+
+COMMAND_CASES = readme_cases("### Command line (generated in tests)")
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_generated_activity_case_through_score(name, tmp_path, capsys):
+    """`score` over the case: exit 0 with the README's quote as a warning on stderr (naming the file),
+    or exit 1 with it as the error; never an engine exception; nothing written on an error."""
+    exp = ACTIVITY_CASES[name]
+    data, rules, args = build_case(name, tmp_path)
+    out = tmp_path / "scores.csv"
+    rc = main(["score", "--data", str(data), "--rules", str(rules), *args, "--out", str(out)])
+    captured = capsys.readouterr()
+    assert not any(w in captured.out + captured.err for w in ENGINE_WORDS)
+    if exp["outcome"] == "error":
+        assert rc == 1 and not out.exists()
+        assert captured.err.startswith("error: ") and exp["quote"] in captured.err
+        return
+    assert rc == 0 and out.exists() and captured.out.startswith("scored ")
+    if exp["outcome"] == "loads":
+        assert "warning" not in captured.err
+        return
+    [line] = [x for x in captured.err.splitlines() if exp["quote"] in x]
+    assert line.startswith("warning: ")
+    if exp["file"]:
+        assert exp["file"] in line
+    if exp["row"]:
+        assert f"row {exp['row']}" in line
+    if exp["column"]:
+        assert f"column {exp['column']!r}" in line
+
+
+def test_usage_2099_does_not_move_the_cli_as_of(tmp_path, capsys):
+    data, rules, _ = build_case("usage_2099", tmp_path)
+    assert main(["score", "--data", str(data), "--rules", str(rules), "--out", str(tmp_path / "s.csv")]) == 0
+    assert "as of 2025-06-28" in capsys.readouterr().out
+
+
+def _command_folder(tmp: Path) -> None:
+    """accounts.csv (a wide churn table), rules.toml, data/ (activity), data.duckdb, link.csv, hard.csv."""
+    import os
+    (tmp / "accounts.csv").write_text(TELCO)
+    (tmp / "rules.toml").write_text(TELCO_RULES)
+    _as_duckdb(base_folder(tmp / "data"), tmp / "data.duckdb")
+    (tmp / "link.csv").symlink_to("accounts.csv")
+    os.link(tmp / "accounts.csv", tmp / "hard.csv")
+
+
+def _snapshot(tmp: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(tmp)): p.read_bytes() for p in sorted(tmp.rglob("*")) if p.is_file()}
+
+
+def test_readme_lists_the_command_cases():
+    assert len(COMMAND_CASES) >= 12
+    assert all(c["quote"] and c["what"].startswith("`") for c in COMMAND_CASES.values())
+
+
+@pytest.mark.parametrize("name", sorted(COMMAND_CASES))
+def test_command_case(name, tmp_path, monkeypatch, capsys):
+    """The README's command, run in a filled folder: refused with the quoted message and every input
+    byte-for-byte unchanged, or run as documented."""
+    import shlex
+    exp = COMMAND_CASES[name]
+    _command_folder(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    before = _snapshot(tmp_path)
+    rc = main(shlex.split(exp["what"].strip("`")))
+    captured = capsys.readouterr()
+    assert not any(w in captured.out + captured.err for w in ENGINE_WORDS)
+    if exp["outcome"].startswith("refused"):
+        assert rc == 1 and captured.err.startswith("error: refusing to write ")
+        assert exp["quote"] in captured.err and "Nothing was written and the input is untouched" in captured.err
+        assert _snapshot(tmp_path) == before  # no input changed, nothing new written
+    else:
+        assert rc == 0 and exp["quote"] in captured.out
+
+
+def test_validate_data_flag_is_the_positional_path(tmp_path, capsys):
+    bad = REPO / "tests" / "data" / "bad" / "arr_negative.csv"
+    assert main(["validate", str(bad)]) == 1
+    positional = capsys.readouterr()
+    assert main(["validate", "--data", str(bad)]) == 1
+    assert capsys.readouterr() == positional and "row 2" in positional.out
+    assert main(["validate"]) == 1
+    assert "validate PATH ... or validate --data PATH" in capsys.readouterr().err
+
+
+def test_output_guard_also_catches_an_absolute_path_and_allows_other_files(tmp_path, capsys):
+    _command_folder(tmp_path)
+    data = tmp_path / "accounts.csv"
+    before = data.read_bytes()
+    assert main(["starter", "--data", str(data), "--out", str(tmp_path / "." / "accounts.csv")]) == 1
+    assert "it is the --data file" in capsys.readouterr().err and data.read_bytes() == before
+    assert main(["starter", "--data", str(data), "--out", str(tmp_path / "starter.toml")]) == 0
+
+
+def test_output_clash_by_case_on_a_case_insensitive_file_system(tmp_path, monkeypatch):
+    """Letter case: two names of one file compare equal through the file's identity (samefile), which a
+    case-insensitive file system gives both spellings; simulated here, as Linux file systems are not."""
+    import os
+    from riskcore.atomic import input_clash
+    (tmp_path / "export.csv").write_text("x")
+    real_samefile = os.path.samefile
+
+    def samefile(a, b):
+        a, b = (os.path.join(os.path.dirname(p), os.path.basename(p).lower()) for p in (a, b))
+        return real_samefile(a, b)
+    monkeypatch.setattr(os.path, "samefile", samefile)
+    assert input_clash(tmp_path / "EXPORT.csv", {"--data": tmp_path / "export.csv"}) \
+        == f"it is the --data file ({tmp_path / 'export.csv'})"
+    assert input_clash(tmp_path / "other.csv", {"--data": tmp_path / "export.csv"}) is None
+
+
+def test_output_guard_protects_the_default_rule_set(tmp_path, capsys):
+    from riskcore.workspace import DEFAULT_RULES
+    before = DEFAULT_RULES.read_bytes()
+    (tmp_path / "a.csv").write_text(TELCO)
+    assert main(["score", "--data", str(tmp_path / "a.csv"), "--out", str(DEFAULT_RULES)]) == 1
+    assert f"it is the --rules file ({DEFAULT_RULES})" in capsys.readouterr().err
+    assert DEFAULT_RULES.read_bytes() == before

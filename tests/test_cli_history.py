@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -110,3 +112,98 @@ def test_snapshot_on_the_sample_then_explain_and_alerts(tmp_path):
     r = _run("alerts", "--store", store, "--since", "2025-01-12", "--json")
     assert r.returncode == 0, r.stderr
     assert all(a["cause"] == "customer" and a["date"] == "2025-01-12" for a in json.loads(r.stdout))
+
+
+# ---- the snapshot store: busy (two writers at once), not DuckDB, truncated, empty -----------------------
+
+from test_activity import ACTIVITY_CASES, ENGINE_WORDS, base_folder  # noqa: E402
+
+HOLD = ("import duckdb, sys, time\n"
+        "con = duckdb.connect(sys.argv[1])\n"
+        "con.execute('CREATE TABLE IF NOT EXISTS holder (x INTEGER)')\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(float(sys.argv[2]))\n"
+        "con.close()\n")
+
+
+def _hold(path: Path, seconds: float) -> subprocess.Popen:
+    """Another process holding the DuckDB store's lock for `seconds` (returns once it holds it)."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def _store_dates(path: Path) -> list[str]:
+    from riskcore.history import SnapshotStore
+    return [str(d) for d in SnapshotStore(path).index()["snapshot_date"]]
+
+
+def _damaged_store(name: str, path: Path, tmp: Path) -> None:
+    if name == "store_not_duckdb":
+        path.write_text("snapshot_date,account_id\n2025-06-28,A1\n")
+    elif name == "store_empty":
+        path.write_bytes(b"")
+    else:  # store_truncated: a real store cut to half its size
+        history_snapshots(tmp / "real.duckdb")
+        data = (tmp / "real.duckdb").read_bytes()
+        path.write_bytes(data[:len(data) // 2])
+
+
+@pytest.mark.parametrize("name", ["store_not_duckdb", "store_truncated", "store_empty"])
+def test_damaged_store_is_a_message_and_stays_untouched(name, tmp_path, capsys):
+    from riskcore.cli import main
+    exp = ACTIVITY_CASES[name]
+    store = tmp_path / exp["file"]
+    _damaged_store(name, store, tmp_path)
+    before = store.read_bytes()
+    data = base_folder(tmp_path / "data")
+    rc = main(["snapshot", "--data", str(data), "--store", str(store)])
+    err = capsys.readouterr().err
+    assert rc == 1 and exp["outcome"] == "error"
+    assert err.startswith(f"error: {store}: ") and exp["quote"] in err
+    assert not any(w in err for w in ENGINE_WORDS)
+    # reading it (explain, alerts) is the same clear message
+    assert main(["alerts", "--store", str(store), "--since", "2025-06-01"]) == 1
+    err = capsys.readouterr().err
+    assert exp["quote"] in err and not any(w in err for w in ENGINE_WORDS)
+    assert store.read_bytes() == before and not Path(f"{store}.wal").exists()
+
+
+def test_two_snapshot_processes_at_once_both_kept(tmp_path):
+    """A third process holds the store; two `snapshot` processes start together, both wait (and say so),
+    then write in turn: both snapshots are in the store."""
+    exp = ACTIVITY_CASES["store_busy"]
+    data = base_folder(tmp_path / "data")
+    store = tmp_path / exp["file"]
+    holder = _hold(store, 8.0)  # longer than starting and loading takes, even on a busy machine
+    procs = [subprocess.Popen([sys.executable, "-m", "riskcore", "snapshot", "--data", str(data), "--as-of", d,
+                               "--store", str(store)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for d in ("2025-05-31", "2025-06-28")]
+    results = [p.communicate(timeout=120) for p in procs]
+    holder.communicate(timeout=30)
+    waits = []
+    for p, (out, err) in zip(procs, results):
+        assert p.returncode == 0 and "Traceback" not in err, err
+        found = re.search(re.escape(exp["quote"]) + r" (\d+\.\d) s", err)
+        waits += [float(found.group(1))] if found else []
+    assert waits and all(0 < w <= 30 for w in waits)
+    assert _store_dates(store) == ["2025-05-31", "2025-06-28"]
+
+
+def test_busy_store_gives_up_after_the_wait(tmp_path, capsys):
+    from riskcore.cli import main
+    exp = ACTIVITY_CASES["store_busy_timeout"]
+    data = base_folder(tmp_path / "data")
+    store = tmp_path / exp["file"]
+    holder = _hold(store, 20.0)
+    try:
+        t0 = time.monotonic()
+        rc = main(["snapshot", "--data", str(data), "--store", str(store), "--wait", "0.5"])
+        elapsed = time.monotonic() - t0
+    finally:
+        holder.terminate()
+        holder.communicate(timeout=30)
+    err = capsys.readouterr().err
+    assert rc == 1 and exp["quote"] in err and "--wait" in err
+    assert elapsed < 15  # bounded: gave up, did not wait for the holder
+    assert not any(w in err for w in ENGINE_WORDS)

@@ -432,3 +432,89 @@ def test_parquet_reader_ignores_leftover_temp_files(tmp_path):
     path = history_snapshots(tmp_path / "dir")
     (tmp_path / "dir" / ".snapshot_2025-02-01_x.parquet.abc.tmp").write_bytes(b"half a file")
     assert list(SnapshotStore(path).index()["accounts"]) == [5, 5, 5]
+
+
+# ---- opening a DuckDB store: busy (wait with backoff), damaged (clear message, untouched) -----------------
+
+def _fixture_rows(store: Store, d: date):
+    frame = history_signals_frames()[d]
+    store.register_df("sig", frame)
+    return snapshot_frame(store, V1 if d != D3 else V2, d, signals="sig")
+
+
+def _held(path, seconds: float) -> subprocess.Popen:
+    code = ("import duckdb, sys, time\ncon = duckdb.connect(sys.argv[1])\nprint('locked', flush=True)\n"
+            "time.sleep(float(sys.argv[2]))\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_busy_store_is_waited_for_and_said(tmp_path):
+    from riskcore.history import StoreBusyWarning
+    path = tmp_path / "h.duckdb"
+    history_snapshots(path)
+    holder = _held(path, 1.5)
+    rows = _fixture_rows(Store(), D2)
+    t0 = time.monotonic()
+    with pytest.warns(StoreBusyWarning, match=r"store is busy \(another snapshot is writing\); waited \d+\.\d s"):
+        assert write_snapshot(path, rows, ruleset_toml(V1)) == rows.num_rows
+    assert time.monotonic() - t0 >= 0.5
+    holder.communicate(timeout=30)
+    assert len(SnapshotStore(path).index()) == 3  # D2 replaced in place, D1 and D3 kept
+
+
+def test_busy_store_wait_is_bounded_and_configurable(tmp_path, monkeypatch):
+    path = tmp_path / "h.duckdb"
+    history_snapshots(path)
+    holder = _held(path, 20)
+    try:
+        monkeypatch.setenv("RISKCORE_STORE_WAIT", "0.3")
+        t0 = time.monotonic()
+        with pytest.raises(HistoryError, match=r"store is busy \(another process is using it\); gave up after 0\.\d s"):
+            SnapshotStore(path).index()  # readers wait the same way
+        assert time.monotonic() - t0 < 5
+        monkeypatch.setenv("RISKCORE_STORE_WAIT", "soon")
+        with pytest.raises(HistoryError, match="RISKCORE_STORE_WAIT: expected a number of seconds, found 'soon'"):
+            SnapshotStore(path).index()
+    finally:
+        holder.terminate()
+        holder.communicate(timeout=30)
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("text", "is not a DuckDB database file"),
+    ("empty", "is an empty file, not a DuckDB database"),
+    ("half", "is damaged: the file has"),
+    ("headers_only", "is damaged: the file has"),
+    ("zeroed_blocks", "cannot be opened as a snapshot store (a damaged or foreign DuckDB file?)"),
+])
+def test_damaged_store_is_refused_untouched(tmp_path, damage, message):
+    real = tmp_path / "real.duckdb"
+    history_snapshots(real)
+    data = real.read_bytes()
+    path = tmp_path / "h.duckdb"
+    path.write_bytes({"text": b"not a database\n", "empty": b"", "half": data[:len(data) // 2],
+                      "headers_only": data[:5000], "zeroed_blocks": data[:12288] + bytes(len(data) - 12288)}[damage])
+    before = path.read_bytes()
+    for attempt in (lambda: write_snapshot(path, _fixture_rows(Store(), D1), ruleset_toml(V1)),
+                    lambda: SnapshotStore(path).index(), lambda: SnapshotStore(path).ruleset(content_hash(V1))):
+        with pytest.raises(HistoryError) as err:
+            attempt()
+        assert str(err.value).startswith(f"{path}: ") and message in str(err.value)
+        assert "IOException" not in str(err.value) and "IO Error" not in str(err.value)
+        assert err.value.__cause__ is None and (err.value.__context__ is None or err.value.__suppress_context__)
+    assert path.read_bytes() == before and not (tmp_path / "h.duckdb.wal").exists()
+
+
+def test_a_store_missing_only_trailing_free_blocks_still_opens(tmp_path):
+    """The size check is a hint: a file shorter than its header declares is scanned, and accepted when every
+    table reads to the end (the fixture store's last 256 KiB block is free space)."""
+    from riskcore.duckfile import _declared_size, duckdb_file_problem
+    path = tmp_path / "h.duckdb"
+    history_snapshots(path)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) - 262144])
+    assert _declared_size(data[:12288]) == len(data) > path.stat().st_size  # the scan path is taken
+    assert duckdb_file_problem(path) is None
+    assert len(SnapshotStore(path).index()) == 3

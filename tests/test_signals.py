@@ -10,6 +10,9 @@ from riskcore.db import Dataset, Store
 from riskcore.fixtures import ACTIVITY_AS_OF, ACTIVITY_EXPECTED, activity_frames, activity_store
 from riskcore.signals import SIGNALS, active_dates, available_signals, outcomes, signals_table
 
+# Many tests compute signals at D past a one-row table on purpose; the as-of warning is tested on its own.
+pytestmark = pytest.mark.filterwarnings("ignore::riskcore.signals.AsOfWarning")
+
 D = ACTIVITY_AS_OF
 
 
@@ -312,3 +315,74 @@ def test_sample_signals_agree_with_pandas_at_three_dates(tmp_path):
         sql = _signals(store, as_of)
         assert len(sql) > 200
         assert_frames_agree(sql, pandas_signals(frames, as_of))
+
+
+# ---- the data's ordinary end: rows dated past it never set the default as-of date ------------------------
+
+def _dates_store(usage_dates, due_dates=()) -> Store:
+    from riskcore.activity import load_frames
+    store = Store()
+    accounts = pd.DataFrame({"account_id": ["X"], "arr": [1.0], "contract_start": [date(2020, 1, 1)]})
+    frames = {"accounts": accounts,
+              "usage": pd.DataFrame({"account_id": "X", "date": list(usage_dates), "logins": 1})}
+    if due_dates:
+        frames["invoices"] = pd.DataFrame({"account_id": "X", "due_date": list(due_dates), "status": "open"})
+    load_frames(store, frames)
+    return store
+
+
+def _days(start: date, n: int, step: int = 7) -> list[date]:
+    from datetime import timedelta
+    return [start + timedelta(days=step * i) for i in range(n)]
+
+
+def test_data_end_rules():
+    from riskcore.signals import EVENT_DATES, data_end
+    cols = {k: k for k in EVENT_DATES if k[0] == "usage"}
+    # rule 1 (the clock): a row after today + 1 day, when most dates are in the past
+    store = _dates_store(_days(date(2025, 1, 5), 20) + [date(2025, 9, 1)])
+    assert data_end(store, cols, today=date(2025, 6, 1)) == data_end(store, cols, today=date(2025, 6, 1))
+    end = data_end(store, cols, today=date(2025, 6, 1))
+    assert (end.cut, end.end) == (date(2025, 6, 3), max(_days(date(2025, 1, 5), 20)))
+    assert data_end(store, cols, today=date(2026, 1, 1)).cut == date(2026, 1, 3)  # nothing past: 2025-09-01 is ordinary
+    # rule 2 (clock-free): a jump of more than a year past the median, even for a data set in the future
+    future = _dates_store(_days(date(2040, 1, 1), 30) + [date(2099, 1, 1)])
+    end = data_end(future, cols, today=date(2026, 1, 1))
+    assert end.cut == date(2099, 1, 1) and end.end == max(_days(date(2040, 1, 1), 30))
+    # a year-long gap before the median is history, not a typo
+    early = _dates_store([date(2020, 1, 1)] + _days(date(2024, 1, 1), 30))
+    assert data_end(early, cols, today=date(2030, 1, 1)).cut == date(2030, 1, 3)
+    # sparse dates: a jump with more than 5% of the dates after it is the data, not a typo
+    sparse = _dates_store([date(2041, 2, 1), date(2041, 3, 1), date(2043, 3, 1)])
+    assert data_end(sparse, cols, today=date(2026, 1, 1)) == data_end(sparse, cols, today=date(2026, 1, 1))
+    assert data_end(sparse, cols, today=date(2026, 1, 1)).cut is None
+
+
+def test_active_dates_ignore_rows_past_the_end_and_planned_due_dates_within_a_year():
+    from riskcore.signals import active_dates
+    usage = _days(date(2025, 1, 5), 20)
+    assert active_dates(_dates_store(usage + [date(2099, 1, 1)]))[1] == max(usage)
+    # invoice due dates alone are the data's dates; ahead of the events they never count when events exist
+    assert active_dates(_dates_store(usage, due_dates=[date(2025, 9, 1)]))[1] == max(usage)
+
+
+def test_as_of_note_only_past_the_data():
+    from riskcore.signals import as_of_note
+    store = _dates_store(_days(date(2025, 1, 5), 20))
+    last = max(_days(date(2025, 1, 5), 20))
+    assert as_of_note(store, last) is None
+    assert as_of_note(store, date(2030, 1, 1)).startswith(f"as-of date 2030-01-01 is after the data's last activity "
+                                                          f"date {last}")
+
+
+def test_churn_before_the_contract_start_keeps_the_account_active():
+    from riskcore.activity import load_frames
+    store = Store()
+    load_frames(store, {
+        "accounts": pd.DataFrame({"account_id": ["X", "Y"], "arr": [1.0, 2.0],
+                                  "contract_start": [date(2024, 6, 1), date(2024, 1, 1)]}),
+        "outcomes": pd.DataFrame({"account_id": ["X", "Y"], "date": [date(2024, 2, 1), date(2025, 3, 1)],
+                                  "outcome": ["churned", "churned"]})})
+    d = date(2025, 3, 1)
+    assert active_dates(store)[1] == d  # two churn dates a year apart: both ordinary
+    assert [r[0] for r in store.rows(f"SELECT account_id FROM {signals_table(store, d)}")] == ["X"]  # Y churned
