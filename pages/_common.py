@@ -14,7 +14,9 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from pages._access import book_only
 from riskcore import appstate
+from riskcore.appstate import md_escape
 from riskcore.db import Mapping, Store
 from riskcore.versions import VersionStore
 
@@ -232,6 +234,14 @@ def ctx() -> Ctx:
 
 # ---- sidebar -----------------------------------------------------------------------------
 
+def _dataset_kind(store: Store) -> str:
+    """What kind of data is loaded, without counts (for a user who sees only their book)."""
+    ds = store.dataset
+    if ds is None:
+        return "nothing loaded"
+    return f"activity tables: {', '.join(ds.tables)}" if ds.kind == "activity" else "account table"
+
+
 def _dataset_text(store: Store) -> str:
     ds = store.dataset
     if ds is None:
@@ -249,7 +259,7 @@ def sidebar() -> Ctx:
     try:
         store = shared_store(data_key, mapping)
     except Exception as e:  # noqa: BLE001 - a bad --data path must not leave a blank app
-        st.sidebar.error(f"Could not load {data_key}: {e}. Showing the sample instead.")
+        st.sidebar.error(md_escape(f"Could not load {data_key}: {e}. Showing the sample instead."))
         set_data("", None)
         data_key, mapping = "", None
         store = shared_store("", None)
@@ -258,7 +268,7 @@ def sidebar() -> Ctx:
     with st.sidebar:
         st.caption("Dataset")
         source = "sample" if not data_key else data_key.rsplit("/", 1)[-1]
-        st.text(f"{source}: {dataset_text(store)}")
+        st.text(f"{source}: {_dataset_kind(store) if book_only() else dataset_text(store)}")  # no totals for a CSM
         if store.dataset is not None and store.dataset.kind == "activity":
             first, last = active_range(store)
             default = min(max(st.session_state.get("as_of", last), first), last)
@@ -304,5 +314,5 @@ def money(x: float | None) -> str:
 
 
 def page_error(e: Exception, what: str) -> None:
-    """A clear message instead of a traceback."""
-    st.error(f"{what}: {e}")
+    """A clear message instead of a traceback (shown as text, not Markdown)."""
+    st.error(md_escape(f"{what}: {e}"))

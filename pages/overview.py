@@ -16,6 +16,7 @@ from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, scored_tabl
 from riskcore import aggregates as agg
 from riskcore import appstate
 from riskcore import timeline as tl
+from riskcore.appstate import md_escape
 
 MAX_POINTS = int(os.environ.get("RISKCORE_MAX_POINTS") or 20000)  # above: a density grid
 
@@ -228,7 +229,7 @@ with tab_alerts:
                    + " · select a row to open the account")
         frame = tl.alerts_frame(found, c.rs, tl.account_names(c.store, table, [a["account_id"] for a in found]))
         kinds = frame.groupby("alert").size().sort_values(ascending=False)
-        st.markdown(" · ".join(f"**{n:,}** {appstate.md_escape(a)}" for a, n in kinds.items()))
+        st.markdown(" · ".join(f"**{n:,}** {md_escape(a)}" for a, n in kinds.items()))
         if rows is not None:  # one account list at a time: the quadrant's list above takes precedence
             st.caption("Clear the quadrant or point selection above to list the alerts.")
         ev = None if rows is not None else st.dataframe(
@@ -260,7 +261,8 @@ with tab_segments:
                               xaxis_title="accounts", yaxis=dict(autorange="reversed"), height=260,
                               margin=dict(l=10, r=10, t=40, b=10))
             st.plotly_chart(bar, key="behavior_segment_chart")
-            st.table(sizes[["segment", "label", "accounts", "value", "share"]].assign(
+            st.table(sizes[["segment", "label", "accounts", "value", "share"]].assign(  # st.table renders Markdown
+                segment=sizes["segment"].map(md_escape), label=sizes["label"].map(md_escape),
                 value=sizes["value"].map(money), share=sizes["share"].map(lambda x: f"{x:.1%}"))
                 .rename(columns={"value": "ARR"}).set_index("segment"))
         with right2:
@@ -272,4 +274,4 @@ with tab_segments:
                 st.caption(f"{tl.moved(m):,} accounts changed segment · rows: segment on {prev_date:%Y-%m-%d}, "
                            f"columns: segment on {c.as_of:%Y-%m-%d}"
                            + (" (snapshots)" if snap_key else " (signals as of each date)"))
-                st.table(m.rename_axis(index="was ↓ / now →", columns=None))
+                st.table(m.rename(index=md_escape, columns=md_escape).rename_axis(index="was ↓ / now →", columns=None))

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import app_env
 
+from riskcore.appstate import md_escape
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 TIMEOUT = 120
@@ -81,7 +83,7 @@ def test_not_signed_in_sees_only_the_sign_in_screen():
 def test_unknown_user_sees_a_clear_message_and_nothing_else():
     at = app(signed_in(STRANGER))
     no_exception(at)
-    assert any("has no role yet" in e.value and STRANGER in e.value for e in at.error)
+    assert any("has no role yet" in e.value and md_escape(STRANGER) in e.value for e in at.error)
     assert not at.dataframe and not at.metric and "_ctx" not in at.session_state
     assert [b.key for b in at.button] == ["logout"]
     at.switch_page("pages/data.py").run()
@@ -98,7 +100,7 @@ def test_malformed_access_config_shows_nothing():
 def test_signed_in_user_and_log_out_in_the_sidebar():
     at = app(signed_in(LEADER))
     no_exception(at)
-    assert any(LEADER in c.value and "leader" in c.value for c in at.sidebar.caption)
+    assert any(md_escape(LEADER) in c.value and "leader" in c.value for c in at.sidebar.caption)
     assert at.sidebar.button(key="logout")
     at.sidebar.button(key="logout").click().run()
     assert at.user == {"is_logged_in": False}  # st.logout ran; the next run is the sign-in screen

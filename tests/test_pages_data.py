@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 from conftest import app_env
 
+from riskcore.appstate import md_escape
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 BAD = ROOT / "tests" / "data" / "bad"
@@ -92,14 +94,14 @@ def test_corpus_file_through_the_upload(name):
     assert ".cache" not in shown and "uploads/" not in shown, shown  # the user's file name, not a server path
 
     if exp["error"] and name not in NEEDS_CLI_OPTION:
-        assert any(f"{name} was rejected" in e and "stays active" in e for e in errors), errors
+        assert any(md_escape(f"{name} was rejected") in e and "stays active" in e for e in errors), errors
         assert after.store is before.store and after.data_key == before.data_key
         assert frame is not None, "rejected without a report table"
         bad = frame[frame["severity"] == "error"]
         assert not bad.empty and (bad["file"] == name).all(), bad.to_dict("records")
     else:
         assert not errors, errors
-        assert any(f"{name} is now active" in s.value for s in at.success), [s.value for s in at.success]
+        assert any(md_escape(f"{name} is now active") in s.value for s in at.success), [s.value for s in at.success]
         assert after.store is not before.store and after.store.dataset.kind == "account_table"
         assert is_locked(after.store)
         bad = frame[frame["severity"] == "warning"] if frame is not None else pd.DataFrame()
@@ -134,7 +136,8 @@ def test_rejected_upload_keeps_an_uploaded_dataset_active():
     at.button(key="load_upload").click().run()
     assert not at.exception
     assert at.session_state["_ctx"].store is active.store
-    assert any("dup.csv was rejected" in e and "(good.csv) stays active" in e for e in (e.value for e in at.error)), \
+    assert any(md_escape("dup.csv was rejected") in e and md_escape("(good.csv) stays active") in e
+               for e in (e.value for e in at.error)), \
         [e.value for e in at.error]
 
 
@@ -154,7 +157,7 @@ def test_server_path_outside_the_data_roots_is_refused(path):
     at = data_page()
     before = at.session_state["_ctx"]
     load_server_path(at, path)
-    assert any("outside the folders this server loads data from" in e.value and "RISKCORE_DATA_ROOT" in e.value
+    assert any("outside the folders this server loads data from" in e.value and md_escape("RISKCORE_DATA_ROOT") in e.value
                for e in at.error), [e.value for e in at.error]
     assert at.session_state["_ctx"].store is before.store
 
