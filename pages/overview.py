@@ -65,7 +65,9 @@ for col, tier in zip(cols[2:], reversed(TIERS)):
 
 qp = agg.quadrant_points(c.store, table, max_points=MAX_POINTS, value_scale="log", filters=base)
 counts = qp.counts.set_index("quadrant")
-value_cut = appstate.value_cutoff(c.store, table, c.rs)
+# the median cut-off is another account's ARR (odd count): not drawn for a user who sees only a book
+value_cut = None if base.owner and c.rs.quadrant.value_cutoff == "median" else \
+    appstate.value_cutoff(c.store, table, c.rs)
 risk_cut = float(c.rs.quadrant.risk_cutoff)
 left, right = st.columns([3, 2], gap="medium")
 
