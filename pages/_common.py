@@ -313,6 +313,13 @@ def money(x: float | None) -> str:
     return f"{CURRENCY}{x:,.0f}"
 
 
+def plot_text(value) -> str:
+    """Data shown in a Plotly chart (axis labels, hover, annotations) as text: Plotly reads `<a href>`,
+    `<b>`, `<br>` in those strings, so &, < and > become entities it shows as the characters."""
+    import html
+    return html.escape("" if value is None else str(value), quote=False)
+
+
 def page_error(e: Exception, what: str) -> None:
     """A clear message instead of a traceback (shown as text, not Markdown)."""
     st.error(md_escape(f"{what}: {e}"))

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages._access import book_only, current_access, restrict_filters
-from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, scored_table, shared_catalog
+from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
 from riskcore import aggregates as agg
 from riskcore import appstate
 from riskcore import timeline as tl
@@ -68,14 +68,14 @@ def _history_figure(timeline: tl.Timeline, dims: list[str]) -> go.Figure:
             line=dict(color="#333" if main else next(others, "#999"), width=2.5 if main else 1.2,
                       dash=None if main else "dot"),
             marker=dict(size=10 if main else 5, color=colors, line=dict(width=1, color="#333") if main else None),
-            customdata=h[[f"{d}_tier", "ruleset_name"]].astype(str).to_numpy(),
+            customdata=h[[f"{d}_tier", "ruleset_name"]].map(plot_text).to_numpy(),
             hovertemplate=f"{d}: %{{y:.0f}} (%{{customdata[0]}} tier)<br>as of %{{x|%Y-%m-%d}} · "
                           "rule set %{customdata[1]}<extra></extra>"))
     for _, row in h[h["rule_set_changed"]].iterrows():
         x = pd.Timestamp(row["date"]).to_pydatetime()
         fig.add_vline(x=x, line=dict(color="#7b3294", dash="dash", width=1.5))
         fig.add_annotation(x=x, y=1, yref="paper", yanchor="bottom", showarrow=False,
-                           text=f"rule set → {row['ruleset_name']}", font=dict(size=11, color="#7b3294"))
+                           text=f"rule set → {plot_text(row['ruleset_name'])}", font=dict(size=11, color="#7b3294"))
     how = "snapshots" if timeline.source == "snapshots" else "re-scored at each month end"
     fig.update_layout(title=dict(text=f"Score history ({how})", x=0, font=dict(size=16)),
                       xaxis=dict(title="as of", tickvals=list(h["date"]), tickformat="%d %b %Y"),

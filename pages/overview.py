@@ -3,6 +3,7 @@ the new alerts and the behavioural segments with their movement since the previo
 
 from __future__ import annotations
 
+import html
 import os
 from dataclasses import replace
 from datetime import date
@@ -12,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages._access import restrict_filters
-from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, scored_table, shared_catalog
+from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
 from riskcore import aggregates as agg
 from riskcore import appstate
 from riskcore import timeline as tl
@@ -81,7 +82,7 @@ def _quadrant_figure() -> go.Figure:
             fig.add_trace(go.Scattergl(
                 x=part["value"], y=part["risk_score"], mode="markers", name=f"{tier} tier",
                 marker=dict(color=TIER_COLORS[tier], size=6, opacity=0.75, line=dict(width=0)),
-                customdata=part[["account_id", "account_name", "csm_owner", "quadrant"]].astype(str).to_numpy(),
+                customdata=part[["account_id", "account_name", "csm_owner", "quadrant"]].map(plot_text).to_numpy(),
                 hovertemplate=("%{customdata[1]} (%{customdata[0]})<br>owner %{customdata[2]}<br>"
                                "score %{y:.0f} · ARR $%{x:,.0f}<br>%{customdata[3]}<extra></extra>")))
     else:  # too many points to draw: a 2-D histogram of counts; the quadrant labels stay exact
@@ -124,7 +125,7 @@ with right:
     seg = go.Figure()
     for tier in TIERS:
         part = by_seg[by_seg["tier"] == tier]
-        seg.add_trace(go.Bar(y=part["segment"], x=part["accounts"], orientation="h", name=tier,
+        seg.add_trace(go.Bar(y=part["segment"].map(plot_text), x=part["accounts"], orientation="h", name=tier,
                              marker_color=TIER_COLORS[tier], customdata=part[["value"]].to_numpy(),
                              hovertemplate="%{y}: %{x:,} accounts · ARR $%{customdata[0]:,.0f}<extra>"
                                            + tier + "</extra>"))
@@ -140,7 +141,7 @@ with right:
 
 selected_ids: list[str] = []
 if event and event.selection and event.selection.points:
-    selected_ids = [str(p["customdata"][0]) for p in event.selection.points
+    selected_ids = [html.unescape(str(p["customdata"][0])) for p in event.selection.points
                     if isinstance(p.get("customdata"), (list, tuple)) and p["customdata"]]
 if selected_ids:
     rows = agg.account_list(c.store, table, base, limit=max(qp.total, 1))
@@ -252,7 +253,7 @@ with tab_segments:
         left2, right2 = st.columns([3, 2], gap="medium")
         with left2:
             bar = go.Figure(go.Bar(
-                y=sizes["label"], x=sizes["accounts"], orientation="h", marker_color="#4477aa",
+                y=sizes["label"].map(plot_text), x=sizes["accounts"], orientation="h", marker_color="#4477aa",
                 customdata=sizes[["value", "share"]].to_numpy(),
                 text=[f"{n:,} · {money(v)}" for n, v in zip(sizes["accounts"], sizes["value"])],
                 textposition="auto",
