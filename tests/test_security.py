@@ -395,6 +395,18 @@ def test_a_duckdb_write_ahead_log_linked_outside_is_refused(tmp_path, secret):
     assert p.file == "x.duckdb" and "write-ahead log x.duckdb.wal" in p.message and "outside" in p.message
 
 
+def test_a_damaged_duckdb_file_gets_a_plain_message(tmp_path):
+    db = tmp_path / "t.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE accounts AS SELECT 1 AS a")
+    con.close()
+    cut = tmp_path / "cut.duckdb"
+    cut.write_bytes(db.read_bytes()[:5000])  # the header (with its DUCK magic) and nothing else
+    (p,) = _load_problems(cut)
+    assert (p.file, p.message) == ("cut.duckdb", "cannot open the DuckDB file: it is damaged, written by another "
+                                   "DuckDB version, or open for writing in another program")
+
+
 def test_user_duckdb_connection_cannot_switch_file_access_back_on(tmp_path, secret):
     from riskcore.security import open_user_database
     con = open_user_database(_evil_duckdb(tmp_path / "evil.duckdb", secret))
