@@ -7,6 +7,7 @@ each session's draft rule set lives in its own st.session_state.
 from __future__ import annotations
 
 import functools
+import html
 import sys
 from dataclasses import dataclass, replace
 from datetime import date
@@ -316,7 +317,6 @@ def money(x: float | None) -> str:
 def plot_text(value) -> str:
     """Data shown in a Plotly chart (axis labels, hover, annotations) as text: Plotly reads `<a href>`,
     `<b>`, `<br>` in those strings, so &, < and > become entities it shows as the characters."""
-    import html
     return html.escape("" if value is None else str(value), quote=False)
 
 

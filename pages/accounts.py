@@ -211,7 +211,7 @@ def account_list() -> None:
                           dimension=None if tier_dim == c.rs.primary_dimension else tier_dim,
                           renewal_within_days=int(renewal) if renewal is not None else None,
                           search=search or None, as_of=c.as_of, alerted_since=since if can_alert else None)
-    filters = restrict_filters(filters)
+    filters = restrict_filters(filters, access)
     if filters is None:
         st.info("There are no accounts for you to see here.")
         return
