@@ -207,9 +207,10 @@ def score_history(store: Store, rs, account_id: str, dates: Iterable[date]) -> p
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-# GFM links bare URLs and e-mail addresses found in the displayed text, escaped or not: an invisible
-# word joiner (U+2060) after `scheme:`, `www` and `@` breaks the patterns it looks for.
-_AUTOLINK = re.compile(r"(?i)((?:https?|ftp|mailto|xmpp):|www(?=\.)|@)")
+# GFM links bare URLs found in the displayed text, escaped or not: an invisible word joiner (U+2060)
+# after `http:`, `https:` and `www` breaks the patterns it looks for. (E-mail addresses stay mailto:
+# links, which fetch nothing: a joiner there would break copying an owner's address.)
+_AUTOLINK = re.compile(r"(?i)(https?:|www(?=\.))")
 
 
 def md_escape(text: Any) -> str:
