@@ -21,6 +21,7 @@ import streamlit as st  # noqa: E402
 
 from pages._access import access_config, current_access, signed_in_user  # noqa: E402
 from pages._common import current_data, page_setup, shared_store  # noqa: E402
+from riskcore.appstate import md_escape  # noqa: E402
 
 page_setup()
 
@@ -58,7 +59,7 @@ def _sign_in_screen() -> None:
         try:
             st.login()
         except Exception as e:  # noqa: BLE001 - e.g. Authlib missing or [auth] incomplete
-            st.error(f"Sign-in is configured but cannot start: {e}. See docs/SECURITY.md (pip install "
+            st.error(f"Sign-in is configured but cannot start: {md_escape(e)}. See docs/SECURITY.md (pip install "
                      "\"streamlit[auth]\"; [auth] needs redirect_uri, cookie_secret, client_id, client_secret, "
                      "server_metadata_url).")
     st.stop()
@@ -68,7 +69,7 @@ def _user_box(access) -> None:
     """Who is signed in, their role and a log-out button (sidebar)."""
     user = signed_in_user()
     with st.sidebar:
-        st.caption(f"Signed in as {user.email or user.name or 'unknown'}"
+        st.caption(f"Signed in as {md_escape(user.email or user.name or 'unknown')}"
                    + (f" · {access.role}" if access.role else ""))
         st.button("Log out", key="logout", on_click=st.logout)  # a callback: a rerun cannot drop the click
 
@@ -95,10 +96,10 @@ if auth:
 if access.role is None:
     _hide_pages()
     st.title("riskcore")
-    st.error(access.message)
+    st.error(md_escape(access.message))  # it quotes the user's email / name: text, not Markdown
     st.stop()
 if auth and access.message:  # e.g. a CSM whose email matches no owner in the data
-    st.sidebar.warning(access.message)
+    st.sidebar.warning(md_escape(access.message))
 
 _lock_shared_store()
 page = st.navigation([p for name, p in PAGES.items() if access.can_open(name)])

@@ -15,7 +15,9 @@ import streamlit as st
 
 from riskcore import access as acc
 from riskcore.aggregates import Filters
+from riskcore.appstate import md_escape
 from riskcore.db import Store
+from riskcore.security import PATTERN_CHARS, ROOT_ENV, data_roots, within
 
 OWNER_TABLES = ("accounts", "account_table")  # both carry the canonical csm_owner column
 
@@ -93,6 +95,12 @@ def restrict_filters(filters: Filters, access: acc.Access | None = None) -> Filt
     return acc.restrict(access if access is not None else current_access(), filters)
 
 
+def book_only(access: acc.Access | None = None) -> bool:
+    """True when the user may see only their own book (a CSM whose book is locked)."""
+    access = access if access is not None else current_access()
+    return access.book is not None and access.book_locked
+
+
 def require_page(page: str) -> acc.Access:
     """Stop the script run with the reason unless the user may open `page` (riskcore.access.PAGES).
 
@@ -100,30 +108,17 @@ def require_page(page: str) -> acc.Access:
     (Streamlit's legacy pages/ mode before st.navigation first ran in the process)."""
     access = current_access()
     if not access.can_open(page):
-        st.error(access.message or f"Your role ({access.role}) cannot open this page.")
+        st.error(md_escape(access.message or f"Your role ({access.role}) cannot open this page."))
         st.stop()
     return access
 
 
 # ---- server paths ---------------------------------------------------------------------------
 
-ROOT_ENV = "RISKCORE_DATA_ROOT"
-REPO = Path(__file__).resolve().parent.parent
-
-
-def data_roots() -> tuple[Path, ...]:
-    """Folders the Data page may load server paths from: $RISKCORE_DATA_ROOT (several separated by
-    the OS path separator), else the repo's `data` folder and `.cache` (sample, uploads)."""
-    import os
-    raw = os.environ.get(ROOT_ENV, "").strip()
-    roots = [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()] if raw else \
-        [REPO / "data", REPO / ".cache"]
-    return tuple(r.resolve() for r in roots)
-
-
 def check_server_path(text: str) -> tuple[Path | None, str]:
     """The resolved path when it lies inside a data root (symlinks and `..` resolved first), else
-    (None, a message saying which folders are allowed and how to change them)."""
+    (None, a message saying which folders are allowed and how to change them). The files a folder or
+    DuckDB file holds are checked again when they are read (riskcore.security.readable_file)."""
     roots = data_roots()
     allowed = ", ".join(str(r) for r in roots)
     text = (text or "").strip()
@@ -133,7 +128,9 @@ def check_server_path(text: str) -> tuple[Path | None, str]:
         path = Path(text).expanduser().resolve()  # relative: to the server's working folder
     except (OSError, RuntimeError) as e:
         return None, f"{text}: not a usable path ({e})."
-    if not any(path == r or path.is_relative_to(r) for r in roots):
+    if not within(path, roots):
         return None, (f"{text}: outside the folders this server loads data from ({allowed}). Copy the file "
                       f"there, upload it, or have the administrator set {ROOT_ENV}.")
+    if any(ch in str(path) for ch in PATTERN_CHARS):
+        return None, f"{text}: the path contains *, ? or [, which the loader would read as a pattern; rename it."
     return path, ""

@@ -7,6 +7,7 @@ each session's draft rule set lives in its own st.session_state.
 from __future__ import annotations
 
 import functools
+import html
 import sys
 from dataclasses import dataclass, replace
 from datetime import date
@@ -14,7 +15,9 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from pages._access import book_only
 from riskcore import appstate
+from riskcore.appstate import md_escape
 from riskcore.db import Mapping, Store
 from riskcore.versions import VersionStore
 
@@ -240,6 +243,14 @@ def ctx() -> Ctx:
 
 # ---- sidebar -----------------------------------------------------------------------------
 
+def _dataset_kind(store: Store) -> str:
+    """What kind of data is loaded, without counts (for a user who sees only their book)."""
+    ds = store.dataset
+    if ds is None:
+        return "nothing loaded"
+    return f"activity tables: {', '.join(ds.tables)}" if ds.kind == "activity" else "account table"
+
+
 def _dataset_text(store: Store) -> str:
     ds = store.dataset
     if ds is None:
@@ -257,7 +268,7 @@ def sidebar() -> Ctx:
     try:
         store = shared_store(data_key, mapping)
     except Exception as e:  # noqa: BLE001 - a bad --data path must not leave a blank app
-        st.sidebar.error(f"Could not load {data_key}: {e}. Showing the sample instead.")
+        st.sidebar.error(md_escape(f"Could not load {data_key}: {e}. Showing the sample instead."))
         set_data("", None)
         data_key, mapping = "", None
         store = shared_store("", None)
@@ -266,7 +277,7 @@ def sidebar() -> Ctx:
     with st.sidebar:
         st.caption("Dataset")
         source = "sample" if not data_key else data_key.rsplit("/", 1)[-1]
-        st.text(f"{source}: {dataset_text(store)}")
+        st.text(f"{source}: {_dataset_kind(store) if book_only() else dataset_text(store)}")  # no totals for a CSM
         if store.dataset is not None and store.dataset.kind == "activity":
             first, last = active_range(store)
             default = min(max(st.session_state.get("as_of", last), first), last)
@@ -311,6 +322,12 @@ def money(x: float | None) -> str:
     return f"{CURRENCY}{x:,.0f}"
 
 
+def plot_text(value) -> str:
+    """Data shown in a Plotly chart (axis labels, hover, annotations) as text: Plotly reads `<a href>`,
+    `<b>`, `<br>` in those strings, so &, < and > become entities it shows as the characters."""
+    return html.escape("" if value is None else str(value), quote=False)
+
+
 def page_error(e: Exception, what: str) -> None:
-    """A clear message instead of a traceback."""
-    st.error(f"{what}: {e}")
+    """A clear message instead of a traceback (shown as text, not Markdown)."""
+    st.error(md_escape(f"{what}: {e}"))

@@ -10,11 +10,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages._access import restrict_filters
-from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, scored_table, shared_catalog
+from pages._access import book_only, current_access, restrict_filters
+from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
 from riskcore import aggregates as agg
 from riskcore import appstate
 from riskcore import timeline as tl
+from riskcore.appstate import md_escape
 from riskcore.export import format_reasons
 
 MAX_ROWS = 2000          # rows drawn in the table
@@ -67,14 +68,14 @@ def _history_figure(timeline: tl.Timeline, dims: list[str]) -> go.Figure:
             line=dict(color="#333" if main else next(others, "#999"), width=2.5 if main else 1.2,
                       dash=None if main else "dot"),
             marker=dict(size=10 if main else 5, color=colors, line=dict(width=1, color="#333") if main else None),
-            customdata=h[[f"{d}_tier", "ruleset_name"]].astype(str).to_numpy(),
+            customdata=h[[f"{d}_tier", "ruleset_name"]].map(plot_text).to_numpy(),
             hovertemplate=f"{d}: %{{y:.0f}} (%{{customdata[0]}} tier)<br>as of %{{x|%Y-%m-%d}} · "
                           "rule set %{customdata[1]}<extra></extra>"))
     for _, row in h[h["rule_set_changed"]].iterrows():
         x = pd.Timestamp(row["date"]).to_pydatetime()
         fig.add_vline(x=x, line=dict(color="#7b3294", dash="dash", width=1.5))
         fig.add_annotation(x=x, y=1, yref="paper", yanchor="bottom", showarrow=False,
-                           text=f"rule set → {row['ruleset_name']}", font=dict(size=11, color="#7b3294"))
+                           text=f"rule set → {plot_text(row['ruleset_name'])}", font=dict(size=11, color="#7b3294"))
     how = "snapshots" if timeline.source == "snapshots" else "re-scored at each month end"
     fig.update_layout(title=dict(text=f"Score history ({how})", x=0, font=dict(size=16)),
                       xaxis=dict(title="as of", tickvals=list(h["date"]), tickformat="%d %b %Y"),
@@ -93,8 +94,8 @@ def _what_changed(timeline: tl.Timeline) -> None:
         if head is None:
             continue
         shown += 1
-        lines = "".join(f"\n- {appstate.md_escape(x)}" for x in step.sentences.get(c.dimension, []))
-        st.markdown(f"**{appstate.md_escape(head)}**{lines}")
+        lines = "".join(f"\n- {md_escape(x)}" for x in step.sentences.get(c.dimension, []))
+        st.markdown(f"**{md_escape(head)}**{lines}")
     if not shown:
         st.caption(f"The {c.dimension} score did not change over these points.")
 
@@ -116,14 +117,14 @@ def account_view(account_id: str) -> None:
         del st.query_params["account"]
         st.rerun()
     if rows.empty:
-        st.warning(f"No scored account with id {account_id!r} as of {c.as_of:%Y-%m-%d} "
+        st.warning(f"No scored account with id '{md_escape(account_id)}' as of {c.as_of:%Y-%m-%d} "
                    "(unknown id, or not active on that date).")
         return
     a = rows.iloc[0]
-    st.header(appstate.md_escape(a["account_name"] or a["account_id"]), anchor=False)
+    st.header(md_escape(a["account_name"] or a["account_id"]), anchor=False)
     renewal = f"{pd.Timestamp(a['renewal_date']):%Y-%m-%d}" if pd.notna(a.get("renewal_date")) else "n/a"
-    st.caption(f"id {appstate.md_escape(a['account_id'])} · owner {appstate.md_escape(a.get('csm_owner'))} · "
-               f"segment {appstate.md_escape(a.get('segment'))} · ARR {money(a.get('value'))} · "
+    st.caption(f"id {md_escape(a['account_id'])} · owner {md_escape(a.get('csm_owner'))} · "
+               f"segment {md_escape(a.get('segment'))} · ARR {money(a.get('value'))} · "
                f"renewal {renewal} · quadrant {a['quadrant']} · as of {c.as_of:%Y-%m-%d}")
     dims = list(c.rs.dimensions)
     cols = st.columns(len(dims))
@@ -157,14 +158,14 @@ def account_view(account_id: str) -> None:
         if pb is None:
             st.info("No playbook matches this account.")
         else:
-            st.markdown(f"**{appstate.md_escape(pb.name)}** · owner {appstate.md_escape(pb.owner)} · "
+            st.markdown(f"**{md_escape(pb.name)}** · owner {md_escape(pb.owner)} · "
                         f"SLA {pb.sla_hours:g} h")
             for i, step in enumerate(pb.steps, start=1):
                 due = f", within {step.due_hours:g} h" if step.due_hours is not None else ""
-                st.markdown(f"{i}\\. {appstate.md_escape(step.text)}  \n"
-                            f":gray[{step.kind.replace('_', ' ')} · {appstate.md_escape(step.owner or pb.owner)}{due}]")
+                st.markdown(f"{i}\\. {md_escape(step.text)}  \n"
+                            f":gray[{step.kind.replace('_', ' ')} · {md_escape(step.owner or pb.owner)}{due}]")
             if pb.note:
-                st.caption(pb.note)
+                st.caption(md_escape(pb.note))
         if not timeline.history.empty:
             _what_changed(timeline)
 
@@ -173,8 +174,13 @@ def account_view(account_id: str) -> None:
 
 def account_list() -> None:
     st.title("Accounts")
+    access = current_access()
     r1 = st.columns([2, 2, 1.6, 1.3, 1.8, 1.2, 2])
-    owner = r1[0].multiselect("Owner", appstate.distinct_values(c.store, table, "csm_owner"), key="f_owner")
+    owners = appstate.distinct_values(c.store, table, "csm_owner")
+    restricted = book_only(access)
+    if restricted:  # a CSM chooses only among their own owners
+        owners = [o for o in owners if o in access.book]
+    owner = r1[0].multiselect("Owner", owners, key="f_owner")
     segment = r1[1].multiselect("Segment", appstate.distinct_values(c.store, table, "segment"), key="f_segment")
     tier = r1[2].multiselect("Tier", TIERS, key="f_tier")
     dim_options = list(c.rs.dimensions)
@@ -196,15 +202,16 @@ def account_list() -> None:
                              disabled=not can_alert, format="YYYY-MM-DD",
                              help="accounts with an alert (score jump, tier worse, entered a quadrant, segment "
                                   f"change) on or after this day, up to {ALERT_LOOKBACK_DAYS} days back")
-    parent = _parent_column()
+    parent = None if restricted else _parent_column()  # a parent's children may be in other books
     group = r2[2].toggle("Group by parent", key="f_group_parent", disabled=parent is None,
                          help="roll children up to their parent account: summed ARR, ARR-weighted score, "
-                              "worst tier" if parent else "the data has no parent_id column")
+                              "worst tier" if parent else "not available when you see only your own book"
+                              if restricted else "the data has no parent_id column")
     filters = agg.Filters(owner=tuple(owner), segment=tuple(segment), tier=tuple(tier), quadrant=tuple(quadrant),
                           dimension=None if tier_dim == c.rs.primary_dimension else tier_dim,
                           renewal_within_days=int(renewal) if renewal is not None else None,
                           search=search or None, as_of=c.as_of, alerted_since=since if can_alert else None)
-    filters = restrict_filters(filters)
+    filters = restrict_filters(filters, access)
     if filters is None:
         st.info("There are no accounts for you to see here.")
         return
@@ -239,7 +246,7 @@ def account_list() -> None:
     said = agg.describe(filters)
     if behaviour:
         said = ("" if said == "all accounts" else said + "; ") + "behaviour is " + " or ".join(behaviour)
-    info.caption(f"{n:,} accounts · {said}" + (f" · first {MAX_ROWS:,} shown" if n > MAX_ROWS else "")
+    info.caption(f"{n:,} accounts · {md_escape(said)}" + (f" · first {MAX_ROWS:,} shown" if n > MAX_ROWS else "")
                  + " · select a row to open the account")
     with dl:
         _download(listed, filters, n, alerts)

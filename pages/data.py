@@ -13,6 +13,7 @@ import streamlit as st
 from pages._access import ROOT_ENV, check_server_path, current_access, data_roots, require_page
 from pages._common import ctx, set_data, shared_store
 from riskcore import appstate
+from riskcore.appstate import md_escape
 from riskcore.db import Mapping
 from riskcore.report import LoadError, Report
 
@@ -66,8 +67,8 @@ def try_load(data_key: str, mapping: Mapping | None, label: str) -> None:
     except LoadError as e:
         rejected(label, e.report, _names(data_key, label))
         st.rerun()
-    except Exception as e:  # noqa: BLE001 - unreadable files etc.: a message, never a traceback
-        rejected(label, None, {}, f" ({type(e).__name__}: {e})")
+    except Exception as e:  # noqa: BLE001 - unreadable files etc.: a message, never a traceback or class name
+        rejected(label, None, {}, f" ({(str(e).strip().splitlines() or ['could not be read'])[0]})")
         st.rerun()
     set_data(data_key, mapping)
     st.session_state.setdefault("data_labels", {})[data_key] = label
@@ -102,7 +103,7 @@ with left:
     result = st.session_state.pop("data_result", None)
     if result:
         kind, text, report, *rest = result
-        (st.error if kind == "error" else st.success)(text)
+        (st.error if kind == "error" else st.success)(md_escape(text))  # file names and messages: text
         if report is not None:
             st.caption(f"{report.rows_loaded:,} rows loaded, {report.rows_skipped:,} skipped, "
                        f"{len(report.errors)} errors, {len(report.warnings)} warnings")
@@ -127,12 +128,12 @@ with left:
     elif source == "Path on the server":
         path = st.text_input("An account table (CSV/Parquet/Excel), a folder of activity tables or a DuckDB file",
                              key="data_path",
-                             help="Only inside: " + ", ".join(str(r) for r in data_roots())
-                                  + f" (set {ROOT_ENV} to change).")
+                             help=md_escape("Only inside: " + ", ".join(str(r) for r in data_roots())
+                                            + f" (set {ROOT_ENV} to change)."))
         if st.button("Load", key="load_path", disabled=not path.strip()):
             inside, why = check_server_path(path)
             if inside is None:
-                st.error(why + " The previous data stays active.")
+                st.error(md_escape(why + " The previous data stays active."))
             else:
                 try_load(str(inside), None, path.strip())
     else:
@@ -142,7 +143,7 @@ with left:
             try:
                 path = appstate.upload_path(up.name, up.getvalue())
             except ValueError as e:  # unsupported file type
-                st.error(f"{e}. The previous data stays active.")
+                st.error(md_escape(f"{e}. The previous data stays active."))
                 st.stop()
             try:
                 columns, sample = appstate.peek_table(path)
@@ -152,17 +153,18 @@ with left:
                 from riskcore.loading import validate_path
                 check = validate_path(path)
                 if not check.ok:
-                    st.error(f"{up.name} was rejected: the previous data ({active_label()}) stays active.")
+                    st.error(md_escape(f"{up.name} was rejected: the previous data ({active_label()}) stays active."))
                     report_table(check, {str(path): up.name}, key="upload_check")
                     st.stop()
                 # readable by the loader but not by the preview (e.g. Latin-1 text): auto-detect the mapping
-                st.caption(f"{up.name}: no preview; the columns are mapped automatically.")
+                st.caption(f"{md_escape(up.name)}: no preview; the columns are mapped automatically.")
                 if st.button("Load this file", key="load_upload", type="primary"):
                     try_load(str(path), None, up.name)
                 st.stop()
             from riskcore.mapping import detect_mapping
             guess = detect_mapping(columns, sample)
-            st.caption(f"{up.name}: {len(columns)} columns. Check the mapping (pre-filled by auto-detection):")
+            st.caption(f"{md_escape(up.name)}: {len(columns)} columns. Check the mapping (pre-filled by "
+                       "auto-detection):")
             chosen: dict[str, str | None] = {}
             cols = st.columns(4)
             options = [NONE] + list(columns)

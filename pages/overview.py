@@ -3,6 +3,7 @@ the new alerts and the behavioural segments with their movement since the previo
 
 from __future__ import annotations
 
+import html
 import os
 from dataclasses import replace
 from datetime import date
@@ -12,10 +13,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages._access import restrict_filters
-from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, scored_table, shared_catalog
+from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
 from riskcore import aggregates as agg
 from riskcore import appstate
 from riskcore import timeline as tl
+from riskcore.appstate import md_escape
 
 MAX_POINTS = int(os.environ.get("RISKCORE_MAX_POINTS") or 20000)  # above: a density grid
 
@@ -64,7 +66,9 @@ for col, tier in zip(cols[2:], reversed(TIERS)):
 
 qp = agg.quadrant_points(c.store, table, max_points=MAX_POINTS, value_scale="log", filters=base)
 counts = qp.counts.set_index("quadrant")
-value_cut = appstate.value_cutoff(c.store, table, c.rs)
+# the median cut-off is another account's ARR (odd count): not drawn for a user who sees only a book
+value_cut = None if base.owner and c.rs.quadrant.value_cutoff == "median" else \
+    appstate.value_cutoff(c.store, table, c.rs)
 risk_cut = float(c.rs.quadrant.risk_cutoff)
 left, right = st.columns([3, 2], gap="medium")
 
@@ -78,7 +82,7 @@ def _quadrant_figure() -> go.Figure:
             fig.add_trace(go.Scattergl(
                 x=part["value"], y=part["risk_score"], mode="markers", name=f"{tier} tier",
                 marker=dict(color=TIER_COLORS[tier], size=6, opacity=0.75, line=dict(width=0)),
-                customdata=part[["account_id", "account_name", "csm_owner", "quadrant"]].astype(str).to_numpy(),
+                customdata=part[["account_id", "account_name", "csm_owner", "quadrant"]].map(plot_text).to_numpy(),
                 hovertemplate=("%{customdata[1]} (%{customdata[0]})<br>owner %{customdata[2]}<br>"
                                "score %{y:.0f} · ARR $%{x:,.0f}<br>%{customdata[3]}<extra></extra>")))
     else:  # too many points to draw: a 2-D histogram of counts; the quadrant labels stay exact
@@ -121,7 +125,7 @@ with right:
     seg = go.Figure()
     for tier in TIERS:
         part = by_seg[by_seg["tier"] == tier]
-        seg.add_trace(go.Bar(y=part["segment"], x=part["accounts"], orientation="h", name=tier,
+        seg.add_trace(go.Bar(y=part["segment"].map(plot_text), x=part["accounts"], orientation="h", name=tier,
                              marker_color=TIER_COLORS[tier], customdata=part[["value"]].to_numpy(),
                              hovertemplate="%{y}: %{x:,} accounts · ARR $%{customdata[0]:,.0f}<extra>"
                                            + tier + "</extra>"))
@@ -137,7 +141,7 @@ with right:
 
 selected_ids: list[str] = []
 if event and event.selection and event.selection.points:
-    selected_ids = [str(p["customdata"][0]) for p in event.selection.points
+    selected_ids = [html.unescape(str(p["customdata"][0])) for p in event.selection.points
                     if isinstance(p.get("customdata"), (list, tuple)) and p["customdata"]]
 if selected_ids:
     rows = agg.account_list(c.store, table, base, limit=max(qp.total, 1))
@@ -228,7 +232,7 @@ with tab_alerts:
                    + " · select a row to open the account")
         frame = tl.alerts_frame(found, c.rs, tl.account_names(c.store, table, [a["account_id"] for a in found]))
         kinds = frame.groupby("alert").size().sort_values(ascending=False)
-        st.markdown(" · ".join(f"**{n:,}** {appstate.md_escape(a)}" for a, n in kinds.items()))
+        st.markdown(" · ".join(f"**{n:,}** {md_escape(a)}" for a, n in kinds.items()))
         if rows is not None:  # one account list at a time: the quadrant's list above takes precedence
             st.caption("Clear the quadrant or point selection above to list the alerts.")
         ev = None if rows is not None else st.dataframe(
@@ -249,7 +253,7 @@ with tab_segments:
         left2, right2 = st.columns([3, 2], gap="medium")
         with left2:
             bar = go.Figure(go.Bar(
-                y=sizes["label"], x=sizes["accounts"], orientation="h", marker_color="#4477aa",
+                y=sizes["label"].map(plot_text), x=sizes["accounts"], orientation="h", marker_color="#4477aa",
                 customdata=sizes[["value", "share"]].to_numpy(),
                 text=[f"{n:,} · {money(v)}" for n, v in zip(sizes["accounts"], sizes["value"])],
                 textposition="auto",
@@ -260,7 +264,8 @@ with tab_segments:
                               xaxis_title="accounts", yaxis=dict(autorange="reversed"), height=260,
                               margin=dict(l=10, r=10, t=40, b=10))
             st.plotly_chart(bar, key="behavior_segment_chart")
-            st.table(sizes[["segment", "label", "accounts", "value", "share"]].assign(
+            st.table(sizes[["segment", "label", "accounts", "value", "share"]].assign(  # st.table renders Markdown
+                segment=sizes["segment"].map(md_escape), label=sizes["label"].map(md_escape),
                 value=sizes["value"].map(money), share=sizes["share"].map(lambda x: f"{x:.1%}"))
                 .rename(columns={"value": "ARR"}).set_index("segment"))
         with right2:
@@ -272,4 +277,4 @@ with tab_segments:
                 st.caption(f"{tl.moved(m):,} accounts changed segment · rows: segment on {prev_date:%Y-%m-%d}, "
                            f"columns: segment on {c.as_of:%Y-%m-%d}"
                            + (" (snapshots)" if snap_key else " (signals as of each date)"))
-                st.table(m.rename_axis(index="was ↓ / now →", columns=None))
+                st.table(m.rename(index=md_escape, columns=md_escape).rename_axis(index="was ↓ / now →", columns=None))

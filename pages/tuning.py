@@ -8,13 +8,15 @@ import streamlit as st
 
 from pages._common import (QUADRANTS, TIER_COLORS, TIERS, ctx, draft, load_rules, money, quick_accuracy,
                            scored_table, set_draft)
-from pages._access import require_page, signed_in_user
+from pages._access import require_page, restrict_filters, signed_in_user
 from riskcore import aggregates as agg
 from riskcore import appstate
+from riskcore.appstate import md_escape
 from riskcore.rules import Percentile
 
 c = ctx()
 access = require_page("tuning")
+BOOK = restrict_filters(agg.Filters(), access)  # a CSM: only their book in every count, chart and list
 MAY_PUBLISH = access.can("publish")
 MAY_SAVE = access.can("save_draft")
 vs = c.versions
@@ -84,8 +86,11 @@ def _import() -> None:
 
 st.title("Tuning")
 msg = st.session_state.pop("tuning_msg", None)
-if msg:
-    getattr(st, msg[0])(msg[1])
+if msg:  # file names, exception and rule text: shown as text, never as Markdown
+    getattr(st, msg[0])(md_escape(msg[1]))
+if BOOK is None:
+    st.info("There are no accounts for you to see here.")
+    st.stop()
 
 BIG = 200_000  # accounts: above, the draft's accuracy is opt-in (its first build rescans two backtest windows)
 _box: dict = st.session_state.setdefault("_tuning_box", {})  # the live draft, for the deferred export
@@ -116,8 +121,10 @@ def draw_controls(base):
                 for r in [r for r in d_rules if r.dimension == dim]:
                     a, b = st.columns([4, 1.4], vertical_alignment="bottom")
                     points[r.id] = a.slider(
-                        r.label, 0, 100, int(round(r.points)), key=f"weight:{r.id}", disabled=not r.enabled,
-                        help=f"{r.id}: {r.signal} {r.op} (group {r.group}); the points it adds when it fires")
+                        md_escape(r.label), 0, 100, int(round(r.points)), key=f"weight:{r.id}",
+                        disabled=not r.enabled,
+                        help=md_escape(f"{r.id}: {r.signal} {r.op} (group {r.group}); the points it adds when it "
+                                       "fires"))
                     if r.op in ("is_true", "is_null"):
                         b.caption(r.op.replace("_", " "))
                         continue
@@ -125,7 +132,8 @@ def draw_controls(base):
                         b.caption(f"percentile {r.threshold.percentile:g}")
                         continue
                     text = b.text_input(f"{r.op} threshold", appstate.format_threshold(r.threshold),
-                                        key=f"threshold:{r.id}", help=f"fires when {r.signal} {r.op} this value")
+                                        key=f"threshold:{r.id}",
+                                        help=md_escape(f"fires when {r.signal} {r.op} this value"))
                     try:
                         thresholds[r.id] = appstate.parse_threshold(text, r.op)
                     except ValueError as e:
@@ -149,27 +157,29 @@ def draw_controls(base):
         problems.append(str(e))
         new = base
     for p in problems:
-        st.error(p)
+        st.error(md_escape(p))
     return new
 
 
 class _SqlNumbers:
-    """The live numbers from per-account scored tables: only when the draft's rules differ from the
-    published ones (added, removed, re-signalled), which the pattern index cannot re-weight."""
+    """The live numbers from per-account scored tables, narrowed to `book`: when the draft's rules
+    differ from the published ones (added, removed, re-signalled), which the pattern index cannot
+    re-weight, and for a user restricted to a book (the pattern index counts every account)."""
 
-    def __init__(self, draft_rs, pub_rs):
+    def __init__(self, draft_rs, pub_rs, book: agg.Filters):
+        self.book = book
         self.draft_table, self.pub_table = scored_table(c, draft_rs), scored_table(c, pub_rs)
-        self.draft_tiers = agg.tier_summary(c.store, self.draft_table)
-        self.pub_tiers = agg.tier_summary(c.store, self.pub_table)
-        self.draft_hist = agg.score_histogram(c.store, self.draft_table, bins=20)
-        self.pub_hist = agg.score_histogram(c.store, self.pub_table, bins=20)
-        self.draft_quadrants = agg.quadrant_summary(c.store, self.draft_table)
-        self.pub_quadrants = agg.quadrant_summary(c.store, self.pub_table)
-        self.movement = agg.tier_movement(c.store, self.pub_table, self.draft_table)
+        self.draft_tiers = agg.tier_summary(c.store, self.draft_table, filters=book)
+        self.pub_tiers = agg.tier_summary(c.store, self.pub_table, filters=book)
+        self.draft_hist = agg.score_histogram(c.store, self.draft_table, bins=20, filters=book)
+        self.pub_hist = agg.score_histogram(c.store, self.pub_table, bins=20, filters=book)
+        self.draft_quadrants = agg.quadrant_summary(c.store, self.draft_table, filters=book)
+        self.pub_quadrants = agg.quadrant_summary(c.store, self.pub_table, filters=book)
+        self.movement = agg.tier_movement(c.store, self.pub_table, self.draft_table, filters=book)
 
     def movers(self, from_tier, to_tier, limit):
         return agg.movers(c.store, self.pub_table, self.draft_table, from_tier=from_tier, to_tier=to_tier,
-                          limit=limit)
+                          limit=limit, filters=self.book)
 
 
 class _PatternNumbers:
@@ -188,9 +198,11 @@ class _PatternNumbers:
 
 def live_numbers(draft_rs, pub_rs):
     from riskcore.signals import signals_table
+    if BOOK.owner:  # restricted to a book: per-account numbers, filtered
+        return _SqlNumbers(draft_rs, pub_rs, BOOK)
     with c.store.lock:
         num = appstate.tuning_numbers(c.store, pub_rs, draft_rs, signals_table(c.store, c.as_of), c.as_of)
-    return _PatternNumbers(num) if num is not None else _SqlNumbers(draft_rs, pub_rs)
+    return _PatternNumbers(num) if num is not None else _SqlNumbers(draft_rs, pub_rs, BOOK)
 
 
 def movement_panel(nums) -> None:
@@ -222,6 +234,9 @@ def movement_panel(nums) -> None:
 
 
 def draw_results(nums, draft_rs, pub_rs) -> None:
+    if BOOK.owner:
+        st.caption(md_escape(f"Your book only ({agg.describe(BOOK)}): counts, charts and movers; AUC and Brier are "
+                             "measured on every account with an outcome and list none."))
     d_tiers = nums.draft_tiers.set_index("tier")
     p_tiers = nums.pub_tiers.set_index("tier")
     cols = st.columns(5)
@@ -278,7 +293,7 @@ def accuracy(slots, n: int, draft_rs, pub_rs) -> None:
     try:
         d, p = quick_accuracy(c, draft_rs), quick_accuracy(c, pub_rs)
     except Exception as e:  # noqa: BLE001 - e.g. no outcomes in this data
-        slots[0].caption(f"No backtest: {e}")
+        slots[0].caption(md_escape(f"No backtest: {e}"))
         return
     for slot, key, label, better in ((slots[0], "auc", "AUC", "normal"), (slots[1], "brier", "Brier", "inverse")):
         dv, pv = d.get(key), p.get(key)
@@ -306,8 +321,8 @@ def live() -> None:
         missing = unavailable_rules(new, column_facts(c.store, signals_table(c.store, c.as_of), new))
     if missing:
         with controls:
-            st.caption(f"{len(missing)} rules are unavailable for this data (their signals are missing, empty or "
-                       f"of another type) and never fire: {', '.join(missing)}")
+            st.caption(md_escape(f"{len(missing)} rules are unavailable for this data (their signals are missing, "
+                                 f"empty or of another type) and never fire: {', '.join(missing)}"))
     pub_rs = c.published
     with results:
         draw_results(live_numbers(draft_rs, pub_rs), draft_rs, pub_rs)

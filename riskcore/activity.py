@@ -13,11 +13,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Mapping
 
+import duckdb
 import pandas as pd
 
 from .db import Dataset, Store, quote_ident, safe_table_name
 from .duckfile import duckdb_file_problem
 from .report import LoadError, Problem, Report
+from .security import allowed_roots, open_user_database, readable_database, readable_file
 from .signals import EVENT_DATES, PLANNED_DATES, data_end
 
 # Canonical columns and DuckDB types; the first entries of each table's REQUIRED are the bold ones.
@@ -134,6 +136,7 @@ def load_frames(store: Store, frames: Mapping[str, pd.DataFrame], source: str = 
 
 def _read_folder(store: Store, folder: Path, report: Report) -> dict[str, str]:
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+    roots = allowed_roots(folder)  # a table file may not be a link out of the folder / data roots
     seen: dict[str, Path] = {}
     for f in files:
         table = table_for(f.name)
@@ -145,50 +148,82 @@ def _read_folder(store: Store, folder: Path, report: Report) -> dict[str, str]:
             report.add(Problem(f.name, f"table {table!r} given twice (also {seen[table].name})"))
             continue
         seen[table] = f
-        if f.stat().st_size == 0:
+        real, why = readable_file(f, roots)
+        if real is None:  # named, never read: nothing of its content reaches a message
+            report.add(Problem(f.name, why, expected="a file inside the data folder"))
+            continue
+        if real.stat().st_size == 0:
             report.add(Problem(f.name, "file is empty", expected="a header row and data rows", found="0 bytes"))
             continue
         try:
-            _read_file(store, f, table, report)
+            _read_file(store, f, table, report, real)
         except Exception as e:  # a file DuckDB cannot parse at all
             report.add(Problem(f.name, f"cannot read file: {_first_line(e)}"))
             continue
     return {t: f.name for t, f in seen.items() if store.has_table(_raw(t))}
 
 
-def _read_file(store: Store, f: Path, table: str, report: Report) -> None:
+def _read_file(store: Store, f: Path, table: str, report: Report, real: Path | None = None) -> None:
+    """Read `real` (the checked, resolved path of `f`) into the raw table; messages name `f`."""
     raw = quote_ident(_raw(table))
+    real = real or f
     if f.suffix.lower() == ".parquet":
-        store.execute(f"CREATE OR REPLACE TABLE {raw} AS SELECT * FROM read_parquet(?)", [str(f)])
+        store.execute(f"CREATE OR REPLACE TABLE {raw} AS SELECT * FROM read_parquet(?)", [str(real)])
         return
     try:
         store.execute(f"CREATE OR REPLACE TABLE {raw} AS SELECT * FROM read_csv(?, all_varchar = true, "
-                      "header = true)", [str(f)])
+                      "header = true)", [str(real)])
     except Exception as e:
         if "unicode" not in str(e).lower():
             raise
         store.execute(f"CREATE OR REPLACE TABLE {raw} AS SELECT * FROM read_csv(?, all_varchar = true, "
-                      "header = true, encoding = 'latin-1')", [str(f)])
+                      "header = true, encoding = 'latin-1')", [str(real)])
         report.add(Problem(f.name, "file is not UTF-8; read as Latin-1", severity="warning",
                            expected="UTF-8 text"))
 
 
 def _read_duckdb(store: Store, path: Path, report: Report) -> dict[str, str]:
-    store.execute("ATTACH ? AS _src (READ_ONLY)", [str(path)])
+    """Copy the known tables of a user's DuckDB file into raw tables. The file (and its WAL) must
+    really lie in its folder or a data root, and it is opened in its own read-only connection with
+    external access off (security.open_user_database): a view that reads files fails, named."""
+    real, why = readable_database(path, allowed_roots(path))
+    if real is None:
+        report.add(Problem(path.name, why, expected="a DuckDB file inside the data folder"))
+        return {}
     try:
-        names = [r[0] for r in store.rows(
-            "SELECT table_name FROM information_schema.tables WHERE table_catalog = '_src' ORDER BY 1")]
+        con = open_user_database(real)
+    except duckdb.Error:
+        report.add(Problem(path.name, "cannot open the DuckDB file: it is damaged, written by another DuckDB "
+                           "version, or open for writing in another program", expected="a readable DuckDB file"))
+        return {}
+    try:
+        names = con.execute("SELECT table_name, table_type FROM information_schema.tables "
+                            "WHERE table_catalog = current_database() AND table_schema = 'main' ORDER BY 1").fetchall()
         sources = {}
-        for name in names:
+        for name, kind in names:
+            label, what = f"{path.name}:{name}", "view" if kind == "VIEW" else "table"
             if name.lower() not in TABLES:
-                report.add(Problem(f"{path.name}:{name}", f"unknown table {name!r} ignored", severity="warning"))
+                report.add(Problem(label, f"unknown table {name!r} ignored", severity="warning"))
                 continue
-            store.execute(f"CREATE OR REPLACE TABLE {quote_ident(_raw(name.lower()))} AS "
-                          f"SELECT * FROM _src.{quote_ident(name)}")
-            sources[name.lower()] = f"{path.name}:{name}"
+            try:
+                store.register_df(_raw(name.lower()), con.sql(f"SELECT * FROM {quote_ident(name)}").to_arrow_reader())
+            except duckdb.PermissionException:  # the engine's text is not shown: it names the outside file
+                report.add(Problem(label, f"the {what} {name!r} reads files outside the DuckDB file, which is not "
+                               "allowed (file access is off while a loaded DuckDB file is read)",
+                               expected=f"{name!r} stored as a table in the file (CREATE TABLE ... AS SELECT ...)"))
+                continue
+            except duckdb.Error as e:
+                report.add(Problem(label, f"cannot read the {what} {name!r}: {_engine_text(e)}"))
+                continue
+            sources[name.lower()] = label
         return sources
     finally:
-        store.execute("DETACH _src")
+        con.close()
+
+
+def _engine_text(e: Exception) -> str:
+    """The engine's first message line without its 'Catalog Error:'-style prefix."""
+    return _first_line(e).split(": ", 1)[-1]
 
 
 def _first_line(e: Exception) -> str:

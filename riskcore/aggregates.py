@@ -219,7 +219,7 @@ FROM {table} WHERE {where}
 
 TIER_MOVEMENT = """
 WITH j AS (SELECT a.{tier_a} AS from_tier, b.{tier_b} AS to_tier, b.value
-           FROM {a} AS a JOIN {b} AS b ON a.account_id = b.account_id)
+           FROM {a} AS a JOIN (SELECT * FROM {b} WHERE {where}) AS b ON a.account_id = b.account_id)
 SELECT f.tier AS from_tier, t.tier AS to_tier, count(j.from_tier) AS accounts,
        coalesce(sum(j.value), 0.0) AS value
 FROM (VALUES ('low', 1), ('medium', 2), ('high', 3)) AS f(tier, ord)
@@ -232,7 +232,7 @@ MOVERS = """
 SELECT b.account_id, b.account_name, b.segment, b.csm_owner, b.value,
        a.{tier_a} AS from_tier, b.{tier_b} AS to_tier,
        a.{score_a} AS from_score, b.{score_b} AS to_score, b.{score_b} - a.{score_a} AS change
-FROM {a} AS a JOIN {b} AS b ON a.account_id = b.account_id
+FROM {a} AS a JOIN (SELECT * FROM {b} WHERE {filters}) AS b ON a.account_id = b.account_id
 WHERE {where}
 ORDER BY abs(b.{score_b} - a.{score_a}) DESC NULLS LAST, b.value DESC NULLS LAST, b.account_id
 LIMIT ?
@@ -308,16 +308,19 @@ def kpis(store: Store, scored: str, dimension: str | None = None, filters: Filte
     }
 
 
-def tier_movement(store: Store, scored_a: str, scored_b: str, dimension: str | None = None) -> pd.DataFrame:
+def tier_movement(store: Store, scored_a: str, scored_b: str, dimension: str | None = None,
+                  filters: Filters | None = None) -> pd.DataFrame:
     """Accounts in both tables, by tier in `a` (from_tier) x tier in `b` (to_tier): all nine
-    cells, columns from_tier, to_tier, accounts, value (ARR as in `b`)."""
+    cells, columns from_tier, to_tier, accounts, value (ARR as in `b`). `filters` apply to `b`
+    (e.g. a CSM's book)."""
     cols_a = _columns(store, scored_a, ("account_id",))
     cols_b = _columns(store, scored_b, ("account_id", "value"))
+    where, params = compile_filters(filters or Filters(), cols_b)
     sql = TIER_MOVEMENT.format(
-        tiers=_TIER_LIST, a=quote_ident(scored_a), b=quote_ident(scored_b),
+        tiers=_TIER_LIST, a=quote_ident(scored_a), b=quote_ident(scored_b), where=where,
         tier_a=quote_ident(_dim_column(cols_a, scored_a, dimension, "tier")),
         tier_b=quote_ident(_dim_column(cols_b, scored_b, dimension, "tier")))
-    df = store.df(sql)
+    df = store.df(sql, params)
     df["accounts"] = df["accounts"].astype("int64")
     df["value"] = df["value"].astype("float64")
     return df
@@ -330,10 +333,11 @@ def movement_matrix(movement: pd.DataFrame, values: str = "accounts") -> pd.Data
 
 
 def movers(store: Store, scored_a: str, scored_b: str, from_tier: str | None = None,
-           to_tier: str | None = None, limit: int = 100, dimension: str | None = None) -> pd.DataFrame:
+           to_tier: str | None = None, limit: int = 100, dimension: str | None = None,
+           filters: Filters | None = None) -> pd.DataFrame:
     """Accounts of one movement cell (or, with no tier given, every account whose tier changed),
     largest score change first: account_id, account_name, segment, csm_owner, value,
-    from_tier, to_tier, from_score, to_score, change."""
+    from_tier, to_tier, from_score, to_score, change. `filters` apply to `b` (e.g. a CSM's book)."""
     for name, t in (("from_tier", from_tier), ("to_tier", to_tier)):
         if t is not None and t not in TIERS:
             raise ValueError(f"{name}: expected {' | '.join(TIERS)}, found {t!r}")
@@ -342,7 +346,8 @@ def movers(store: Store, scored_a: str, scored_b: str, from_tier: str | None = N
     cols_b = _columns(store, scored_b, ("account_id", "account_name", "segment", "csm_owner", "value"))
     tier_a, tier_b = (quote_ident(_dim_column(cols_a, scored_a, dimension, "tier")),
                       quote_ident(_dim_column(cols_b, scored_b, dimension, "tier")))
-    conds, params = [], []
+    book, params = compile_filters(filters or Filters(), cols_b)
+    conds = []
     if from_tier is None and to_tier is None:
         conds.append(f"a.{tier_a} IS DISTINCT FROM b.{tier_b}")
     if from_tier is not None:
@@ -354,7 +359,7 @@ def movers(store: Store, scored_a: str, scored_b: str, from_tier: str | None = N
     sql = MOVERS.format(a=quote_ident(scored_a), b=quote_ident(scored_b), tier_a=tier_a, tier_b=tier_b,
                         score_a=quote_ident(_dim_column(cols_a, scored_a, dimension, "score")),
                         score_b=quote_ident(_dim_column(cols_b, scored_b, dimension, "score")),
-                        where=" AND ".join(conds))
+                        filters=book, where=" AND ".join(conds))
     return store.df(sql, [*params, limit])
 
 

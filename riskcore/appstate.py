@@ -207,15 +207,20 @@ def score_history(store: Store, rs, account_id: str, dates: Iterable[date]) -> p
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+# GFM links bare URLs found in the displayed text, escaped or not: an invisible word joiner (U+2060)
+# after `http:`, `https:` and `www` breaks the patterns it looks for. (E-mail addresses stay mailto:
+# links, which fetch nothing: a joiner there would break copying an owner's address.)
+_AUTOLINK = re.compile(r"(?i)(https?:|www(?=\.))")
 
 
 def md_escape(text: Any) -> str:
-    """Data shown inside Markdown is escaped so it renders as the literal text (no links, no HTML).
+    """Data shown inside Markdown is escaped so it renders as the literal text (no links, no
+    autolinks, no images, no HTML): the one helper for every user string a page shows as Markdown.
 
-    >>> md_escape("[x](http://e) <b>")
-    '\\\\[x\\\\]\\\\(http\\\\://e\\\\) \\\\<b\\\\>'
+    >>> md_escape("[x](http://e.com) <b>")
+    '\\\\[x\\\\]\\\\(http\\\\:\u2060//e\\\\.com\\\\) \\\\<b\\\\>'
     """
-    return _MD_SPECIAL.sub(r"\\\1", "" if text is None else str(text))
+    return _MD_SPECIAL.sub(r"\\\1", _AUTOLINK.sub("\\1\u2060", "" if text is None else str(text)))
 
 
 def version_label(number: int, published: int | None, note: str = "") -> str:

@@ -94,3 +94,41 @@ def streamlit_server(log_path: Path, env: dict[str, str], args: Sequence[str] = 
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def shown(at) -> tuple[list[str], list[float]]:
+    """Everything an AppTest run shows: (strings, numbers) from every element's message (Markdown
+    bodies, labels, help, metric values, widget options, chart specs parsed from JSON) and every cell,
+    index and column of dataframes and tables. For tests that a value appears nowhere on a page."""
+    import json
+    from google.protobuf.json_format import MessageToDict
+    texts: list[str] = []
+    numbers: list[float] = []
+
+    def walk(v, key: str = "") -> None:
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(json.loads(x) if k == "spec" and isinstance(x, str) else x, k)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x, key)
+        elif isinstance(v, bool) or v is None:
+            return
+        elif isinstance(v, (int, float)):
+            numbers.append(float(v))
+        else:
+            texts.append(str(v))
+            with contextlib.suppress(ValueError):
+                numbers.append(float(str(v)))
+
+    for node in at._tree:
+        if type(node).__name__ in ("Dataframe", "Table"):
+            frame = node.value
+            walk([str(c) for c in frame.columns])
+            walk([str(i) for i in frame.index])
+            for col in frame.columns:
+                walk([x if isinstance(x, (int, float, str)) else str(x) for x in frame[col].tolist()])
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "DESCRIPTOR"):
+            walk(MessageToDict(proto))
+    return texts, numbers

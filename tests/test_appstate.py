@@ -90,7 +90,9 @@ def test_month_ends_and_previous_period():
 
 
 def test_md_escape_neutralises_markdown():
-    assert appstate.md_escape("[click](http://x) **b** <i>") == r"\[click\]\(http\://x\) \*\*b\*\* \<i\>"
+    wj = "\u2060"  # the invisible word joiner that stops GFM's autolinks
+    assert appstate.md_escape("[click](http://x) **b** <i>") == "\\[click\\]\\(http\\:" + wj + "//x\\) \\*\\*b\\*\\* \\<i\\>"
+    assert appstate.md_escape("www.e.com a@b.org") == "www" + wj + "\\.e\\.com a@b\\.org"
     assert appstate.md_escape(None) == ""
 
 

@@ -12,6 +12,8 @@ import pytest
 from conftest import app_env
 from streamlit.proto.Metric_pb2 import Metric as MetricProto
 
+from riskcore.appstate import md_escape
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 PAGES = ["pages/overview.py", "pages/accounts.py", "pages/tuning.py", "pages/calibration.py", "pages/data.py"]
@@ -172,7 +174,7 @@ def test_account_deep_link_unknown_id_warns():
     at.run()
     at.switch_page("pages/accounts.py").run()
     no_exception(at)
-    assert any("no-such-account" in w.value for w in at.warning)
+    assert any(md_escape("no-such-account") in w.value for w in at.warning)
 
 
 def test_account_filters_narrow_the_list():
@@ -288,7 +290,7 @@ def test_import_toml_becomes_the_draft_and_export_round_trips():
     assert at.slider(key="weight:usage_drop").value == 5
     bad = b'name = "x"\n[[rules]]\nid = "Bad Id"\n'
     at.file_uploader(key="import_toml").set_value(("bad.toml", bad, "application/toml")).run()
-    assert not at.exception and any("bad.toml" in e.value for e in at.error)
+    assert not at.exception and any(md_escape("bad.toml") in e.value for e in at.error)
     assert at.session_state["draft"].rule("usage_drop").points == 5  # a bad file leaves the draft
 
 

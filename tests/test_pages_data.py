@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import app_env
+from conftest import app_env, shown
+from test_security import SECRET, _evil_duckdb, _linked_folder, secret  # noqa: F401 (fixture)
+
+from riskcore.appstate import md_escape
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -92,14 +95,14 @@ def test_corpus_file_through_the_upload(name):
     assert ".cache" not in shown and "uploads/" not in shown, shown  # the user's file name, not a server path
 
     if exp["error"] and name not in NEEDS_CLI_OPTION:
-        assert any(f"{name} was rejected" in e and "stays active" in e for e in errors), errors
+        assert any(md_escape(f"{name} was rejected") in e and "stays active" in e for e in errors), errors
         assert after.store is before.store and after.data_key == before.data_key
         assert frame is not None, "rejected without a report table"
         bad = frame[frame["severity"] == "error"]
         assert not bad.empty and (bad["file"] == name).all(), bad.to_dict("records")
     else:
         assert not errors, errors
-        assert any(f"{name} is now active" in s.value for s in at.success), [s.value for s in at.success]
+        assert any(md_escape(f"{name} is now active") in s.value for s in at.success), [s.value for s in at.success]
         assert after.store is not before.store and after.store.dataset.kind == "account_table"
         assert is_locked(after.store)
         bad = frame[frame["severity"] == "warning"] if frame is not None else pd.DataFrame()
@@ -134,7 +137,8 @@ def test_rejected_upload_keeps_an_uploaded_dataset_active():
     at.button(key="load_upload").click().run()
     assert not at.exception
     assert at.session_state["_ctx"].store is active.store
-    assert any("dup.csv was rejected" in e and "(good.csv) stays active" in e for e in (e.value for e in at.error)), \
+    assert any(md_escape("dup.csv was rejected") in e and md_escape("(good.csv) stays active") in e
+               for e in (e.value for e in at.error)), \
         [e.value for e in at.error]
 
 
@@ -154,7 +158,7 @@ def test_server_path_outside_the_data_roots_is_refused(path):
     at = data_page()
     before = at.session_state["_ctx"]
     load_server_path(at, path)
-    assert any("outside the folders this server loads data from" in e.value and "RISKCORE_DATA_ROOT" in e.value
+    assert any("outside the folders this server loads data from" in e.value and md_escape("RISKCORE_DATA_ROOT") in e.value
                for e in at.error), [e.value for e in at.error]
     assert at.session_state["_ctx"].store is before.store
 
@@ -189,3 +193,42 @@ def test_check_server_path_resolves_links_and_dots(tmp_path, monkeypatch):
     assert check_server_path("")[0] is None and check_server_path("a\x00b")[0] is None
     monkeypatch.delenv("RISKCORE_DATA_ROOT")
     assert data_roots() == ((ROOT / "data").resolve(), (ROOT / ".cache").resolve())
+
+
+# ---- what a server path may read (issue 13, security findings 1 and 2) -------------------------------
+
+@pytest.mark.parametrize("kind", ["linked folder", "duckdb view"])
+def test_server_path_never_reads_or_shows_a_file_outside_the_roots(kind, tmp_path, secret, monkeypatch):  # noqa: F811
+    """A folder inside the data root whose accounts.csv links to a file outside it, and a DuckDB file
+    inside it whose `accounts` view reads that file: both rejected, the file named and the reason
+    given, nothing of the outside file anywhere on the page, the previous data still active."""
+    if kind == "linked folder":
+        path, file, why = _linked_folder(tmp_path, secret), "accounts.csv", "symbolic link to a file outside"
+    else:
+        (tmp_path / "root").mkdir()
+        path = _evil_duckdb(tmp_path / "root" / "evil.duckdb", secret)
+        file, why = "evil.duckdb:accounts", "the view 'accounts' reads files outside the DuckDB file"
+    monkeypatch.setenv("RISKCORE_DATA_ROOT", str(tmp_path / "root"))
+    at = data_page()
+    before = at.session_state["_ctx"]
+    load_server_path(at, str(path))
+    assert any("was rejected" in e.value and "stays active" in e.value for e in at.error), [e.value for e in at.error]
+    frame = report_frame(at)
+    assert frame is not None and ((frame["file"] == file) & frame["message"].str.contains(why)).any(), frame
+    texts, _ = shown(at)
+    page = "\n".join(texts)
+    for leak in (SECRET, "root:x:", "/bin/", str(secret), "Permission", "Exception"):
+        assert leak not in page, leak
+    assert at.session_state["_ctx"].store is before.store
+
+
+def test_server_path_with_pattern_characters_is_refused(tmp_path, monkeypatch):
+    folder = tmp_path / "exp[12]"
+    folder.mkdir()
+    (folder / "accounts.csv").write_bytes((BAD / "bom.csv").read_bytes())
+    monkeypatch.setenv("RISKCORE_DATA_ROOT", str(tmp_path))
+    at = data_page()
+    before = at.session_state["_ctx"]
+    load_server_path(at, str(folder / "accounts.csv"))
+    assert any(md_escape("*, ? or [") in e.value for e in at.error), [e.value for e in at.error]
+    assert at.session_state["_ctx"].store is before.store

@@ -70,7 +70,9 @@ def test_overview_segment_sizes_equal_riskcore():
         before = segments_df(c.store, c.rs, signals_table(c.store, appstate.previous_period(c.as_of)))
     sizes = next(t.value for t in at.table if "accounts" in t.value.columns)  # index: segment
     counts = now["behavior_segment"].value_counts()
-    assert {s: int(n) for s, n in sizes["accounts"].items() if n} == {s: int(n) for s, n in counts.items()}
+    # st.table renders Markdown, so the page shows the segment ids escaped (appstate.md_escape)
+    assert {s: int(n) for s, n in sizes["accounts"].items() if n} == {appstate.md_escape(s): int(n)
+                                                                    for s, n in counts.items()}
     j = before.merge(now, on="account_id", suffixes=("_a", "_b"))
     changed = int((j["behavior_segment_a"] != j["behavior_segment_b"]).sum())
     assert changed > 0, "the sample shows segment movement over the last month"

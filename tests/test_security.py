@@ -273,3 +273,187 @@ def test_a_name_like_signal_is_only_ever_a_quoted_column_name():
     assert "--" not in sql  # unavailable: not compiled at all
     sql, _ = compile_firings(rs, ["account_id", "sig -- c"], source="t")
     assert '"sig -- c" AS "v_odd"' in sql and sql.count("--") == 1
+
+
+# ---- what a load may read: links out of the data folder, DuckDB views that read files ---------------
+# (issue 13, security findings 1 and 2; docs/SECURITY.md section 5). The "secret" is a valid accounts
+# table outside the data folder: if a check were missing it would load, and its line would show.
+
+SECRET = "s3cret-acct-77"
+ACTIVITY_ACCOUNTS = "account_id,account_name,arr,contract_start\na1,Alpha,1200,2024-01-01\na2,Bravo,300,2024-02-01\n"
+
+
+@pytest.fixture()
+def secret(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    path = outside / "secret.csv"
+    path.write_text(f"account_id,account_name,arr,contract_start\n{SECRET},{SECRET}-name,1,2024-01-01\n")
+    return path
+
+
+def _linked_folder(tmp_path, secret):
+    folder = tmp_path / "root" / "acme"
+    folder.mkdir(parents=True)
+    (folder / "accounts.csv").symlink_to(secret)
+    (folder / "usage.csv").symlink_to("/etc/passwd")
+    return folder
+
+
+def _evil_duckdb(path, secret) -> str:
+    """A DuckDB file whose `accounts` is a view reading a file outside it (the test writes the path
+    into its own DDL: the attack under test); `usage` is an ordinary table."""
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE usage AS SELECT 'a1' AS account_id, DATE '2024-05-01' AS date, 3 AS logins")
+    con.execute(f"CREATE VIEW accounts AS SELECT * FROM read_csv('{secret}')")
+    assert SECRET in str(con.execute("SELECT account_id FROM accounts").fetchall())  # the attack works unlocked
+    con.close()
+    return str(path)
+
+
+def _load_problems(path) -> list:
+    with pytest.raises(LoadError) as info:
+        load_data(Store(), path)
+    return info.value.report.problems
+
+
+def test_a_table_file_linked_out_of_the_folder_is_refused_unread(tmp_path, secret):
+    problems = _load_problems(_linked_folder(tmp_path, secret))
+    by_file = {p.file: p for p in problems}
+    assert set(by_file) == {"accounts.csv", "usage.csv"}
+    for p in by_file.values():
+        assert p.severity == "error" and "symbolic link to a file outside" in p.message and "not read" in p.message
+    shown = "\n".join(map(str, problems))
+    assert SECRET not in shown and "root:" not in shown and "/bin/" not in shown and str(secret) not in shown
+
+
+def test_links_inside_the_folder_still_load(tmp_path):
+    folder = tmp_path / "exports"
+    (folder / "2026").mkdir(parents=True)
+    (folder / "2026" / "accounts-jan.csv").write_text(ACTIVITY_ACCOUNTS)
+    (folder / "accounts.csv").symlink_to(folder / "2026" / "accounts-jan.csv")
+    store = Store()
+    assert load_data(store, folder).tables == {"accounts": 2}
+    assert [r[0] for r in store.rows("SELECT account_id FROM accounts ORDER BY 1")] == ["a1", "a2"]
+
+
+def test_a_link_into_a_configured_data_root_loads(tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "accounts.csv").write_text(ACTIVITY_ACCOUNTS)
+    folder = tmp_path / "acme"
+    folder.mkdir()
+    (folder / "accounts.csv").symlink_to(shared / "accounts.csv")
+    assert _load_problems(folder)[0].file == "accounts.csv"  # outside the folder and every root
+    monkeypatch.setenv("RISKCORE_DATA_ROOT", str(shared))
+    assert load_data(Store(), folder).tables == {"accounts": 2}
+
+
+def test_pattern_characters_in_a_path_are_refused(tmp_path):
+    """DuckDB reads `exp[12]/accounts.csv` as a glob: exp1/ and exp2/, not the folder named."""
+    from riskcore.security import readable_file
+    for name in ("exp1", "exp[12]"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "accounts.csv").write_text(ACTIVITY_ACCOUNTS.replace("Alpha", name))
+    real, why = readable_file(tmp_path / "exp[12]" / "accounts.csv", [tmp_path.resolve()])
+    assert real is None and "*, ? or [" in why
+    (problem,) = _load_problems(tmp_path / "exp[12]")
+    assert problem.file == "accounts.csv" and "pattern" in problem.message
+
+
+def test_a_duckdb_view_reading_a_file_fails_named(tmp_path, secret):
+    problems = _load_problems(_evil_duckdb(tmp_path / "evil.duckdb", secret))
+    (p,) = [p for p in problems if p.severity == "error"]
+    assert p.file == "evil.duckdb:accounts"
+    assert p.message.startswith("the view 'accounts' reads files outside the DuckDB file")
+    shown = "\n".join(map(str, problems))
+    assert SECRET not in shown and str(secret) not in shown
+    assert "Permission" not in shown and "Exception" not in shown
+
+
+def test_a_duckdb_view_over_its_own_tables_loads(tmp_path):
+    db = tmp_path / "ok.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE accounts_raw AS SELECT * FROM read_csv(?)", [str(GOOD / "accounts.csv")])
+    con.execute("CREATE VIEW accounts AS SELECT account_id, account_name, arr, DATE '2024-01-01' AS contract_start "
+                "FROM accounts_raw")
+    n = con.execute("SELECT count(*) FROM accounts_raw").fetchone()[0]
+    con.close()
+    report = load_data(Store(), db)
+    assert report.tables == {"accounts": n}
+    assert [p.file for p in report.warnings] == ["ok.duckdb:accounts_raw"]  # unknown table, ignored
+
+
+def test_a_duckdb_write_ahead_log_linked_outside_is_refused(tmp_path, secret):
+    db = tmp_path / "data" / "x.duckdb"
+    db.parent.mkdir()
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE accounts AS SELECT * FROM read_csv(?)", [str(GOOD / "accounts.csv")])
+    con.close()
+    Path(f"{db}.wal").symlink_to(secret)
+    (p,) = _load_problems(db)
+    assert p.file == "x.duckdb" and "write-ahead log x.duckdb.wal" in p.message and "outside" in p.message
+
+
+def test_a_damaged_duckdb_file_gets_a_plain_message(tmp_path):
+    db = tmp_path / "t.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE accounts AS SELECT 1 AS a")
+    con.close()
+    cut = tmp_path / "cut.duckdb"
+    cut.write_bytes(db.read_bytes()[:5000])  # the header (with its DUCK magic) and nothing else
+    (p,) = _load_problems(cut)
+    assert (p.file, p.message) == ("cut.duckdb", "cannot open the DuckDB file: it is damaged, written by another "
+                                   "DuckDB version, or open for writing in another program")
+
+
+def test_user_duckdb_connection_cannot_switch_file_access_back_on(tmp_path, secret):
+    from riskcore.security import open_user_database
+    con = open_user_database(_evil_duckdb(tmp_path / "evil.duckdb", secret))
+    try:
+        for sql in ("SET enable_external_access = true", "SET lock_configuration = false",
+                    f"SELECT * FROM read_csv('{secret}')", f"ATTACH '{tmp_path / 'o.duckdb'}' AS o"):
+            with pytest.raises(duckdb.Error):
+                con.execute(sql)
+        with pytest.raises(duckdb.PermissionException):
+            con.execute("SELECT * FROM accounts")
+        assert con.execute("SELECT count(*) FROM usage").fetchone() == (1,)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("kind", ["linked folder", "duckdb view"])
+def test_cli_names_the_file_and_never_shows_its_content(kind, tmp_path, secret, capsys):
+    from riskcore.cli import main
+    if kind == "linked folder":
+        path, names = str(_linked_folder(tmp_path, secret)), ("accounts.csv", "symbolic link")
+    else:
+        path, names = _evil_duckdb(tmp_path / "evil.duckdb", secret), ("evil.duckdb:accounts", "view 'accounts'")
+    out_file = tmp_path / "scores.csv"
+    for argv in (["validate", path], ["score", "--data", path, "--out", str(out_file)]):
+        rc = main(argv)
+        out, err = capsys.readouterr()
+        assert rc == 1, (argv, out, err)
+        shown = out + err
+        assert all(n in shown for n in names), shown
+        for leak in (SECRET, "root:", "Traceback", "Exception", "Permission Error"):
+            assert leak not in shown, (leak, shown)
+    assert not out_file.exists()
+
+
+# ---- a CSM's book: the movement matrix and the movers narrow like every other aggregate -------------
+
+def test_tier_movement_and_movers_narrow_to_the_book():
+    """Hand-computed on riskcore.fixtures.scored_frames: Ann owns id01 (high -> medium), id03 (high ->
+    high) and id08 (medium -> low) in both tables; every other mover belongs to Cy."""
+    from riskcore.aggregates import movement_matrix, movers, tier_movement
+    from riskcore.fixtures import scored_store
+    store = scored_store()
+    ann = Filters(owner=("Ann",))
+    m = movement_matrix(tier_movement(store, "scored", "scored_b", filters=ann))
+    assert m.loc["high"].tolist() == [0, 1, 1] and m.loc["medium"].tolist() == [1, 0, 0]
+    assert int(m.to_numpy().sum()) == 3
+    assert list(movers(store, "scored", "scored_b", filters=ann)["account_id"]) == ["id01", "id08"]
+    assert list(movers(store, "scored", "scored_b", "low", "high", filters=ann)["account_id"]) == []
+    assert list(movers(store, "scored", "scored_b", "low", "high")["account_id"]) == ["id04"]  # Cy's, unfiltered
+    assert int(movement_matrix(tier_movement(store, "scored", "scored_b")).to_numpy().sum()) == 7
