@@ -18,6 +18,7 @@ import streamlit as st
 from pages._access import book_only
 from riskcore import appstate
 from riskcore.appstate import md_escape
+from riskcore.report import user_message
 from riskcore.db import Mapping, Store
 from riskcore.versions import VersionStore
 
@@ -268,7 +269,7 @@ def sidebar() -> Ctx:
     try:
         store = shared_store(data_key, mapping)
     except Exception as e:  # noqa: BLE001 - a bad --data path must not leave a blank app
-        st.sidebar.error(md_escape(f"Could not load {data_key}: {e}. Showing the sample instead."))
+        st.sidebar.error(md_escape(f"Could not load {data_key}: {user_message(e)}. Showing the sample instead."))
         set_data("", None)
         data_key, mapping = "", None
         store = shared_store("", None)

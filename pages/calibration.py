@@ -12,6 +12,7 @@ import streamlit as st
 from pages._access import require_page
 from pages._common import TIER_COLORS, backtest, ctx
 from riskcore import appstate
+from riskcore.report import user_message
 
 HORIZONS = (30, 60, 90, 180)
 
@@ -41,7 +42,7 @@ if c.is_activity:  # an account table has no dates: no horizon, no as-of date
 try:
     r = backtest(c, c.rs, horizon=horizon, as_of=as_of)
 except ValueError as e:
-    st.warning(f"No backtest for this data: {e}")
+    st.warning(appstate.md_escape(f"No backtest for this data: {user_message(e)}"))
     st.stop()
 
 cross = r["mode"] == "cross_validated"

@@ -15,7 +15,7 @@ from pages._common import ctx, set_data, shared_store
 from riskcore import appstate
 from riskcore.appstate import md_escape
 from riskcore.db import Mapping
-from riskcore.report import LoadError, Report
+from riskcore.report import LoadError, Report, user_message
 
 ROLES = (("id_column", "Account id"), ("name_column", "Name"), ("value_column", "Value (ARR)"),
          ("owner_column", "Owner (CSM)"), ("segment_column", "Segment"), ("renewal_column", "Renewal date"),
@@ -68,7 +68,7 @@ def try_load(data_key: str, mapping: Mapping | None, label: str) -> None:
         rejected(label, e.report, _names(data_key, label))
         st.rerun()
     except Exception as e:  # noqa: BLE001 - unreadable files etc.: a message, never a traceback or class name
-        rejected(label, None, {}, f" ({(str(e).strip().splitlines() or ['could not be read'])[0]})")
+        rejected(label, None, {}, f" ({user_message(e)})")
         st.rerun()
     set_data(data_key, mapping)
     st.session_state.setdefault("data_labels", {})[data_key] = label

@@ -12,6 +12,7 @@ from pages._access import require_page, restrict_filters, signed_in_user
 from riskcore import aggregates as agg
 from riskcore import appstate
 from riskcore.appstate import md_escape
+from riskcore.report import user_message
 from riskcore.rules import Percentile
 
 c = ctx()
@@ -41,7 +42,7 @@ def _suggest() -> None:
         with c.store.lock:
             fitted, info = fit_rules(c.store, base)
     except Exception as e:  # noqa: BLE001 - shown, not raised
-        st.session_state["tuning_msg"] = ("error", f"Could not fit weights: {e}")
+        st.session_state["tuning_msg"] = ("error", f"Could not fit weights: {user_message(e)}")
         return
     set_draft(fitted)
     st.session_state["tuning_msg"] = ("success", "Suggested weights loaded into the draft. " + info["summary"])
@@ -76,7 +77,7 @@ def _import() -> None:
     try:
         rs = load_rules(up.getvalue().decode("utf-8-sig"))
     except Exception as e:  # noqa: BLE001 - RuleSetError / decode error: a message, not a traceback
-        st.session_state["tuning_msg"] = ("error", f"{up.name}: {e}")
+        st.session_state["tuning_msg"] = ("error", f"{up.name}: {user_message(e)}")
         return
     set_draft(rs)
     st.session_state["tuning_msg"] = ("success", f"Draft loaded from {up.name}.")

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .db import Dataset, Store, quote_ident, safe_table_name
 from .duckfile import duckdb_file_problem
-from .report import LoadError, Problem, Report
+from .report import LoadError, Problem, Report, plain_reason
 from .security import allowed_roots, open_user_database, readable_database, readable_file
 from .signals import EVENT_DATES, PLANNED_DATES, data_end
 
@@ -158,7 +158,7 @@ def _read_folder(store: Store, folder: Path, report: Report) -> dict[str, str]:
         try:
             _read_file(store, f, table, report, real)
         except Exception as e:  # a file DuckDB cannot parse at all
-            report.add(Problem(f.name, f"cannot read file: {_first_line(e)}"))
+            report.add(Problem(f.name, f"cannot read file: {plain_reason(e)}"))
             continue
     return {t: f.name for t, f in seen.items() if store.has_table(_raw(t))}
 
@@ -213,21 +213,12 @@ def _read_duckdb(store: Store, path: Path, report: Report) -> dict[str, str]:
                                expected=f"{name!r} stored as a table in the file (CREATE TABLE ... AS SELECT ...)"))
                 continue
             except duckdb.Error as e:
-                report.add(Problem(label, f"cannot read the {what} {name!r}: {_engine_text(e)}"))
+                report.add(Problem(label, f"cannot read the {what} {name!r}: {plain_reason(e)}"))
                 continue
             sources[name.lower()] = label
         return sources
     finally:
         con.close()
-
-
-def _engine_text(e: Exception) -> str:
-    """The engine's first message line without its 'Catalog Error:'-style prefix."""
-    return _first_line(e).split(": ", 1)[-1]
-
-
-def _first_line(e: Exception) -> str:
-    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 # ---- checking and staging ---------------------------------------------------------

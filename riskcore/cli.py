@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from .db import Mapping, Store
-from .report import LoadError
+from .report import LoadError, user_message
 
 MAPPING_FLAGS = ("id", "name", "value", "owner", "segment", "renewal", "outcome", "parent")
 # command -> the flag naming what it writes (checked against every input before anything is read)
@@ -397,13 +397,9 @@ def _run(args) -> int:
         for p in e.report.problems:
             print(str(p), file=sys.stderr)
         return 1
-    except (CliError, FileNotFoundError, KeyError, ValueError) as e:
+    except CliError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except Exception as e:  # noqa: BLE001 - the CLI never shows a traceback
-        name = type(e).__name__
-        if name in ("RuleSetError", "ExpressionError"):
-            print(f"error: {e}", file=sys.stderr)
-        else:
-            print(f"error: {name}: {e}", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 - the CLI never shows a traceback or an engine's class name
+        print(f"error: {user_message(e)}", file=sys.stderr)
         return 1

@@ -18,6 +18,7 @@ from .mapping import NEGATIVE, POSITIVE, norm_value
 
 AUC_LIMIT = 0.97        # one column alone this good is the outcome, not a predictor
 NAMED_AUC_LIMIT = 0.90  # ... or this good when its name says it is about the outcome (`Churn Score`)
+MIN_CLASS_FOR_AUC = 20  # fewer churned (or retained) accounts: a perfect column may be luck, flag copies only
 OUTCOME_WORDS = frozenset({"churn", "churned", "exited", "attrition", "attrited", "cancelled", "canceled"})
 GENERIC_WORDS = frozenset({"label", "value", "flag", "status", "is", "has", "yn", "customer", "the", "of"})
 MAX_ROWS = 200_000      # a larger table is checked on a fixed random sample of this many rows
@@ -154,6 +155,7 @@ def _find_leaks(store: Store, table: str, types: dict[str, str], outcome_column:
     except ValueError:
         return []  # (almost) one outcome class: nothing to separate
     named_words = outcome_words(outcome_column)
+    by_auc = min(int(y.sum()), int(len(y) - y.sum())) >= MIN_CLASS_FOR_AUC
     found = []
     for col in exprs:
         x = frame[col]
@@ -161,8 +163,9 @@ def _find_leaks(store: Store, table: str, types: dict[str, str], outcome_column:
             x = x.astype(object).where(x.notna(), None)
         auc = _auc_alone(x, y, folds)
         named = bool(_words(col) & named_words)
-        if auc > AUC_LIMIT or (named and auc > NAMED_AUC_LIMIT):
-            found.append(Leak(col, auc, copy=_copy_of(x, y), named=named and auc <= AUC_LIMIT))
+        copy = _copy_of(x, y)
+        if (copy or by_auc) and (auc > AUC_LIMIT or (named and auc > NAMED_AUC_LIMIT)):
+            found.append(Leak(col, auc, copy=copy, named=named and auc <= AUC_LIMIT))
     return found
 
 

@@ -97,6 +97,18 @@ def plain_reason(exc: BaseException) -> str:
     return text
 
 
+def user_message(exc: BaseException) -> str:
+    """What to show for a failure: our own messages (a ValueError such as RuleSetError, LoadError) as
+    written, anything else (an engine or library error) as `plain_reason` plus a request to report it."""
+    if isinstance(exc, (ValueError, LoadError, KeyError, FileNotFoundError)) and not _engine(exc):
+        return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    return f"{plain_reason(exc)} (an unexpected problem; please report it with the command and data you used)"
+
+
+def _engine(exc: BaseException) -> bool:
+    return type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb", "pyarrow", "sqlglot", "numpy", "pandas")
+
+
 class LoadError(Exception):
     """A load failed; `report` holds every problem. The store keeps what it had before."""
 

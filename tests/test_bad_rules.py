@@ -5,6 +5,8 @@ pattern paths. Type checks run against tests/data/good/typed_export.csv, a small
 
 from __future__ import annotations
 
+import re
+
 import subprocess
 import sys
 from pathlib import Path
@@ -34,7 +36,7 @@ ENGINE = ("BinderException", "ConversionException", "OutOfRangeException", "Inva
 def readme_table() -> dict[str, tuple[str, str, str]]:
     """file -> (what is wrong, what the user sees, outcome), from the project README."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    section = text.split("### Rule sets (`tests/data/bad_rules/`)", 1)[1].split("\n## ", 1)[0]
+    section = re.split(r"\n##+ ", text.split("### Rule sets (`tests/data/bad_rules/`)", 1)[1], maxsplit=1)[0]
     rows = {}
     for line in section.splitlines():
         if line.startswith("| `"):

@@ -3,6 +3,9 @@ outcome almost alone, and the lower bar for columns named like the outcome."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -132,3 +135,43 @@ def test_leaks_are_remembered_per_load(tmp_path):
 def _path(tmp_path, frame, name):
     frame.to_csv(tmp_path / name, index=False)
     return tmp_path / name
+
+
+EXPORTS = Path(__file__).resolve().parent / "data" / "exports"
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _export_rows() -> dict[str, list[str]]:
+    """file -> quoted texts of its row in the README's "Real-export shapes" table."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index("### Real-export shapes")
+    rows = {}
+    for line in text[start:text.index("\n## ", start)].splitlines():
+        m = re.match(r"^\| `([^`]+)` \| (.*) \| [^|]+ \|$", line)
+        if m:
+            rows[m.group(1)] = re.findall(r'"([^"]+)"', m.group(2))
+    return rows
+
+
+def test_readme_lists_every_export():
+    files = {p.name for p in EXPORTS.iterdir() if p.suffix in (".csv", ".xlsx", ".parquet")}
+    assert set(_export_rows()) == files
+
+
+@pytest.mark.parametrize("name", sorted(_export_rows()))
+def test_export_through_the_cli_prints_its_readme_row(name, tmp_path, capsys):
+    """starter then backtest on the export, as a new user would: every quoted text is printed, and no
+    engine name, traceback, nan or None."""
+    from riskcore.cli import main
+    rules = tmp_path / "rules.toml"
+    assert main(["starter", "--data", str(EXPORTS / name), "--out", str(rules)]) == 0
+    assert main(["backtest", "--data", str(EXPORTS / name), "--rules", str(rules)]) == 0
+    out, err = capsys.readouterr()
+    shown = out + err
+    quotes = _export_rows()[name]
+    assert quotes
+    for quote in quotes:
+        assert quote in shown, (quote, shown)
+    assert not re.search(r"Traceback|\w+(Exception|Error)\b|\bnan\b|\bNone\b", shown), shown
+    used = " ".join(r.signal for r in load_ruleset(rules.read_text()).rules)
+    assert not re.search(r"Churn (Label|Score|Reason|Value)|Complain", used)
