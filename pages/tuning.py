@@ -306,6 +306,20 @@ def accuracy(slots, n: int, draft_rs, pub_rs) -> None:
         slot.caption(f"published {'n/a' if pv is None else f'{pv:.3f}'}")
 
 
+def _data_checks(rs) -> list:
+    """Overrides of segments the data lacks, a missing or text value column: per (data, as-of, the parts
+    of the rule set they read), so a slider move does not re-query."""
+    from riskcore.datachecks import ruleset_problems
+    from riskcore.signals import signals_table
+    key = (c.data_key, c.store.generation, c.as_of, rs.quadrant.value_column, tuple(rs.overrides))
+    memo = st.session_state.setdefault("_data_checks", {})
+    if key not in memo:
+        memo.clear()
+        with c.store.lock:
+            memo[key] = ruleset_problems(c.store, rs, signals_table(c.store, c.as_of), source="draft")
+    return memo[key]
+
+
 @st.fragment
 def live() -> None:
     """Controls and live results: a slider or threshold change reruns only this fragment."""
@@ -324,6 +338,9 @@ def live() -> None:
         with controls:
             st.caption(md_escape(f"{len(missing)} rules are unavailable for this data (their signals are missing, "
                                  f"empty or of another type) and never fire: {', '.join(missing)}"))
+    for p in _data_checks(new):
+        with controls:
+            st.caption(md_escape(p.message))
     pub_rs = c.published
     with results:
         draw_results(live_numbers(draft_rs, pub_rs), draft_rs, pub_rs)

@@ -96,8 +96,12 @@ def _note_unavailable(store: Store, rs, table: str, segments: bool = False) -> N
     from .rules import rule_problems, segment_problems
     from .scoring import column_facts
     facts = column_facts(store, table, rs)
-    for p in rule_problems(rs, facts) + (segment_problems(rs, facts) if segments else []):
+    problems = rule_problems(rs, facts)
+    for p in problems + (segment_problems(rs, facts) if segments else []):
         print(f"note: {p.message}", file=sys.stderr)
+    if rs.rules and len(problems) >= len(rs.rules):
+        print("warning: no rule of this rule set can run on this data, so every score is 0: write rules for its "
+              "columns, or start from `python -m riskcore starter --data ... --out rules.toml`", file=sys.stderr)
 
 
 def _notes(args, store: Store, rs, table: str, segments: bool = False) -> None:
@@ -107,6 +111,18 @@ def _notes(args, store: Store, rs, table: str, segments: bool = False) -> None:
     _note_unavailable(store, rs, table, segments=segments)
     for p in ruleset_problems(store, rs, table, source=str(_rules_path(args))):
         print(str(p), file=sys.stderr)
+
+
+def _horizon(args, store: Store) -> int:
+    """--horizon (default 90); on an account table, which has no dates, a given --as-of / --horizon /
+    --train-as-of means nothing: say so rather than ignore it silently."""
+    if store.dataset is not None and store.dataset.kind == "account_table":
+        given = [f for f in ("as_of", "horizon", "train_as_of") if getattr(args, f, None) is not None]
+        if given:
+            flags = ", ".join("--" + f.replace("_", "-") for f in given)
+            print(f"note: {flags} ignored: an account table has no dates (the backtest is cross-validated)",
+                  file=sys.stderr)
+    return args.horizon if args.horizon is not None else 90
 
 
 def _open(args, rs=None) -> Store:
@@ -221,7 +237,7 @@ def cmd_backtest(args) -> int:
     rs = _rules(args, scoring=True)
     store = _open(args, rs)
     as_of = args.as_of or None
-    result = run_backtest(store, rs, as_of=as_of, horizon_days=args.horizon, train_as_of=args.train_as_of)
+    result = run_backtest(store, rs, as_of=as_of, horizon_days=_horizon(args, store), train_as_of=args.train_as_of)
     scored_on = result.get("as_of")  # the evaluation date's signals exist by now: no extra computation
     _notes(args, store, rs, signals_table(store, date.fromisoformat(scored_on) if isinstance(scored_on, str)
                                           else _as_of(args, store)))
@@ -240,7 +256,7 @@ def cmd_fit(args) -> int:
     rs = _rules(args, scoring=True)
     store = _open(args, rs)
     _notes(args, store, rs, _table(store))
-    fitted, info = fit_rules(store, rs, as_of=args.as_of, horizon_days=args.horizon)
+    fitted, info = fit_rules(store, rs, as_of=args.as_of, horizon_days=_horizon(args, store))
     write_atomic(args.out, ruleset_to_toml(fitted))
     print(info["summary"])
     print(f"wrote rule set with suggested weights to {args.out}")
@@ -328,14 +344,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(p); _add_rules(p)
     p.add_argument("--as-of", type=_date, help="as-of date D (default: the latest date with a full horizon)")
     p.add_argument("--train-as-of", type=_date, help="earlier date to fit the probability mapping and baselines")
-    p.add_argument("--horizon", type=int, default=90, help="days after D in which churn counts")
+    p.add_argument("--horizon", type=int, help="days after D in which churn counts (default 90)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_backtest)
 
     p = sub.add_parser("fit", help="write a rule set whose points are fitted from history")
     _add_data(p); _add_rules(p)
     p.add_argument("--as-of", type=_date)
-    p.add_argument("--horizon", type=int, default=90)
+    p.add_argument("--horizon", type=int, help="days after D in which churn counts (default 90)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_fit)
 

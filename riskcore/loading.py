@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from .db import Dataset, Mapping, Store
 from .mapping import classify_outcome, mapping_from_dict, resolve_mapping
+from .security import literal_path
 from .report import LoadError, Problem, Report, plain_reason
 
 ACCOUNT_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx", ".xlsm")
@@ -229,7 +230,8 @@ def _internal(table: pa.Table) -> pa.Table:
 
 def _read_parquet(store: Store, path: Path, report: Report) -> tuple[list[str], pa.Table]:
     try:
-        table = store.arrow("SELECT * FROM read_parquet(?)", [str(path)])
+        with literal_path(path) as literal:
+            table = store.arrow("SELECT * FROM read_parquet(?)", [literal])
     except Exception as exc:
         _fail(report, str(path), f"not a readable Parquet file: {plain_reason(exc)}", expected="a Parquet file")
     return table.column_names, _internal(table)
@@ -410,7 +412,8 @@ def _read_csv(store: Store, path: Path, report: Report) -> tuple[list[str], pa.T
            "WITH ORDINALITY")
     internal = [f"c{i}" for i in range(len(header))]
     try:
-        table = store.arrow(sql, [str(path), delim, internal, encoding])
+        with literal_path(path) as literal:
+            table = store.arrow(sql, [literal, delim, internal, encoding])
     except Exception as exc:
         problems = _locate_csv_problems(path, encoding, delim, len(header))
         for p in problems or [Problem(file, f"could not parse the CSV: {plain_reason(exc)}")]:

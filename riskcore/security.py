@@ -19,7 +19,9 @@ configuration locked (`open_user_database`), so a view in it cannot read files e
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 from typing import Iterable
 
@@ -37,6 +39,20 @@ LOCKDOWN_STATEMENTS = (
 ROOT_ENV = "RISKCORE_DATA_ROOT"
 REPO = Path(__file__).resolve().parent.parent
 PATTERN_CHARS = "*?["  # DuckDB reads a path holding one of these as a glob of other files
+
+
+@contextlib.contextmanager
+def literal_path(path: str | os.PathLike):
+    """A path DuckDB reads as exactly this file: the path itself, or, when its name holds a pattern
+    character (`export [2026].csv`), a link to it under a plain name in a temporary folder."""
+    path = Path(path)
+    if not any(ch in str(path) for ch in PATTERN_CHARS):
+        yield str(path)
+        return
+    with tempfile.TemporaryDirectory(prefix="riskcore-read-") as tmp:
+        link = Path(tmp) / ("data" + path.suffix.lower())
+        link.symlink_to(path.resolve())
+        yield str(link)
 
 
 def data_roots() -> tuple[Path, ...]:

@@ -298,3 +298,32 @@ def test_output_guard_protects_the_default_rule_set(tmp_path, capsys):
     assert main(["score", "--data", str(tmp_path / "a.csv"), "--out", str(DEFAULT_RULES)]) == 1
     assert f"it is the --rules file ({DEFAULT_RULES})" in capsys.readouterr().err
     assert DEFAULT_RULES.read_bytes() == before
+
+
+def test_date_flags_on_an_account_table_are_named_not_ignored(tmp_path, capsys):
+    """An account table has no dates: --horizon / --as-of change nothing, and the CLI says so."""
+    from riskcore.cli import main
+    csv = tmp_path / "t.csv"
+    csv.write_text("customerID,calls,Churn\n" + "".join(f"C{i},{i % 9},{'Yes' if i % 4 == 0 else 'No'}\n"
+                                                         for i in range(80)), encoding="utf-8")
+    rules = tmp_path / "r.toml"
+    rules.write_text('name = "r"\n[[rules]]\nid = "calls"\nlabel = "calls"\ndimension = "churn"\n'
+                     'signal = "calls"\nop = ">="\nthreshold = 6\npoints = 40\ngroup = "engagement"\n', encoding="utf-8")
+    assert main(["backtest", "--data", str(csv), "--rules", str(rules), "--json"]) == 0
+    plain = capsys.readouterr()
+    assert "ignored" not in plain.err
+    assert main(["backtest", "--data", str(csv), "--rules", str(rules), "--json", "--horizon", "30",
+                 "--as-of", "2026-01-01"]) == 0
+    flagged = capsys.readouterr()
+    assert "note: --as-of, --horizon ignored: an account table has no dates" in flagged.err
+    assert json.loads(flagged.out)["auc"] == json.loads(plain.out)["auc"]
+
+
+def test_a_rule_set_none_of_whose_rules_fit_the_data_says_every_score_is_zero(tmp_path, capsys):
+    from riskcore.cli import main
+    csv = tmp_path / "t.csv"
+    csv.write_text("customerID,calls,Churn\nC1,3,Yes\nC2,1,No\n", encoding="utf-8")
+    assert main(["score", "--data", str(csv), "--out", str(tmp_path / "s.csv")]) == 0  # the default rule set
+    err = capsys.readouterr().err
+    assert "warning: no rule of this rule set can run on this data, so every score is 0" in err
+    assert "riskcore starter" in err

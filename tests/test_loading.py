@@ -696,3 +696,18 @@ def test_columns_without_name_or_value_are_dropped(tmp_path):
     assert [w.message for w in report.warnings] == [
         "16381 column(s) with no name and no value ignored (columns 3, 4, 5, 6, 7, ...)",
         "column 16384 has no name in the header; it is called 'column_16384'"]
+
+
+def test_a_file_name_with_pattern_characters_is_read_literally(tmp_path):
+    """DuckDB reads `export [1].csv` as the pattern `export 1.csv`: the loader must read the named file."""
+    (tmp_path / "export [1].csv").write_text("customerID,calls\nC1,3\nC2,4\n", encoding="utf-8")
+    (tmp_path / "export 1.csv").write_text("customerID,calls\nX9,99\n", encoding="utf-8")
+    for name in ("export [1].csv", "export [1].parquet"):
+        path = tmp_path / name
+        if name.endswith(".parquet"):
+            import pyarrow.parquet as pq
+            pq.write_table(pa.table({"customerID": ["C1", "C2"], "calls": [3.0, 4.0]}), path)
+            pq.write_table(pa.table({"customerID": ["X9"], "calls": [99.0]}), tmp_path / "export 1.parquet")
+        store = Store()
+        load_data(store, path)
+        assert store.rows("SELECT account_id, calls FROM account_table ORDER BY 1") == [("C1", 3.0), ("C2", 4.0)]

@@ -328,3 +328,23 @@ def test_unchanged_accuracy_is_grey_not_red():
     for m in shown.values():
         assert m.delta == "+0.000", m.delta
         assert m.proto.color == MetricProto.MetricColor.GRAY and m.proto.direction == MetricProto.MetricDirection.NONE
+
+
+def test_tuning_names_overrides_and_value_column_the_data_cannot_honour():
+    """A draft overriding a segment the data lacks, with a text value column: Tuning says so (rule set
+    checks of riskcore.datachecks, the same warnings the CLI prints), and still scores."""
+    from dataclasses import replace
+
+    from riskcore.rules import Override, load_ruleset, ruleset_to_toml
+    from riskcore.workspace import DEFAULT_RULES
+    rs = load_ruleset(DEFAULT_RULES)
+    rs = replace(rs, overrides=rs.overrides + (Override(rule="usage_drop", segment="Enterprize", points=5),),
+                 quadrant=replace(rs.quadrant, value_column="no_such_column"))
+    at = app().run()
+    at.switch_page("pages/tuning.py").run()
+    at.file_uploader(key="import_toml").set_value(("odd.toml", ruleset_to_toml(rs).encode(),
+                                                   "application/toml")).run()
+    no_exception(at)
+    captions = " ".join(x.value for x in at.caption).replace("\\", "")
+    assert "override #" in captions and "'Enterprize'" in captions
+    assert "[quadrant], field 'value_column': column 'no_such_column' is not in the data" in captions
