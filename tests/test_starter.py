@@ -184,6 +184,8 @@ def test_data_page_starter_shows_what_it_left_out(tmp_path_factory):
         data = (EXPORTS / "telco_leaky.csv").read_bytes()
         at.file_uploader(key="upload").set_value(("telco.csv", data, "text/csv")).run()
         at.button(key="load_upload").click().run()
+        said = [m.value for m in (*at.success, *at.error, *at.warning, *at.exception)]
+        assert any(b.key == "starter_rules" for b in at.button), said  # the upload is active
         at.button(key="starter_rules").click().run()
         assert not at.exception, [e.message for e in at.exception]
         shown = " ".join(s.value for s in at.success)
