@@ -7,11 +7,15 @@ rejected file leaves the previous data active.
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 import pandas as pd
 import streamlit as st
 
 from pages._access import ROOT_ENV, check_server_path, current_access, data_roots, require_page
-from pages._common import ctx, set_data, shared_store
+from pages._applies import start_from_starter, starter_result
+from pages._common import ctx, shared_store
+from pages._datasets import dataset_name, register, switch_to
 from riskcore import appstate
 from riskcore.appstate import md_escape
 from riskcore.db import Mapping
@@ -49,7 +53,7 @@ def _names(data_key: str, label: str) -> dict[str, str]:
 
 def active_label() -> str:
     """The active dataset as the user knows it (an upload's own name, not its cache path)."""
-    return st.session_state.get("data_labels", {}).get(c.data_key) or c.data_key or "the sample"
+    return dataset_name(c.data_key) if c.data_key else "the sample"
 
 
 def rejected(label: str, report: Report | None, names: dict[str, str], why: str = "") -> None:
@@ -70,28 +74,13 @@ def try_load(data_key: str, mapping: Mapping | None, label: str) -> None:
     except Exception as e:  # noqa: BLE001 - unreadable files etc.: a message, never a traceback or class name
         rejected(label, None, {}, f" ({user_message(e)})")
         st.rerun()
-    set_data(data_key, mapping)
     st.session_state.setdefault("data_labels", {})[data_key] = label
+    # the dataset's own rule-set versions, under its file name (a second, different 'telco.csv' is 'telco.csv (2)')
+    label = register(data_key, PurePath(label).name or label)
+    switch_to(data_key, mapping)
     report = getattr(store, "last_report", None)
     st.session_state["data_result"] = ("success", f"{label} is now active.", report, _names(data_key, label))
     st.rerun()
-
-
-def _starter() -> None:
-    from riskcore.starter import starter_ruleset, starter_warnings
-    from pages._common import set_draft
-    try:
-        with c.store.lock:
-            rs = starter_ruleset(c.store)
-            left_out = "".join(f"\n- {appstate.md_escape(w)}" for w in starter_warnings(c.store))
-    except ValueError as e:
-        st.session_state["data_result"] = ("error", f"No starter rules: {e}", None)
-        return
-    set_draft(rs)
-    st.session_state["ruleset_choice"] = "draft"
-    st.session_state["data_result"] = ("success", f"The draft now has {len(rs.rules)} starter rules from this "
-                                       "table's columns (see Tuning)." + (f"\n\nLeft out:{left_out}" if left_out
-                                                                          else ""), None)
 
 
 left, right = st.columns([1, 1], gap="medium")
@@ -113,7 +102,9 @@ with left:
         report_table(c.store.last_report)
 
     if ds is not None and ds.kind == "account_table":
-        st.button("Start a draft from this table's columns", key="starter_rules", on_click=_starter,
+        starter_result()
+        st.button("Start a draft from this table's columns", key="starter_rules", on_click=start_from_starter,
+                  args=(c,),
                   help="One rule per column that separates churners (needs the outcome column); tune it on "
                        "the Tuning page, then save it as a version.")
 
@@ -123,7 +114,7 @@ with left:
         st.write("The generated sample of activity tables (accounts, usage, tickets, invoices, touchpoints, "
                  "relationship events, outcomes).")
         if st.button("Use the sample", key="use_sample", disabled=not c.data_key):
-            set_data("", None)
+            switch_to("", None)
             st.rerun()
     elif source == "Path on the server":
         path = st.text_input("An account table (CSV/Parquet/Excel), a folder of activity tables or a DuckDB file",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from pathlib import Path
 
@@ -118,3 +119,37 @@ def data_from_env(argv: list[str] | None = None) -> str | None:
         if i + 1 < len(argv):
             return argv[i + 1]
     return os.environ.get("RISKCORE_DATA") or None
+
+
+# ---- which dataset: a stable id behind the name the user sees ---------------------------------
+
+UPLOADS = REPO / ".cache" / "uploads"
+_UPLOAD_DIGEST = re.compile(r"-[0-9a-f]{16}(?=\.[A-Za-z0-9]+$)")
+
+
+def dataset_id(data_key: str | os.PathLike | None) -> str:
+    """The id rule-set versions are kept under for a data source: 'sample' for the generated sample,
+    else '<file name>-<hash of its absolute path>'. An upload's path holds a hash of its content, so
+    two different files called `telco.csv` get two ids; the same file uploaded again gets the same one.
+
+    >>> dataset_id(""), dataset_id("/data/Telco export.csv")
+    ('sample', 'telco_export_csv-67c9518af87a')
+    """
+    import hashlib
+    if not data_key:
+        return "sample"
+    path = os.path.abspath(os.fspath(data_key))
+    slug = re.sub(r"[^a-z0-9]+", "_", Path(_UPLOAD_DIGEST.sub("", path)).name.lower()).strip("_")[:40] or "data"
+    return f"{slug}-{hashlib.sha256(path.encode('utf-8')).hexdigest()[:12]}"
+
+
+def default_dataset_name(data_key: str | os.PathLike | None) -> str:
+    """The name shown for a data source nobody named: 'sample', or the file or folder name (an upload's
+    cached copy without its content hash: `telco-88be4b93fbe0cc83.csv` -> `telco.csv`).
+
+    >>> default_dataset_name(""), default_dataset_name("/x/.cache/uploads/telco-88be4b93fbe0cc83.csv")
+    ('sample', 'telco.csv')
+    """
+    if not data_key:
+        return "sample"
+    return _UPLOAD_DIGEST.sub("", Path(os.fspath(data_key)).name) or os.fspath(data_key)
