@@ -280,7 +280,8 @@ def sidebar() -> Ctx:
     published_no = vs.published()
     with st.sidebar:
         st.caption("Dataset")
-        source = "sample" if not data_key else data_key.rsplit("/", 1)[-1]
+        from pages._datasets import dataset_name  # the name the user knows ('telco.csv'), not the cache file's
+        source = dataset_name(data_key)
         st.text(f"{source}: {_dataset_kind(store) if book_only() else dataset_text(store)}")  # no totals for a CSM
         if store.dataset is not None and store.dataset.kind == "activity":
             first, last = active_range(store)

@@ -35,13 +35,13 @@ def dataset_name(data_key: str) -> str:
 
 
 def switch_to(data_key: str, mapping: Mapping | None) -> None:
-    """Make a loaded dataset this session's: the dataset left keeps its draft for when the session comes
-    back, the one entered gets its own (else its published version); the sidebar then shows the entered
-    dataset's published version (the choice is dropped: v2 of one dataset is not v2 of another)."""
+    """Make a loaded dataset this session's (call it from a button's callback): the dataset left keeps its
+    draft for when the session comes back, the one entered gets its own (else its published version); the
+    sidebar then shows the entered dataset's published version (v2 of one dataset is not v2 of another)."""
     parked: dict = st.session_state.setdefault("_drafts_by_dataset", {})
     parked[dataset_id(current_data()[0])] = draft()
     set_data(data_key, mapping)
+    vs = shared_versions(str(appstate.rules_home()), dataset_id(data_key))
     rs = parked.pop(dataset_id(data_key), None)
-    set_draft(rs if rs is not None else published_ruleset(shared_versions(str(appstate.rules_home()),
-                                                                           dataset_id(data_key))))
-    st.session_state.pop("ruleset_choice", None)
+    set_draft(rs if rs is not None else published_ruleset(vs))
+    st.session_state["ruleset_choice"] = vs.published()  # a callback: before the sidebar draws it
