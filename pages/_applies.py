@@ -112,7 +112,6 @@ def publish_confirmation(go: Callable[[tuple], None]) -> None:
     with st.container(key="publish_warning"):
         st.warning(md_escape(warning) + "\n\nPublish anyway? The pages then show these scores for everyone "
                                         "who opens this dataset.")
-        a, b, _ = st.columns([1, 1, 4])
-        a.button("Publish anyway", key="publish_confirm", on_click=confirm, type="primary", width="stretch")
-        b.button("Cancel", key="publish_cancel", on_click=lambda: st.session_state.pop("publish_pending", None),
-                 width="stretch")
+        with st.container(horizontal=True):  # side by side, wrapping on a narrow screen
+            st.button("Publish anyway", key="publish_confirm", on_click=confirm, type="primary")
+            st.button("Cancel", key="publish_cancel", on_click=lambda: st.session_state.pop("publish_pending", None))
