@@ -15,6 +15,7 @@ from riskcore import appstate
 from riskcore.appstate import md_escape
 from riskcore.coverage import Coverage, rule_coverage
 from riskcore.report import user_message
+from riskcore.workspace import dataset_id
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -87,7 +88,7 @@ def held_for_confirmation(c: Ctx, rs, action: tuple) -> bool:
     """Before publishing `rs` for this dataset (`action`: ("save", ...) or ("publish", number)): when some
     of its rules cannot run here and the user has not confirmed this very action, hold it (the page asks,
     see `publish_confirmation`) and return True; else False (go ahead)."""
-    action = tuple(action) + (appstate.ruleset_key(rs),)  # a changed draft asks again
+    action = (dataset_id(c.data_key), *action, appstate.ruleset_key(rs))  # another dataset or draft: ask again
     if st.session_state.pop("publish_confirmed", None) == action:
         return False
     warning = coverage(c, rs).publish_warning(dataset_name(c.data_key))
@@ -97,17 +98,21 @@ def held_for_confirmation(c: Ctx, rs, action: tuple) -> bool:
     return True
 
 
-def publish_confirmation(go: Callable[[tuple], None]) -> None:
-    """The held publish, if any: the warning, "Publish anyway" (runs `go(action)` confirmed) and "Cancel"."""
+def publish_confirmation(c: Ctx, go: Callable[[tuple], None]) -> None:
+    """The held publish, if any: the warning, "Publish anyway" (runs `go(action)` confirmed) and "Cancel".
+    A publish held for another dataset is dropped (its version numbers mean nothing here)."""
     pending = st.session_state.get("publish_pending")
     if pending is None:
         return
     action, warning = pending
+    if action[0] != dataset_id(c.data_key):
+        st.session_state.pop("publish_pending", None)
+        return
 
     def confirm() -> None:
         st.session_state.pop("publish_pending", None)
         st.session_state["publish_confirmed"] = action
-        go(action[:-1])
+        go(action[1:-1])
 
     with st.container(key="publish_warning"):
         st.warning(md_escape(warning) + "\n\nPublish anyway? The pages then show these scores for everyone "

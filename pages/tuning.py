@@ -361,7 +361,7 @@ def versions_panel() -> None:
     from riskcore.rules import ruleset_to_toml
     published = vs.published()
     st.subheader("Versions", anchor=False)
-    applies.publish_confirmation(lambda a: _save(True) if a[0] == "save" else _publish(a[1]))
+    applies.publish_confirmation(c, lambda a: _save(True) if a[0] == "save" else _publish(a[1]))
     a, b, cc = st.columns([3, 2, 3])
     with a:
         st.text_input("Note for the new version", key="save_note", placeholder="what changed and why")
