@@ -4,6 +4,7 @@ publish warning read it)."""
 from __future__ import annotations
 
 import doctest
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from riskcore.starter import starter_ruleset
 from riskcore.workspace import DEFAULT_RULES
 
 TELCO = Path(__file__).resolve().parent / "data" / "exports" / "telco_leaky.csv"
+TYPED = Path(__file__).resolve().parent / "data" / "good" / "typed_export.csv"
+BAD_RULES = Path(__file__).resolve().parent / "data" / "bad_rules"
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +69,39 @@ def test_more_than_half_is_mostly(telco, signals, n, mostly):
 def test_a_rule_set_without_rules_is_not_flagged(telco):
     cov = rule_coverage(telco, load_ruleset('name = "empty"\n'), "account_table")
     assert cov.total == 0 and not cov.mostly_unavailable  # the pages' "no rules" message covers it
+
+
+def _banner_cases() -> dict[str, str | None]:
+    """Rule-set corpus files whose README row says what the pages' banner shows: the quoted
+    'N of M rules cannot run on this data', or None for "no banner"."""
+    from test_bad_rules import CORPUS
+    out: dict[str, str | None] = {}
+    for name, (wrong, _, _) in CORPUS.items():
+        if "no banner" in wrong:
+            out[name] = None
+        elif "the banner" in wrong:
+            out[name] = re.search(r"'(\d+ of \d+ rules cannot run on this data)'", wrong).group(1)
+    return out
+
+
+BANNER_CASES = _banner_cases()
+
+
+def test_the_corpus_has_banner_cases():
+    assert len(BANNER_CASES) >= 3 and None in BANNER_CASES.values()
+
+
+@pytest.mark.parametrize("name", sorted(BANNER_CASES))
+def test_banner_of_the_corpus_files(name):
+    """Against the corpus's export (typed_export.csv): the banner the README says, or none."""
+    store = Store()
+    load_data(store, TYPED)
+    rs = load_ruleset(BAD_RULES / name)
+    cov = rule_coverage(store, rs, "account_table")
+    expected = BANNER_CASES[name]
+    if expected is None:
+        assert not cov.mostly_unavailable and cov.unavailable
+    else:
+        assert cov.mostly_unavailable and cov.banner().startswith(expected + ":")
+    assert cov.publish_warning("export.csv").startswith(f"{len(cov.unavailable)} of {len(rs.rules)} rules cannot "
+                                                        "run on export.csv: ")
