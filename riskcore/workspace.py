@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from datetime import date
@@ -62,15 +63,20 @@ STORES = REPO / ".cache" / "stores"
 APP_MEMORY_LIMIT = os.environ.get("RISKCORE_MEMORY_LIMIT", "1GB")
 
 
+_OPENED = itertools.count(1)
+
+
 def store_path(source: str, mapping: Mapping | None = None, folder: Path | None = None) -> Path:
-    """A DuckDB file for one data source in this process (`.cache/stores/<hash>-<pid>.duckdb`): the
-    app's store lives on disk, so memory stays bounded by the store's memory_limit at 1e6 accounts.
-    A leftover file of the same name (an earlier process with the same pid) is removed."""
+    """A new DuckDB file for one data source in this process (`.cache/stores/<hash>-<pid>-<n>.duckdb`):
+    the app's store lives on disk, so memory stays bounded by the store's memory_limit at 1e6 accounts.
+    Each open gets its own file: DuckDB shares one database per file within a process, so reopening a
+    source whose earlier store is still alive (dropped from the app's cache, locked down) would get that
+    locked database back. A leftover file of the same name (an earlier process's) is removed."""
     import hashlib
     folder = Path(folder or STORES)
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(repr((str(source), mapping)).encode("utf-8")).hexdigest()[:12]
-    path = folder / f"{digest}-{os.getpid()}.duckdb"
+    path = folder / f"{digest}-{os.getpid()}-{next(_OPENED)}.duckdb"
     _remove_files(path)
     return path
 
@@ -94,12 +100,12 @@ def discard_store(store: Store) -> None:
 
 def open_app_store(data: str | os.PathLike | None = None, mapping: Mapping | None = None,
                    memory_limit: str | None = None) -> Store:
-    """The app's store: file-backed under .cache/stores (keyed by data source and process), DuckDB
-    memory capped (default $RISKCORE_MEMORY_LIMIT or 1GB), deleted when the process exits."""
-    import atexit
+    """The app's store: file-backed under .cache/stores (one file per open), DuckDB memory capped (default
+    $RISKCORE_MEMORY_LIMIT or 1GB), its files deleted once nothing uses it or when the process exits."""
+    import weakref
     path = store_path(str(data or f"sample-{SAMPLE_ACCOUNTS}"), mapping)
     store = open_store(data, mapping=mapping, db_path=str(path), memory_limit=memory_limit or APP_MEMORY_LIMIT)
-    atexit.register(discard_store, store)
+    weakref.finalize(store, _remove_files, path)  # when no session uses it any more, or at exit
     return store
 
 

@@ -161,12 +161,8 @@ def test_migration_skips_versions_whose_file_is_missing(tmp_path):
 
 
 def test_dataset_ids_are_stable_and_never_shared_by_two_files(tmp_path):
-    import doctest
-
-    from riskcore import workspace
     from riskcore.appstate import upload_path
     from riskcore.workspace import dataset_id, default_dataset_name
-    assert doctest.testmod(workspace).failed == 0
     one = upload_path("telco.csv", b"customerID,Churn\nA,Yes\n", tmp_path)
     two = upload_path("telco.csv", b"customerID,Churn\nB,No\n", tmp_path)  # same name, other content
     again = upload_path("telco.csv", b"customerID,Churn\nA,Yes\n", tmp_path)  # the same file uploaded again
