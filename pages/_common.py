@@ -21,6 +21,7 @@ from riskcore.appstate import md_escape
 from riskcore.report import user_message
 from riskcore.db import Mapping, Store
 from riskcore.versions import VersionStore
+from riskcore.workspace import dataset_id
 
 TIER_COLORS = {"low": "#1a9850", "medium": "#fdae61", "high": "#d73027"}  # colour-blind safe
 TIERS = ("low", "medium", "high")
@@ -63,8 +64,10 @@ def shared_store(data_key: str, mapping: Mapping | None = None) -> Store:
 
 
 @st.cache_resource
-def shared_versions(home: str) -> VersionStore:
-    return appstate.ensure_versions(home)
+def shared_versions(home: str, dataset: str = "sample") -> VersionStore:
+    """The rule-set versions of one dataset (workspace.dataset_id; a new one starts with the default set)."""
+    from riskcore.versions import Library
+    return appstate.ensure_versions(Library(home).folder(dataset))
 
 
 @st.cache_resource
@@ -196,7 +199,7 @@ def published_ruleset(vs: VersionStore):
 def draft() -> object:
     """This session's draft rule set (starts as the published one)."""
     if "draft" not in st.session_state:
-        vs = shared_versions(str(appstate.rules_home()))
+        vs = shared_versions(str(appstate.rules_home()), dataset_id(current_data()[0]))
         st.session_state["draft"] = published_ruleset(vs)
     return st.session_state["draft"]
 
@@ -273,11 +276,12 @@ def sidebar() -> Ctx:
         set_data("", None)
         data_key, mapping = "", None
         store = shared_store("", None)
-    vs = shared_versions(str(appstate.rules_home()))
+    vs = shared_versions(str(appstate.rules_home()), dataset_id(data_key))
     published_no = vs.published()
     with st.sidebar:
         st.caption("Dataset")
-        source = "sample" if not data_key else data_key.rsplit("/", 1)[-1]
+        from pages._datasets import dataset_name  # the name the user knows ('telco.csv'), not the cache file's
+        source = dataset_name(data_key)
         st.text(f"{source}: {_dataset_kind(store) if book_only() else dataset_text(store)}")  # no totals for a CSM
         if store.dataset is not None and store.dataset.kind == "activity":
             first, last = active_range(store)

@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages import _applies as applies
 from pages._access import book_only, current_access, restrict_filters
 from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
 from riskcore import aggregates as agg
@@ -26,6 +27,7 @@ SNAPSHOTS = os.environ.get("RISKCORE_SNAPSHOTS") or None  # a snapshot store: hi
 
 
 c = ctx()
+applies.rules_apply_banner(c)  # most rules cannot run on this data: say so, offer starter rules
 table = scored_table(c)
 snap_key = tl.snapshots_version(SNAPSHOTS)
 rs_key = appstate.ruleset_key(c.rs)

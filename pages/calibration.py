@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages import _applies as applies
 from pages._access import require_page
 from pages._common import TIER_COLORS, backtest, ctx
 from riskcore import appstate
@@ -18,6 +19,7 @@ HORIZONS = (30, 60, 90, 180)
 
 c = ctx()
 require_page("calibration")
+applies.rules_apply_banner(c)  # most rules cannot run on this data: say so, offer starter rules
 st.title("Calibration")
 
 pick = st.columns([2.2, 2.5, 5], vertical_alignment="bottom")

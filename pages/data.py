@@ -7,11 +7,15 @@ rejected file leaves the previous data active.
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 import pandas as pd
 import streamlit as st
 
 from pages._access import ROOT_ENV, check_server_path, current_access, data_roots, require_page
-from pages._common import ctx, set_data, shared_store
+from pages._applies import start_from_starter, starter_result
+from pages._common import ctx, shared_store
+from pages._datasets import dataset_name, register, switch_to
 from riskcore import appstate
 from riskcore.appstate import md_escape
 from riskcore.db import Mapping
@@ -49,7 +53,7 @@ def _names(data_key: str, label: str) -> dict[str, str]:
 
 def active_label() -> str:
     """The active dataset as the user knows it (an upload's own name, not its cache path)."""
-    return st.session_state.get("data_labels", {}).get(c.data_key) or c.data_key or "the sample"
+    return dataset_name(c.data_key) if c.data_key else "the sample"
 
 
 def rejected(label: str, report: Report | None, names: dict[str, str], why: str = "") -> None:
@@ -58,7 +62,8 @@ def rejected(label: str, report: Report | None, names: dict[str, str], why: str 
 
 
 def try_load(data_key: str, mapping: Mapping | None, label: str) -> None:
-    """Load into a new shared store (one per data key), lock it down; on failure keep the previous data."""
+    """Load into a new shared store (one per data key), lock it down; on failure keep the previous data.
+    A button's callback: it runs before the sidebar is drawn, so the switch can reset the sidebar's choices."""
     from riskcore.security import lock_down
     try:
         store = shared_store(data_key, mapping)
@@ -66,32 +71,43 @@ def try_load(data_key: str, mapping: Mapping | None, label: str) -> None:
         store.__dict__["_locked_down"] = True
     except LoadError as e:
         rejected(label, e.report, _names(data_key, label))
-        st.rerun()
+        return
     except Exception as e:  # noqa: BLE001 - unreadable files etc.: a message, never a traceback or class name
         rejected(label, None, {}, f" ({user_message(e)})")
-        st.rerun()
-    set_data(data_key, mapping)
+        return
     st.session_state.setdefault("data_labels", {})[data_key] = label
+    # the dataset's own rule-set versions, under its file name (a second, different 'telco.csv' is 'telco.csv (2)')
+    label = register(data_key, PurePath(label).name or label)
+    switch_to(data_key, mapping)
     report = getattr(store, "last_report", None)
     st.session_state["data_result"] = ("success", f"{label} is now active.", report, _names(data_key, label))
-    st.rerun()
 
 
-def _starter() -> None:
-    from riskcore.starter import starter_ruleset, starter_warnings
-    from pages._common import set_draft
-    try:
-        with c.store.lock:
-            rs = starter_ruleset(c.store)
-            left_out = "".join(f"\n- {appstate.md_escape(w)}" for w in starter_warnings(c.store))
-    except ValueError as e:
-        st.session_state["data_result"] = ("error", f"No starter rules: {e}", None)
-        return
-    set_draft(rs)
-    st.session_state["ruleset_choice"] = "draft"
-    st.session_state["data_result"] = ("success", f"The draft now has {len(rs.rules)} starter rules from this "
-                                       "table's columns (see Tuning)." + (f"\n\nLeft out:{left_out}" if left_out
-                                                                          else ""), None)
+def load_path() -> None:
+    """The "Load" button of a server path (read when clicked: the box may have changed with the click)."""
+    path = st.session_state.get("data_path", "")
+    inside, why = check_server_path(path)
+    if inside is None:
+        st.session_state["data_result"] = ("error", why + " The previous data stays active.", None)
+    else:
+        try_load(str(inside), None, path.strip())
+
+
+def load_upload(path: str, label: str, guess: Mapping | None) -> None:
+    """The "Load this file" button of an upload, with the mapping chosen (None: detected by the loader)."""
+    try_load(path, None if guess is None else chosen_mapping(PurePath(path).name, guess), label)
+
+
+def chosen_mapping(name: str, guess: Mapping) -> Mapping:
+    """The mapping form's choices for the upload `name` (its widgets' state)."""
+    chosen = {field: st.session_state.get(f"map:{field}:{name}", getattr(guess, field)) for field, _ in ROLES}
+    chosen = {k: None if v == NONE else v for k, v in chosen.items()}
+    detected = ", ".join(guess.outcome_positive or ())
+    said = tuple(p.strip() for p in st.session_state.get(f"map:outcome_positive:{name}", detected).split(",")
+                 if p.strip())
+    # left as detected: let the loader detect again, so it still refuses values it cannot
+    # read as yes/no ('Maybe') instead of counting them silently as not churned
+    return Mapping(**chosen, outcome_positive=None if said == tuple(guess.outcome_positive or ()) else (said or None))
 
 
 left, right = st.columns([1, 1], gap="medium")
@@ -113,7 +129,9 @@ with left:
         report_table(c.store.last_report)
 
     if ds is not None and ds.kind == "account_table":
-        st.button("Start a draft from this table's columns", key="starter_rules", on_click=_starter,
+        starter_result()
+        st.button("Start a draft from this table's columns", key="starter_rules", on_click=start_from_starter,
+                  args=(c,),
                   help="One rule per column that separates churners (needs the outcome column); tune it on "
                        "the Tuning page, then save it as a version.")
 
@@ -122,20 +140,13 @@ with left:
     if source == "Sample":
         st.write("The generated sample of activity tables (accounts, usage, tickets, invoices, touchpoints, "
                  "relationship events, outcomes).")
-        if st.button("Use the sample", key="use_sample", disabled=not c.data_key):
-            set_data("", None)
-            st.rerun()
+        st.button("Use the sample", key="use_sample", disabled=not c.data_key, on_click=switch_to, args=("", None))
     elif source == "Path on the server":
         path = st.text_input("An account table (CSV/Parquet/Excel), a folder of activity tables or a DuckDB file",
                              key="data_path",
                              help=md_escape("Only inside: " + ", ".join(str(r) for r in data_roots())
                                             + f" (set {ROOT_ENV} to change)."))
-        if st.button("Load", key="load_path", disabled=not path.strip()):
-            inside, why = check_server_path(path)
-            if inside is None:
-                st.error(md_escape(why + " The previous data stays active."))
-            else:
-                try_load(str(inside), None, path.strip())
+        st.button("Load", key="load_path", disabled=not path.strip(), on_click=load_path)
     else:
         up = st.file_uploader("Account table: CSV, Parquet or Excel", type=["csv", "tsv", "txt", "parquet", "xlsx"],
                               key="upload")
@@ -158,31 +169,24 @@ with left:
                     st.stop()
                 # readable by the loader but not by the preview (e.g. Latin-1 text): auto-detect the mapping
                 st.caption(f"{md_escape(up.name)}: no preview; the columns are mapped automatically.")
-                if st.button("Load this file", key="load_upload", type="primary"):
-                    try_load(str(path), None, up.name)
+                st.button("Load this file", key="load_upload", type="primary", on_click=load_upload,
+                          args=(str(path), up.name, None))
                 st.stop()
             from riskcore.mapping import detect_mapping
             guess = detect_mapping(columns, sample)
             st.caption(f"{md_escape(up.name)}: {len(columns)} columns. Check the mapping (pre-filled by "
                        "auto-detection):")
-            chosen: dict[str, str | None] = {}
             cols = st.columns(4)
             options = [NONE] + list(columns)
+            picks: dict[str, str] = {}
             for i, (field, label) in enumerate(ROLES):
                 g = getattr(guess, field)
-                pick = cols[i % 4].selectbox(label, options, index=options.index(g) if g in options else 0,
-                                             key=f"map:{field}:{path.name}")
-                chosen[field] = None if pick == NONE else pick
-            positive = cols[3].text_input("Outcome values meaning churned", value=", ".join(guess.outcome_positive or ()),
-                                          key=f"map:outcome_positive:{path.name}",
-                                          disabled=chosen["outcome_column"] is None)
-            said = tuple(p.strip() for p in positive.split(",") if p.strip())
-            # left as detected: let the loader detect again, so it still refuses values it cannot
-            # read as yes/no ('Maybe') instead of counting them silently as not churned
-            mapping = Mapping(**chosen, outcome_positive=None if said == tuple(guess.outcome_positive or ()) else
-                              (said or None))
-            if st.button("Load this file", key="load_upload", type="primary"):
-                try_load(str(path), mapping, up.name)
+                picks[field] = cols[i % 4].selectbox(label, options, index=options.index(g) if g in options else 0,
+                                                     key=f"map:{field}:{path.name}")
+            cols[3].text_input("Outcome values meaning churned", value=", ".join(guess.outcome_positive or ()),
+                               key=f"map:outcome_positive:{path.name}", disabled=picks["outcome_column"] == NONE)
+            st.button("Load this file", key="load_upload", type="primary", on_click=load_upload,
+                      args=(str(path), up.name, guess))
 
 with right:
     from riskcore.signals import SIGNALS

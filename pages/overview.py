@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages import _applies as applies
 from pages._access import restrict_filters
 from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
 from riskcore import aggregates as agg
@@ -26,6 +27,7 @@ LIVE_HISTORY_MAX = int(os.environ.get("RISKCORE_LIVE_HISTORY_MAX", "200000"))  #
 
 
 c = ctx()
+applies.rules_apply_banner(c)  # most rules cannot run on this data: say so, offer starter rules
 st.title("Overview")
 base = restrict_filters(agg.Filters())
 if base is None:

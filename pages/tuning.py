@@ -8,6 +8,7 @@ import streamlit as st
 
 from pages._common import (QUADRANTS, TIER_COLORS, TIERS, ctx, draft, load_rules, money, quick_accuracy,
                            scored_table, set_draft)
+from pages import _applies as applies
 from pages._access import require_page, restrict_filters, signed_in_user
 from riskcore import aggregates as agg
 from riskcore import appstate
@@ -17,6 +18,7 @@ from riskcore.rules import Percentile
 
 c = ctx()
 access = require_page("tuning")
+applies.rules_apply_banner(c)  # most rules cannot run on this data: say so, offer starter rules
 BOOK = restrict_filters(agg.Filters(), access)  # a CSM: only their book in every count, chart and list
 MAY_PUBLISH = access.can("publish")
 MAY_SAVE = access.can("save_draft")
@@ -54,6 +56,8 @@ def _save(publish: bool) -> None:
         st.session_state["tuning_msg"] = ("error", "Your role cannot save or publish rule sets.")
         return
     note = st.session_state.get("save_note", "").strip() or "saved from the Tuning page"
+    if publish and applies.held_for_confirmation(c, draft(), ("save",)):  # rules that cannot run here: ask first
+        return
     user = signed_in_user()
     number = vs.save(ruleset_to_toml(draft()), note=note, author=user.email or user.name or "app",
                      name=draft().name)
@@ -65,6 +69,8 @@ def _save(publish: bool) -> None:
 def _publish(number: int) -> None:
     if not MAY_PUBLISH:
         st.session_state["tuning_msg"] = ("error", "Your role cannot publish rule sets.")
+        return
+    if applies.held_for_confirmation(c, load_rules(vs.text(number)), ("publish", number)):
         return
     vs.publish(number)
     st.session_state["tuning_msg"] = ("success", f"v{number} is now the published version.")
@@ -355,6 +361,7 @@ def versions_panel() -> None:
     from riskcore.rules import ruleset_to_toml
     published = vs.published()
     st.subheader("Versions", anchor=False)
+    applies.publish_confirmation(c, lambda a: _save(True) if a[0] == "save" else _publish(a[1]))
     a, b, cc = st.columns([3, 2, 3])
     with a:
         st.text_input("Note for the new version", key="save_note", placeholder="what changed and why")

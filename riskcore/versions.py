@@ -1,10 +1,12 @@
-"""Numbered rule-set versions on disk (TOML files plus an index), one of them published."""
+"""Numbered rule-set versions on disk (TOML files plus an index), one of them published; a Library keeps
+one such store per dataset."""
 
 from __future__ import annotations
 
 import difflib
 import fcntl
 import json
+import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -91,3 +93,112 @@ class VersionStore:
         return "".join(difflib.unified_diff(
             self.text(a).splitlines(keepends=True), self.text(b).splitlines(keepends=True),
             fromfile=f"v{a}", tofile=f"v{b}"))
+
+
+# ---- one VersionStore per dataset ------------------------------------------------------------
+
+DATASET_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,79}")
+SAMPLE = "sample"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset the library keeps rule sets for: `id` names its folder, `name` is what the user sees
+    (unique in the library: a second, different `telco.csv` is `telco.csv (2)`)."""
+
+    id: str
+    name: str
+    source: str  # the data key it was loaded from ('' for the sample)
+    added: str   # ISO timestamp, UTC
+
+
+class Library:
+    """Rule-set versions per dataset: `<root>/datasets.json` names the datasets, `<root>/datasets/<id>/` is
+    each one's VersionStore, so publishing for one dataset never changes what another one scores.
+
+    A root written before datasets existed (`index.json` and `v0001.toml`... at the top) holds the sample's
+    versions: they are copied to `datasets/sample/` on first open (index last; the old index is then
+    renamed `index.json.before-datasets`), so a crash mid-way leaves them where they were.
+    """
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._migrate()
+
+    @contextmanager
+    def _locked(self):
+        with VersionStore._thread_lock, open(self.root / ".datasets.lock", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    @property
+    def _registry_path(self) -> Path:
+        return self.root / "datasets.json"
+
+    def _registry(self) -> dict:
+        if not self._registry_path.exists():
+            return {"datasets": []}
+        return json.loads(self._registry_path.read_text(encoding="utf-8"))
+
+    def folder(self, dataset_id: str) -> Path:
+        """The versions folder of a dataset (checked: the id becomes a folder name)."""
+        if not isinstance(dataset_id, str) or not DATASET_ID.fullmatch(dataset_id):
+            raise ValueError(f"dataset id: expected lowercase letters, digits, _ and - (at most 80), "
+                             f"found {dataset_id!r}")
+        return self.root / "datasets" / dataset_id
+
+    def versions(self, dataset_id: str) -> VersionStore:
+        """The dataset's versions (an empty store for a dataset seen for the first time)."""
+        return VersionStore(self.folder(dataset_id))
+
+    def datasets(self) -> list[Dataset]:
+        return [Dataset(**d) for d in self._registry()["datasets"]]
+
+    def dataset(self, dataset_id: str) -> Dataset | None:
+        return next((d for d in self.datasets() if d.id == dataset_id), None)
+
+    def register(self, dataset_id: str, name: str, source: str = "") -> Dataset:
+        """Name a dataset (once: a known id keeps its name). A name another dataset already has gets
+        ' (2)', ' (3)'...: two different uploads called `telco.csv` never share their rule sets."""
+        self.folder(dataset_id)  # checks the id
+        name = " ".join(str(name).split()) or dataset_id
+        with self._locked():
+            reg = self._registry()
+            for d in reg["datasets"]:
+                if d["id"] == dataset_id:
+                    return Dataset(**d)
+            taken = {d["name"] for d in reg["datasets"]}
+            unique, n = name, 1
+            while unique in taken:
+                n += 1
+                unique = f"{name} ({n})"
+            entry = {"id": dataset_id, "name": unique, "source": str(source),
+                     "added": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            reg["datasets"].append(entry)
+            write_atomic(self._registry_path, json.dumps(reg, indent=2))
+            return Dataset(**entry)
+
+    def _migrate(self) -> None:
+        """Move a pre-dataset root's versions to the sample (see the class docstring)."""
+        old_index = self.root / "index.json"
+        if not old_index.exists():
+            return
+        with self._locked():
+            if not old_index.exists():  # another process migrated meanwhile
+                return
+            target = self.folder(SAMPLE)
+            if not (target / "index.json").exists():
+                index = json.loads(old_index.read_text(encoding="utf-8"))
+                kept = [v for v in index["versions"] if (self.root / f"v{v['number']:04d}.toml").exists()]
+                for v in kept:
+                    name = f"v{v['number']:04d}.toml"
+                    write_atomic(target / name, (self.root / name).read_bytes())
+                published = index.get("published")
+                index = {"versions": kept, "published": published if any(v["number"] == published for v in kept)
+                         else None}
+                write_atomic(target / "index.json", json.dumps(index, indent=2))  # last: the move is whole
+            old_index.replace(self.root / "index.json.before-datasets")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 from datetime import date
 from pathlib import Path
 
@@ -61,15 +63,20 @@ STORES = REPO / ".cache" / "stores"
 APP_MEMORY_LIMIT = os.environ.get("RISKCORE_MEMORY_LIMIT", "1GB")
 
 
+_OPENED = itertools.count(1)
+
+
 def store_path(source: str, mapping: Mapping | None = None, folder: Path | None = None) -> Path:
-    """A DuckDB file for one data source in this process (`.cache/stores/<hash>-<pid>.duckdb`): the
-    app's store lives on disk, so memory stays bounded by the store's memory_limit at 1e6 accounts.
-    A leftover file of the same name (an earlier process with the same pid) is removed."""
+    """A new DuckDB file for one data source in this process (`.cache/stores/<hash>-<pid>-<n>.duckdb`):
+    the app's store lives on disk, so memory stays bounded by the store's memory_limit at 1e6 accounts.
+    Each open gets its own file: DuckDB shares one database per file within a process, so reopening a
+    source whose earlier store is still alive (dropped from the app's cache, locked down) would get that
+    locked database back. A leftover file of the same name (an earlier process's) is removed."""
     import hashlib
     folder = Path(folder or STORES)
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(repr((str(source), mapping)).encode("utf-8")).hexdigest()[:12]
-    path = folder / f"{digest}-{os.getpid()}.duckdb"
+    path = folder / f"{digest}-{os.getpid()}-{next(_OPENED)}.duckdb"
     _remove_files(path)
     return path
 
@@ -93,12 +100,12 @@ def discard_store(store: Store) -> None:
 
 def open_app_store(data: str | os.PathLike | None = None, mapping: Mapping | None = None,
                    memory_limit: str | None = None) -> Store:
-    """The app's store: file-backed under .cache/stores (keyed by data source and process), DuckDB
-    memory capped (default $RISKCORE_MEMORY_LIMIT or 1GB), deleted when the process exits."""
-    import atexit
+    """The app's store: file-backed under .cache/stores (one file per open), DuckDB memory capped (default
+    $RISKCORE_MEMORY_LIMIT or 1GB), its files deleted once nothing uses it or when the process exits."""
+    import weakref
     path = store_path(str(data or f"sample-{SAMPLE_ACCOUNTS}"), mapping)
     store = open_store(data, mapping=mapping, db_path=str(path), memory_limit=memory_limit or APP_MEMORY_LIMIT)
-    atexit.register(discard_store, store)
+    weakref.finalize(store, _remove_files, path)  # when no session uses it any more, or at exit
     return store
 
 
@@ -118,3 +125,37 @@ def data_from_env(argv: list[str] | None = None) -> str | None:
         if i + 1 < len(argv):
             return argv[i + 1]
     return os.environ.get("RISKCORE_DATA") or None
+
+
+# ---- which dataset: a stable id behind the name the user sees ---------------------------------
+
+UPLOADS = REPO / ".cache" / "uploads"
+_UPLOAD_DIGEST = re.compile(r"-[0-9a-f]{16}(?=\.[A-Za-z0-9]+$)")
+
+
+def dataset_id(data_key: str | os.PathLike | None) -> str:
+    """The id rule-set versions are kept under for a data source: 'sample' for the generated sample,
+    else '<file name>-<hash of its absolute path>'. An upload's path holds a hash of its content, so
+    two different files called `telco.csv` get two ids; the same file uploaded again gets the same one.
+
+    >>> dataset_id(""), dataset_id("/data/Telco export.csv")
+    ('sample', 'telco_export_csv-67c9518af87a')
+    """
+    import hashlib
+    if not data_key:
+        return "sample"
+    path = os.path.abspath(os.fspath(data_key))
+    slug = re.sub(r"[^a-z0-9]+", "_", Path(_UPLOAD_DIGEST.sub("", path)).name.lower()).strip("_")[:40] or "data"
+    return f"{slug}-{hashlib.sha256(path.encode('utf-8')).hexdigest()[:12]}"
+
+
+def default_dataset_name(data_key: str | os.PathLike | None) -> str:
+    """The name shown for a data source nobody named: 'sample', or the file or folder name (an upload's
+    cached copy without its content hash: `telco-88be4b93fbe0cc83.csv` -> `telco.csv`).
+
+    >>> default_dataset_name(""), default_dataset_name("/x/.cache/uploads/telco-88be4b93fbe0cc83.csv")
+    ('sample', 'telco.csv')
+    """
+    if not data_key:
+        return "sample"
+    return _UPLOAD_DIGEST.sub("", Path(os.fspath(data_key)).name) or os.fspath(data_key)

@@ -381,7 +381,7 @@ async def _run(url: str, server_pid: int) -> dict:
 
 def test_concurrent_browser_sessions(tmp_path):
     from riskcore.rules import load_ruleset
-    from riskcore.versions import VersionStore
+    from riskcore.versions import Library
 
     assert 1 <= SESSIONS <= 40, "LOAD_SESSIONS: 1..40 (each session needs two slider values of its own)"
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -399,7 +399,7 @@ def test_concurrent_browser_sessions(tmp_path):
     assert len(loads) == 1 and loads[0].split()[0] == str(proc.pid), f"data loaded {len(loads)} times: {loads}"
 
     # every session's save is there, with its own note and its own last value
-    vs = VersionStore(tmp_path / "rulesets")
+    vs = Library(tmp_path / "rulesets").versions("sample")  # the sample's versions (rule sets are per dataset)
     by_number = {v.number: v for v in vs.versions()}
     for s in sessions:
         assert s.last in s.values, (s.i, s.last, s.values)
