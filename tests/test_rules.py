@@ -33,7 +33,8 @@ def test_default_ruleset_loads_and_covers_the_spec():
     assert rs.dimensions == ("churn", "payment", "fraud", "reputation", "expansion")
     assert (rs.tiers.medium, rs.tiers.high) == (31, 61)
     assert rs.tiers.cuts("payment") == (15, 30, "points")
-    assert (rs.quadrant.value_column, rs.quadrant.value_cutoff, rs.quadrant.risk_cutoff) == ("arr", "median", 61)
+    assert (rs.quadrant.value_column, rs.quadrant.value_cutoff, rs.quadrant.risk_cutoff) == ("arr", "median", "high_tier")
+    assert rs.quadrant.unit == "annual" and rs.quadrant.tied_to_tier
     assert rs.fusion.enabled and rs.fusion.min_groups == 2
     usage = rs.rule("usage_drop")
     assert (usage.op, usage.threshold, usage.points, usage.group) == ("<", -0.3, 20, "usage")

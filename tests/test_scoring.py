@@ -53,14 +53,18 @@ def test_reasons_by_points_desc_then_file_order(scenario):
     assert [(r["rule_id"], r["points"]) for r in a] == [
         ("no_qbr", 35), ("renewal_no_touch", 30), ("champion_left", 25), ("usage_drop", 20),
         ("failed_payment", 20), ("inactive", 16), ("neg_tickets", 15)]
-    assert a[3] == {"rule_id": "usage_drop", "label": "Usage down more than 30%", "dimension": "churn",
-                    "grp": "usage", "points": 20.0, "value": "-0.5"}
+    # the fixture's labels do not name their thresholds: each reason states its condition beside it
+    assert a[3] == {"rule_id": "usage_drop", "label": "Usage down more than 30% (usage_change_30d < -0.3)",
+                    "dimension": "churn", "grp": "usage", "points": 20.0, "value": "-0.5",
+                    "condition": "usage_change_30d < -0.3"}
     b = list(out.loc["B", "reasons"])
     assert [(r["rule_id"], r["points"], r["value"]) for r in b] == [("no_qbr", 35, None), ("usage_drop", 10, "-0.4")]
+    # B never had a QBR (null_fires): the condition says the rule fired on no value
+    assert b[0]["condition"] == "days_since_qbr is empty (the rule fires on no value)"
     assert list(out.loc["H", "reasons"]) == []
     types = store.column_types("scores")
     assert types["reasons"] == ('STRUCT(rule_id VARCHAR, "label" VARCHAR, dimension VARCHAR, grp VARCHAR, '
-                                'points DOUBLE, "value" VARCHAR)[]')
+                                'points DOUBLE, "value" VARCHAR, condition VARCHAR)[]')
 
 
 def test_firings_table_has_degrees_values_and_attributes(scenario):
@@ -233,11 +237,12 @@ def test_rule_set_text_never_reaches_sql_unescaped():
     out = score_df(store, rs, "signals")
     assert store.has_table("signals")
     assert out["churn_score"].tolist() == [0, 40]
-    assert out["reasons"][1][0]["label"] == evil
+    # a label without {threshold} gets the condition beside it (rules.reason_parts)
+    assert out["reasons"][1][0]["label"] == evil + " (x > 1)"
     for sql, params in (compile_firings(rs, store.columns("signals")),
                         compile_scores(rs, store.columns("scores_firings"))):
         assert "DROP" not in sql and "O'Brien" not in sql
-    assert evil in params and "O'Brien\"; DROP TABLE signals; --" in params
+    assert evil + " (x > 1)" in params and "O'Brien\"; DROP TABLE signals; --" in params
 
 
 # ---- golden SQL -----------------------------------------------------------------------
