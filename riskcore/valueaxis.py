@@ -59,3 +59,10 @@ def value_phrase(quadrant: Any, has_values: bool = True, source: str | None = No
         return "ARR (the mapped value column, annual)"
     unit = {"other": "unit not stated: set [quadrant] value_unit"}.get(v.unit, v.unit)
     return f"{v.column} ({unit})"
+
+
+def value_name_for(store: Any, rs: Any) -> ValueName:
+    """`value_name` of a rule set's quadrant on a loaded store (the mapped column's own name known)."""
+    ds = getattr(store, "dataset", None)
+    mapping = getattr(ds, "mapping", None)
+    return value_name(rs.quadrant, getattr(mapping, "value_column", None))
