@@ -247,9 +247,14 @@ def number_text(x: Any, direction: str | None = None) -> str:
         return repr(x)
     m = 10.0 ** s
     y = x * m
-    r = math.floor(y + 0.5) / m
-    if direction != "near" and abs(r - x) > 1e-9 * abs(x):
-        r = (math.floor(y) if direction == "down" else math.ceil(y)) / m
+    r = math.floor(y + 0.5) / m  # the nearest, else the next on the safe side of x (y itself may be rounded)
+    if direction in ("down", "up"):
+        step = -1 if direction == "down" else 1
+        edge = math.floor(y) if direction == "down" else math.ceil(y)
+        for candidate in (r, edge / m, (edge + step) / m):
+            r = candidate
+            if (candidate <= x) if direction == "down" else (candidate >= x):
+                break
     return str(int(r)) if r == math.floor(r) and abs(r) < 2.0 ** 53 else repr(r)
 
 
@@ -273,8 +278,8 @@ def _thr_parts(op: str, thr: Threshold, quote: bool = False, scale: float = 1.0)
     if scale != 1.0:
         if op in ("between", "scale"):
             d = ("down", "up") if op == "between" else ("near", "near")
-            return [f"{number_text(thr[0] * scale, d[0])} to {number_text(thr[1] * scale, d[1])}"]
-        return [number_text(thr * scale, _direction(op) or "near")]
+            return [f"{number_text(_scaled(thr[0], scale), d[0])} to {number_text(_scaled(thr[1], scale), d[1])}"]
+        return [number_text(_scaled(thr, scale), _direction(op) or "near")]
     if op in ("between", "scale"):
         lo, hi = (_value_text(thr[0], "down" if op == "between" else None),
                   _value_text(thr[1], "up" if op == "between" else None))
@@ -284,6 +289,12 @@ def _thr_parts(op: str, thr: Threshold, quote: bool = False, scale: float = 1.0)
         return [", ".join(items) if quote else (", ".join(items[:-1]) + " or " + items[-1] if len(items) > 1
                                                  else items[0])]
     return [_value_text(thr, _direction(op), quote)]
+
+
+def _scaled(x: Any, scale: float) -> float:
+    """x * scale in decimal (-0.293 x 100 is -29.3, not -29.299999999999997)."""
+    from decimal import Decimal
+    return float(Decimal(repr(x)) * Decimal(repr(scale)))
 
 
 def label_problem(label: str, op: str, thr: Threshold) -> str | None:

@@ -256,8 +256,14 @@ def number_text_sql(x: str, direction: str | None) -> str:
         s = f"greatest(0, 3 - CAST(floor(log10(abs({x}))) AS INTEGER))"
         m = f"pow(10.0, {s})"
         near = f"(floor({x} * {m} + 0.5) / {m})"
-        far = f"({'floor' if direction == 'down' else 'ceil'}({x} * {m}) / {m})"
-        r = near if direction == "near" else f"(CASE WHEN abs({near} - {x}) > 1e-9 * abs({x}) THEN {far} ELSE {near} END)"
+        if direction == "near":
+            r = near
+        else:  # the nearest, else the next on the safe side of x
+            edge = f"{'floor' if direction == 'down' else 'ceil'}({x} * {m})"
+            safe = "<=" if direction == "down" else ">="
+            step = "- 1" if direction == "down" else "+ 1"
+            r = (f"(CASE WHEN {near} {safe} {x} THEN {near} WHEN ({edge} / {m}) {safe} {x} THEN ({edge} / {m}) "
+                 f"ELSE (({edge} {step}) / {m}) END)")
         rounded = (f"CASE WHEN {s} > 15 THEN CAST({x} AS VARCHAR) WHEN {r} = floor({r}) AND abs({r}) < {big} "
                    f"THEN CAST(CAST({r} AS BIGINT) AS VARCHAR) ELSE CAST({r} AS VARCHAR) END")
     return (f"CASE WHEN {x} IS NULL THEN 'no value' WHEN isinf({x}) OR isnan({x}) THEN CAST({x} AS VARCHAR) "
@@ -265,8 +271,8 @@ def number_text_sql(x: str, direction: str | None) -> str:
 
 
 def _parts_sql(parts: list[Part], cut_raw: str | None, p: Params) -> str:
-    """Text parts as one SQL string: constants bound, a percentile's cut value read from the
-    one-row column `cut_raw` (rounded as the part says)."""
+    """Text parts as one SQL string: constants bound, a percentile's cut value as text from the
+    one-row `cuts` columns `<cut_raw>_t1` / `_t100` (x 100 for {threshold_percent})."""
     merged: list[Part] = []
     for x in parts:  # adjacent constants as one parameter
         if merged and isinstance(x, str) and isinstance(merged[-1], str):
@@ -275,11 +281,7 @@ def _parts_sql(parts: list[Part], cut_raw: str | None, p: Params) -> str:
             merged.append(x)
     out: list[str] = []
     for x in merged:
-        if isinstance(x, CutValue):
-            v = _q(cut_raw) if x.scale == 1.0 else f"({_q(cut_raw)} * {float(x.scale)!r})"
-            out.append("(" + number_text_sql(v, x.direction) + ")")
-        else:
-            out.append(p.add(x))
+        out.append(_q(f"{cut_raw}_t{int(x.scale)}") if isinstance(x, CutValue) else p.add(x))
     return out[0] if len(out) == 1 else "(" + " || ".join(out) + ")"
 
 
@@ -378,9 +380,14 @@ def compile_scores(rs: RuleSet, firing_columns: Iterable[str], source: str = "fi
         value_cut = p.add(float(rs.quadrant.value_cutoff))
     # one row: aggregates over the scored accounts (a constant row when nothing needs them), with the
     # cut value of each percentile threshold a reason states (as stage 1 computed it)
-    cuts += [f"quantile_cont({_q('v_' + r.id)}, {p.add(t.percentile / 100.0)}) AS {_q(col)}"
-             for r, _, t, col in _pct_variants(rs, rules)]
-    parts.append("cuts AS (\n  SELECT " + (",\n    ".join(cuts) + "\n  FROM d" if cuts else "1 AS one") + "\n)")
+    pct = _pct_variants(rs, rules)
+    cuts += [f"quantile_cont({_q('v_' + r.id)}, {p.add(t.percentile / 100.0)}) AS {_q(col)}" for r, _, t, col in pct]
+    body = ",\n    ".join(cuts) + "\n  FROM d" if cuts else "1 AS one"
+    if pct:  # and as the reasons state them: rounded towards the weaker statement, as is and x 100
+        texts = [f"{number_text_sql(v, 'down' if r.op in ('>', '>=') else 'up')} AS {_q(f'{col}_t{scale}')}"
+                 for r, _, _, col in pct for scale, v in ((1, _q(col)), (100, f"({_q(col)} * 100.0)"))]
+        body = "*,\n    " + ",\n    ".join(texts) + "\n  FROM (SELECT " + body + ")"
+    parts.append("cuts AS (\n  SELECT " + body + "\n)")
     high_value = f"COALESCE(value >= {value_cut}, false)"
     high_risk = _high_risk_sql(rs, p, high_tier)
     quadrant = (f"CASE WHEN {high_value} THEN (CASE WHEN {high_risk} THEN 'Save' ELSE 'Expand' END) "
