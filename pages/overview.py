@@ -128,8 +128,8 @@ with left:
         st.caption(note)
     if RISK.tied_to_tier and c.rs.fusion.enabled:
         st.caption(f"Save and Triage are the {c.dimension} high tier; an account at or above the line whose fired "
-                   f"rules span fewer than {c.rs.fusion.min_groups} evidence groups stays medium (fusion) and below "
-                   "the line's quadrants.")
+                   f"rules span fewer than {c.rs.fusion.min_groups} evidence groups stays medium (fusion), in Expand "
+                   "or Maintain.")
     elif not RISK.tied_to_tier:
         st.caption(f"The risk line is the rule set's own cut-off ({RISK.label}): Save + Triage can differ from the "
                    "high tier (set [quadrant] risk_cutoff = \"high_tier\" to tie them).")

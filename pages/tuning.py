@@ -113,6 +113,17 @@ def _cut_note(rs) -> str:
     return line + chosen
 
 
+def _typed_label(r) -> str:
+    """The rule's label filled with the threshold in its box (this run's value, not the last run's draft)."""
+    typed = st.session_state.get(f"threshold:{r.id}")
+    if typed is not None and not isinstance(r.threshold, Percentile):
+        try:
+            return rule_label(r, appstate.parse_threshold(typed, r.op))
+        except (ValueError, TypeError, IndexError):
+            pass
+    return rule_label(r)
+
+
 def draw_controls(base):
     """The rule sliders, threshold boxes, tier cut-offs, fusion and value cut-off: the draft."""
     d_rules = [r for r in base.rules]
@@ -140,7 +151,7 @@ def draw_controls(base):
                 for r in [r for r in d_rules if r.dimension == dim]:
                     a, b = st.columns([4, 1.4], vertical_alignment="bottom")
                     points[r.id] = a.slider(
-                        md_escape(rule_label(r)), 0, 100, int(round(r.points)), key=f"weight:{r.id}",
+                        md_escape(_typed_label(r)), 0, 100, int(round(r.points)), key=f"weight:{r.id}",
                         disabled=not r.enabled,
                         help=md_escape(f"{r.id}: {r.signal} {r.op} (group {r.group}); the points it adds when it "
                                        "fires"))
