@@ -41,8 +41,9 @@ if c.is_activity:
         prev = agg.kpis(c.store, scored_table(c, as_of=prev_date), filters=base)
     except Exception:  # noqa: BLE001 - no data a month back: KPIs without a change
         prev = None
-VN = value_name_for(c.store, c.rs)  # "ARR" only for the mapped annual ARR, else the column and its unit
-VALUE_WORDS = value_phrase(c.rs.quadrant, has_values=agg.has_values(c.store, table), source=VN.column)
+HAS_VALUES = agg.has_values(c.store, table)
+VN = value_name_for(c.store, c.rs, HAS_VALUES)  # "ARR" only for the mapped annual ARR, else the column and unit
+VALUE_WORDS = value_phrase(c.rs.quadrant, has_values=HAS_VALUES, source=VN.column)
 st.caption(f"As of {c.as_of:%Y-%m-%d} · rule set {c.rs_label} · risk dimension: {c.dimension}"
            + (f" · changes since {prev_date:%Y-%m-%d}" if prev else "") + f" · value: {md_escape(VALUE_WORDS)}")
 
@@ -57,11 +58,11 @@ def _delta(now: float, before: float | None, fmt) -> str | None:
 cols = st.columns(5)
 cols[0].metric("Accounts", f"{k['accounts']:,}",
                _delta(k["accounts"], prev and prev["accounts"], lambda x: f"{x:,.0f}"), delta_color="off")
-cols[1].metric(f"Total {VN.short}", money(k["arr"]), _delta(k["arr"], prev and prev["arr"], money), delta_color="off",
+cols[1].metric(f"Total {VN.short}", money(k["arr"]) if HAS_VALUES else "none", _delta(k["arr"], prev and prev["arr"], money), delta_color="off",
                help=md_escape(f"value: {VALUE_WORDS}"))
 for col, tier in zip(cols[2:], reversed(TIERS)):
     now = k["arr_at_risk"][tier]
-    col.metric(f"{VN.short} in {tier} tier", money(now),
+    col.metric(f"{VN.short} in {tier} tier", money(now) if HAS_VALUES else "none",
                _delta(now, prev and prev["arr_at_risk"][tier], money),
                delta_color="inverse" if tier != "low" else "normal",
                help=f"{k['accounts_by_tier'][tier]:,} accounts in the {tier} {c.dimension} tier")

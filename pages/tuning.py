@@ -109,7 +109,7 @@ def _cut_note(rs) -> str:
             f"the quadrant's risk line is its own cut-off {float(q.risk_cutoff):g}, not the high tier")
     chosen = ""
     if rs.description and "Tier cut-offs from the data:" in rs.description:
-        chosen = " · set " + rs.description.split("Tier cut-offs ", 1)[1].rstrip(".")
+        chosen = " · starter chose the cut-offs " + rs.description.split("Tier cut-offs ", 1)[1].rstrip(".")
     return line + chosen
 
 

@@ -319,7 +319,10 @@ def _numeric_threshold(op: str, thr: Threshold) -> bool:
 
 
 def label_parts(rule: "Rule", threshold: Threshold) -> list[Part]:
-    """The rule's label with its placeholders filled for `threshold`."""
+    """The rule's label with its placeholders filled for `threshold` (as written when they do not fit
+    it: a rule set built in code, not loaded, may pair them wrongly)."""
+    if label_problem(rule.label, rule.op, threshold):
+        return [rule.label]
     out: list[Part] = []
     pos = 0
     for m in _PLACEHOLDER.finditer(rule.label):
@@ -370,7 +373,8 @@ def reason_parts(rule: "Rule", threshold: Threshold) -> list[Part]:
     condition beside it ("Contract is Month-to-month (Contract = 'Two year')"), so it never states
     a condition the account does not meet."""
     parts = label_parts(rule, threshold)
-    if is_template(rule.label) or rule.op in ("is_true", "is_null"):
+    filled = is_template(rule.label) and not label_problem(rule.label, rule.op, threshold)
+    if filled or rule.op in ("is_true", "is_null"):
         return parts
     return parts + [" ("] + condition_parts(rule, threshold) + [")"]
 

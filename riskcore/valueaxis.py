@@ -21,13 +21,16 @@ class ValueName:
     column: str
     unit: str
     is_arr: bool
+    empty: bool = False  # no account has a value: say "value", never "ARR $0"
 
     @property
     def short(self) -> str:
-        return "ARR" if self.is_arr else self.column
+        return "Value" if self.empty else "ARR" if self.is_arr else self.column
 
     @property
     def kpi(self) -> str:
+        if self.empty:
+            return "Value (none)"
         if self.is_arr:
             return "ARR"
         return f"Value ({self.column}, {self.unit})" if self.unit != "other" else f"Value ({self.column})"
@@ -61,8 +64,11 @@ def value_phrase(quadrant: Any, has_values: bool = True, source: str | None = No
     return f"{v.column} ({unit})"
 
 
-def value_name_for(store: Any, rs: Any) -> ValueName:
-    """`value_name` of a rule set's quadrant on a loaded store (the mapped column's own name known)."""
+def value_name_for(store: Any, rs: Any, has_values: bool = True) -> ValueName:
+    """`value_name` of a rule set's quadrant on a loaded store (the mapped column's own name known);
+    `has_values` False: the value axis is empty (no column, or no value in it)."""
+    from dataclasses import replace
     ds = getattr(store, "dataset", None)
     mapping = getattr(ds, "mapping", None)
-    return value_name(rs.quadrant, getattr(mapping, "value_column", None))
+    name = value_name(rs.quadrant, getattr(mapping, "value_column", None))
+    return name if has_values else replace(name, empty=True)
