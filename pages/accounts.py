@@ -141,6 +141,7 @@ def account_view(account_id: str) -> None:
         reasons["value"] = reasons["value"].map(_short_value)
         st.dataframe(reasons.sort_values(["dimension", "points"], ascending=[True, False]),
                      hide_index=True, key="account_reasons",
+                     column_order=("label", "points", "value", "condition", "dimension", "grp", "rule_id"),
                      column_config={"rule_id": "rule", "grp": "evidence group", "value": "signal value",
                                     "condition": st.column_config.TextColumn(
                                         "condition", help="signal op threshold, as it applied to this account"),

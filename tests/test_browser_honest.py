@@ -73,6 +73,9 @@ def test_a_threshold_changed_on_tuning_is_the_one_the_reasons_state(server, page
     assert label == "No login for 0 days or more (or never)", label
     value = next((v for k, v in login[0].items() if "value" in k), "")
     assert value in ("", "nan", "—", "-", "None") or float(value) >= 0
+    condition = login[0].get("condition")
+    assert condition in ("days_since_last_login >= 0",
+                         "days_since_last_login is empty (the rule fires on no value)"), login[0]
     page.screenshot(path=str(_shots() / "account-threshold.png"))
 
 
