@@ -18,6 +18,7 @@ from riskcore import appstate
 from riskcore import timeline as tl
 from riskcore.appstate import md_escape
 from riskcore.export import format_reasons
+from riskcore.valueaxis import value_name_for
 
 MAX_ROWS = 2000          # rows drawn in the table
 MAX_EXPORT = 200_000     # rows in a CSV download
@@ -126,7 +127,8 @@ def account_view(account_id: str) -> None:
     st.header(md_escape(a["account_name"] or a["account_id"]), anchor=False)
     renewal = f"{pd.Timestamp(a['renewal_date']):%Y-%m-%d}" if pd.notna(a.get("renewal_date")) else "n/a"
     st.caption(f"id {md_escape(a['account_id'])} · owner {md_escape(a.get('csm_owner'))} · "
-               f"segment {md_escape(a.get('segment'))} · ARR {money(a.get('value'))} · "
+               f"segment {md_escape(a.get('segment'))} · {md_escape(value_name_for(c.store, c.rs).short)} "
+               f"{money(a.get('value'))} · "
                f"renewal {renewal} · quadrant {a['quadrant']} · as of {c.as_of:%Y-%m-%d}")
     dims = list(c.rs.dimensions)
     cols = st.columns(len(dims))
@@ -137,11 +139,14 @@ def account_view(account_id: str) -> None:
     with left:
         st.subheader("Why: fired rules", anchor=False)
         reasons = pd.DataFrame(list(a["reasons"]) if a["reasons"] is not None else [],
-                               columns=["rule_id", "label", "dimension", "grp", "points", "value"])
+                               columns=["rule_id", "label", "dimension", "grp", "points", "value", "condition"])
         reasons["value"] = reasons["value"].map(_short_value)
         st.dataframe(reasons.sort_values(["dimension", "points"], ascending=[True, False]),
                      hide_index=True, key="account_reasons",
+                     column_order=("label", "points", "value", "condition", "dimension", "grp", "rule_id"),
                      column_config={"rule_id": "rule", "grp": "evidence group", "value": "signal value",
+                                    "condition": st.column_config.TextColumn(
+                                        "condition", help="signal op threshold, as it applied to this account"),
                                     "points": st.column_config.NumberColumn("points", format="%.1f")})
         timeline = _timeline(c.data_key, c.store.generation, rs_key, account_id, c.as_of, snap_key,
                              c.store, c.rs)
@@ -261,7 +266,7 @@ def account_list() -> None:
             "tier": st.column_config.TextColumn("tier", width="small"),
             "behaviour": st.column_config.TextColumn("behaviour"),
             "top reasons": st.column_config.TextColumn("top reasons", width="large"),
-            "ARR": st.column_config.NumberColumn("ARR", format="dollar"),
+            "ARR": st.column_config.NumberColumn(value_name_for(c.store, c.rs).short, format="dollar"),
             "renewal": st.column_config.DateColumn("renewal", format="YYYY-MM-DD"),
         })
     if event and event.selection and event.selection.rows:
@@ -284,12 +289,13 @@ def _parents(listed: str, parent: str) -> None:
     with c.store.lock:
         frame = rollup(c.store, listed, parent, accounts_table=signals_table(c.store, c.as_of))
     st.caption(f"{len(frame):,} parent accounts (all children, the list filters do not apply) · "
-               "ARR summed, score weighted by ARR, worst child tier")
+               f"{md_escape(value_name_for(c.store, c.rs).short)} summed, score weighted by it, worst child tier")
     st.dataframe(frame, hide_index=True, key="parents_table", height=560,
                  column_config={"parent_id": "parent id", "parent_name": "parent",
                                 "risk_score": st.column_config.ProgressColumn(f"{c.dimension} score", min_value=0,
                                                                               max_value=100, format="%.0f"),
-                                "value": st.column_config.NumberColumn("ARR", format="dollar")})
+                                "value": st.column_config.NumberColumn(value_name_for(c.store, c.rs).short,
+                                                                       format="dollar")})
 
 
 def _download(listed: str, filters: agg.Filters, n: int, alerts: str | None) -> None:

@@ -19,6 +19,7 @@ from riskcore import aggregates as agg
 from riskcore import appstate
 from riskcore import timeline as tl
 from riskcore.appstate import md_escape
+from riskcore.valueaxis import value_name_for, value_phrase
 
 MAX_POINTS = int(os.environ.get("RISKCORE_MAX_POINTS") or 20000)  # above: a density grid
 
@@ -42,8 +43,11 @@ if c.is_activity:
         prev = agg.kpis(c.store, scored_table(c, as_of=prev_date), filters=base)
     except Exception:  # noqa: BLE001 - no data a month back: KPIs without a change
         prev = None
+HAS_VALUES = agg.has_values(c.store, table)
+VN = value_name_for(c.store, c.rs, HAS_VALUES)  # "ARR" only for the mapped annual ARR, else the column and unit
+VALUE_WORDS = value_phrase(c.rs.quadrant, has_values=HAS_VALUES, source=VN.column)
 st.caption(f"As of {c.as_of:%Y-%m-%d} · rule set {c.rs_label} · risk dimension: {c.dimension}"
-           + (f" · changes since {prev_date:%Y-%m-%d}" if prev else ""))
+           + (f" · changes since {prev_date:%Y-%m-%d}" if prev else "") + f" · value: {md_escape(VALUE_WORDS)}")
 
 
 def _delta(now: float, before: float | None, fmt) -> str | None:
@@ -56,10 +60,11 @@ def _delta(now: float, before: float | None, fmt) -> str | None:
 cols = st.columns(5)
 cols[0].metric("Accounts", f"{k['accounts']:,}",
                _delta(k["accounts"], prev and prev["accounts"], lambda x: f"{x:,.0f}"), delta_color="off")
-cols[1].metric("Total ARR", money(k["arr"]), _delta(k["arr"], prev and prev["arr"], money), delta_color="off")
+cols[1].metric(f"Total {VN.short}", money(k["arr"]) if HAS_VALUES else "none", _delta(k["arr"], prev and prev["arr"], money), delta_color="off",
+               help=md_escape(f"value: {VALUE_WORDS}"))
 for col, tier in zip(cols[2:], reversed(TIERS)):
     now = k["arr_at_risk"][tier]
-    col.metric(f"ARR in {tier} tier", money(now),
+    col.metric(f"{VN.short} in {tier} tier", money(now) if HAS_VALUES else "none",
                _delta(now, prev and prev["arr_at_risk"][tier], money),
                delta_color="inverse" if tier != "low" else "normal",
                help=f"{k['accounts_by_tier'][tier]:,} accounts in the {tier} {c.dimension} tier")
@@ -68,10 +73,10 @@ for col, tier in zip(cols[2:], reversed(TIERS)):
 
 qp = agg.quadrant_points(c.store, table, max_points=MAX_POINTS, value_scale="log", filters=base)
 counts = qp.counts.set_index("quadrant")
-# the median cut-off is another account's ARR (odd count): not drawn for a user who sees only a book
+# the median cut-off is another account's value (odd count): not drawn for a user who sees only a book
 value_cut = None if base.owner and c.rs.quadrant.value_cutoff == "median" else \
     appstate.value_cutoff(c.store, table, c.rs)
-risk_cut = float(c.rs.quadrant.risk_cutoff)
+RISK = agg.risk_line(c.store, table, c.rs)  # the high tier's cut-off by default: Save + Triage = high tier
 left, right = st.columns([3, 2], gap="medium")
 
 
@@ -86,7 +91,8 @@ def _quadrant_figure() -> go.Figure:
                 marker=dict(color=TIER_COLORS[tier], size=6, opacity=0.75, line=dict(width=0)),
                 customdata=part[["account_id", "account_name", "csm_owner", "quadrant"]].map(plot_text).to_numpy(),
                 hovertemplate=("%{customdata[1]} (%{customdata[0]})<br>owner %{customdata[2]}<br>"
-                               "score %{y:.0f} · ARR $%{x:,.0f}<br>%{customdata[3]}<extra></extra>")))
+                               "score %{y:.0f} · " + plot_text(VN.short) + " $%{x:,.0f}<br>%{customdata[3]}"
+                               "<extra></extra>")))
     else:  # too many points to draw: a 2-D histogram of counts; the quadrant labels stay exact
         g = qp.grid.assign(x=(qp.grid["x0"].clip(lower=1) * qp.grid["x1"].clip(lower=1)).pow(0.5),
                            y=(qp.grid["y0"] + qp.grid["y1"]) / 2)
@@ -95,10 +101,12 @@ def _quadrant_figure() -> go.Figure:
         fig.add_trace(go.Heatmap(
             x=z.columns, y=z.index, z=z.to_numpy(), customdata=arr.to_numpy(), colorscale="Blues",
             colorbar=dict(title="accounts"), hoverongaps=False, name="accounts",
-            hovertemplate="%{z:,} accounts · ARR $%{customdata:,.0f}<extra></extra>"))
+            hovertemplate="%{z:,} accounts · " + plot_text(VN.short) + " $%{customdata:,.0f}<extra></extra>"))
         fig.add_annotation(x=0.5, y=1.0, xref="paper", yref="paper", yanchor="bottom", showarrow=False,
                            text=f"density of {qp.total:,} accounts", font=dict(size=11, color="#555"))
-    fig.add_hline(y=risk_cut, line=dict(color="#444", dash="dash"))
+    if RISK.y is not None:
+        fig.add_hline(y=RISK.y, line=dict(color="#444", dash="dash"), annotation_text=plot_text(RISK.label),
+                      annotation_position="bottom left", annotation_font=dict(size=10, color="#555"))
     if value_cut is not None:
         fig.add_vline(x=value_cut, line=dict(color="#444", dash="dash"))
     corners = {"Save": (0.99, 0.99, "right", "top"), "Expand": (0.99, 0.01, "right", "bottom"),
@@ -109,7 +117,7 @@ def _quadrant_figure() -> go.Figure:
                            bgcolor="rgba(255,255,255,0.85)", font=dict(size=12))
     fig.update_layout(
         title=dict(text=f"Risk x value ({qp.total:,} accounts)", x=0, font=dict(size=16)),
-        xaxis=dict(title="ARR ($, log scale)", type="log", tickprefix="$"),
+        xaxis=dict(title=plot_text(VN.axis), type="log", tickprefix="$"),
         yaxis=dict(title=f"{c.dimension} risk score (0-100)", range=[-3, 103]),
         height=430, margin=dict(l=10, r=10, t=40, b=10), dragmode="select",
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
@@ -121,6 +129,13 @@ with left:
                             selection_mode=("points", "box", "lasso"))
     for note in qp.notes:
         st.caption(note)
+    if RISK.tied_to_tier and c.rs.fusion.enabled:
+        st.caption(f"Save and Triage are the {c.dimension} high tier; an account at or above the line whose fired "
+                   f"rules span fewer than {c.rs.fusion.min_groups} evidence groups stays medium (fusion), in Expand "
+                   "or Maintain.")
+    elif not RISK.tied_to_tier:
+        st.caption(f"The risk line is the rule set's own cut-off ({RISK.label}): Save + Triage can differ from the "
+                   "high tier (set [quadrant] risk_cutoff = \"high_tier\" to tie them).")
 
 with right:
     by_seg = agg.tiers_by_segment(c.store, table, filters=base)
@@ -129,7 +144,8 @@ with right:
         part = by_seg[by_seg["tier"] == tier]
         seg.add_trace(go.Bar(y=part["segment"].map(plot_text), x=part["accounts"], orientation="h", name=tier,
                              marker_color=TIER_COLORS[tier], customdata=part[["value"]].to_numpy(),
-                             hovertemplate="%{y}: %{x:,} accounts · ARR $%{customdata[0]:,.0f}<extra>"
+                             hovertemplate="%{y}: %{x:,} accounts · " + plot_text(VN.short)
+                                           + " $%{customdata[0]:,.0f}<extra>"
                                            + tier + "</extra>"))
     seg.update_layout(barmode="stack", height=250, margin=dict(l=10, r=10, t=40, b=10),
                       title=dict(text=f"{c.dimension.capitalize()} tier by segment", x=0, font=dict(size=16)),
@@ -168,7 +184,7 @@ if rows is not None:
         column_config={
             "account_id": "id", "account_name": "account", "csm_owner": "owner",
             "risk_score": st.column_config.ProgressColumn("score", min_value=0, max_value=100, format="%.0f"),
-            "value": st.column_config.NumberColumn("ARR", format="dollar"),
+            "value": st.column_config.NumberColumn(VN.short, format="dollar"),
         })
 
 
@@ -259,7 +275,8 @@ with tab_segments:
                 customdata=sizes[["value", "share"]].to_numpy(),
                 text=[f"{n:,} · {money(v)}" for n, v in zip(sizes["accounts"], sizes["value"])],
                 textposition="auto",
-                hovertemplate="%{y}: %{x:,} accounts (%{customdata[1]:.0%}) · ARR $%{customdata[0]:,.0f}"
+                hovertemplate="%{y}: %{x:,} accounts (%{customdata[1]:.0%}) · " + plot_text(VN.short)
+                              + " $%{customdata[0]:,.0f}"
                               "<extra></extra>"))
             bar.update_layout(title=dict(text=f"Behavioural segments as of {c.as_of:%Y-%m-%d}", x=0,
                                          font=dict(size=16)),
@@ -269,7 +286,7 @@ with tab_segments:
             st.table(sizes[["segment", "label", "accounts", "value", "share"]].assign(  # st.table renders Markdown
                 segment=sizes["segment"].map(md_escape), label=sizes["label"].map(md_escape),
                 value=sizes["value"].map(money), share=sizes["share"].map(lambda x: f"{x:.1%}"))
-                .rename(columns={"value": "ARR"}).set_index("segment"))
+                .rename(columns={"value": VN.short}).set_index("segment"))
         with right2:
             st.markdown(f"**Movement between segments since {prev_date:%Y-%m-%d}**")
             if before_segs is None or before_segs.empty:

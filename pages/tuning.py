@@ -14,7 +14,8 @@ from riskcore import aggregates as agg
 from riskcore import appstate
 from riskcore.appstate import md_escape
 from riskcore.report import user_message
-from riskcore.rules import Percentile
+from riskcore.rules import Percentile, rule_label
+from riskcore.valueaxis import value_name_for
 
 c = ctx()
 access = require_page("tuning")
@@ -103,6 +104,32 @@ BIG = 200_000  # accounts: above, the draft's accuracy is opt-in (its first buil
 _box: dict = st.session_state.setdefault("_tuning_box", {})  # the live draft, for the deferred export
 
 
+def VN() -> str:  # noqa: N802 - the value's short name: "ARR" only for the mapped annual ARR
+    return value_name_for(c.store, draft()).short
+
+
+def _cut_note(rs) -> str:
+    """What the tier cut-offs and the quadrant's risk line are (and how a starter set chose them)."""
+    q = rs.quadrant
+    line = ("the quadrant's risk line is the high tier (Save + Triage = high tier)" if q.tied_to_tier else
+            f"the quadrant's risk line is its own cut-off {float(q.risk_cutoff):g}, not the high tier")
+    chosen = ""
+    if rs.description and "Tier cut-offs from the data:" in rs.description:
+        chosen = " · starter chose the cut-offs " + rs.description.split("Tier cut-offs ", 1)[1].rstrip(".")
+    return line + chosen
+
+
+def _typed_label(r) -> str:
+    """The rule's label filled with the threshold in its box (this run's value, not the last run's draft)."""
+    typed = st.session_state.get(f"threshold:{r.id}")
+    if typed is not None and not isinstance(r.threshold, Percentile):
+        try:
+            return rule_label(r, appstate.parse_threshold(typed, r.op))
+        except (ValueError, TypeError, IndexError):
+            pass
+    return rule_label(r)
+
+
 def draw_controls(base):
     """The rule sliders, threshold boxes, tier cut-offs, fusion and value cut-off: the draft."""
     d_rules = [r for r in base.rules]
@@ -113,8 +140,10 @@ def draw_controls(base):
     fusion = top[1].toggle("Fusion", value=base.fusion.enabled, key="fusion:enabled",
                            help=f"high tier only when the fired rules span at least {base.fusion.min_groups} "
                                 "evidence groups")
+    st.caption(md_escape(_cut_note(base)))
     vc0 = base.quadrant.value_cutoff
-    vc_text = st.text_input("Value cut-off of the quadrant (ARR, or median)", value=str(vc0 if vc0 == "median"
+    vc_text = st.text_input(f"Value cut-off of the quadrant ({value_name_for(c.store, base).short}, or median)",
+                            value=str(vc0 if vc0 == "median"
                                                                                     else f"{float(vc0):g}"),
                             key="value_cut:text")
     points: dict[str, float] = {}
@@ -128,7 +157,7 @@ def draw_controls(base):
                 for r in [r for r in d_rules if r.dimension == dim]:
                     a, b = st.columns([4, 1.4], vertical_alignment="bottom")
                     points[r.id] = a.slider(
-                        md_escape(r.label), 0, 100, int(round(r.points)), key=f"weight:{r.id}",
+                        md_escape(_typed_label(r)), 0, 100, int(round(r.points)), key=f"weight:{r.id}",
                         disabled=not r.enabled,
                         help=md_escape(f"{r.id}: {r.signal} {r.op} (group {r.group}); the points it adds when it "
                                        "fires"))
@@ -232,12 +261,12 @@ def movement_panel(nums) -> None:
                 ("account_name", object), ("from_tier", object), ("to_tier", object), ("from_score", float),
                 ("to_score", float), ("value", float), ("csm_owner", object))})
         view = pd.DataFrame({"account": mov["account_name"], "move": mov["from_tier"] + " → " + mov["to_tier"],
-                             "was": mov["from_score"], "now": mov["to_score"], "ARR": mov["value"],
+                             "was": mov["from_score"], "now": mov["to_score"], VN(): mov["value"],
                              "owner": mov["csm_owner"]})
         st.dataframe(view, hide_index=True, key="movers", height=250,
                      column_config={"was": st.column_config.NumberColumn(format="%.0f"),
                                     "now": st.column_config.NumberColumn(format="%.0f"),
-                                    "ARR": st.column_config.NumberColumn(format="compact")})
+                                    VN(): st.column_config.NumberColumn(format="compact")})
 
 
 def draw_results(nums, draft_rs, pub_rs) -> None:
@@ -254,7 +283,7 @@ def draw_results(nums, draft_rs, pub_rs) -> None:
                    delta_color="off" if n == pn else ("inverse" if tier != "low" else "normal"),
                    delta_arrow="off" if n == pn else "auto",
                    help="accounts in the tier with the draft; the change against the published rule set")
-        col.caption(f"ARR {money(v)} ({'+' if v >= pv else '-'}{money(abs(v - pv))})")
+        col.caption(md_escape(f"{VN()} {money(v)} ({'+' if v >= pv else '-'}{money(abs(v - pv))})"))
     accuracy(cols[3:], int(d_tiers["accounts"].sum()), draft_rs, pub_rs)
 
     hist_col, quad_col = st.columns([3, 2])
@@ -283,7 +312,7 @@ def draw_results(nums, draft_rs, pub_rs) -> None:
         quad = pd.DataFrame({"quadrant": list(QUADRANTS),
                              "accounts": [int(dq.loc[q, "accounts"]) for q in QUADRANTS],
                              "change": [int(dq.loc[q, "accounts"] - pq.loc[q, "accounts"]) for q in QUADRANTS],
-                             "ARR": [money(dq.loc[q, "value"]) for q in QUADRANTS]})
+                             VN(): [money(dq.loc[q, "value"]) for q in QUADRANTS]})
         st.caption("Quadrants with the draft (change vs published)")
         st.dataframe(quad, hide_index=True, key="quadrant_counts",
                      column_config={"change": st.column_config.NumberColumn(format="%+d")})

@@ -516,6 +516,37 @@ def value_cutoff(store: Store, scored: str, rs: Any) -> float | None:
     return None if m is None else float(m)
 
 
+@dataclass(frozen=True)
+class RiskLine:
+    """The quadrant's risk line: the score `y` where it is drawn and what it is (`label`). With
+    `risk_cutoff = "high_tier"` it is the primary dimension's high-tier cut-off, so the accounts
+    above it in Save and Triage are exactly the high tier (with fusion on, an account at or above
+    the score without evidence from enough groups stays medium and below the line's quadrants)."""
+
+    y: float | None
+    label: str
+    tied_to_tier: bool
+
+
+def has_values(store: Store, scored: str) -> bool:
+    """Does any scored account have a value (else the value axis and its totals are empty)?"""
+    _columns(store, scored, ("value",))
+    return bool(store.one(f"SELECT count(value) FROM {quote_ident(scored)}"))
+
+
+def risk_line(store: Store, scored: str, rs: Any) -> RiskLine:
+    """Where the quadrant's risk line is for the scored table `scored` of `rs`."""
+    q = rs.quadrant
+    if not q.tied_to_tier:
+        return RiskLine(float(q.risk_cutoff), f"risk cut-off {float(q.risk_cutoff):g} (not the high tier)", False)
+    m, h, mode = rs.tiers.cuts(rs.primary_dimension)
+    if mode != "percentile":
+        return RiskLine(float(h), f"high tier: score >= {float(h):g}", True)
+    _columns(store, scored, ("risk_score",))
+    y = store.one(f"SELECT quantile_cont(risk_score, ?) FROM {quote_ident(scored)}", [h / 100.0])
+    return RiskLine(None if y is None else float(y), f"high tier: the top {100 - h:g}% of scores", True)
+
+
 # -- the same summaries from firing patterns (scoring.Patterns): no per-account work ------------
 
 def _pattern_frame(codes: Any, order: tuple[str, ...], name: str, n: Any, value: Any) -> pd.DataFrame:

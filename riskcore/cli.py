@@ -265,17 +265,27 @@ def cmd_fit(args) -> int:
 
 def cmd_starter(args) -> int:
     from .atomic import write_atomic
-    from .rules import ruleset_to_toml
-    from .starter import starter_ruleset, starter_warnings
+    from .rules import rule_label, ruleset_to_toml
+    from .starter import starter_warnings, starter_with_tiers
+    from .valueaxis import value_phrase
     store = _open(args)
     if store.dataset.kind != "account_table":
         raise CliError(f"{args.data}: starter rules are for a wide account table; activity data has the default rules")
-    rs = starter_ruleset(store)
+    rs, tiers = starter_with_tiers(store)
     for w in starter_warnings(store):
         print(f"warning: {args.data}: {w}", file=sys.stderr)
     write_atomic(args.out, ruleset_to_toml(rs))
-    print(f"wrote {len(rs.rules)} starter rules to {args.out}: " + ", ".join(r.label for r in rs.rules))
+    print(f"wrote {len(rs.rules)} starter rules to {args.out}: " + ", ".join(rule_label(r) for r in rs.rules))
+    print(f"tiers from the data: {tiers.summary()}")
+    print(f"value: {value_phrase(rs.quadrant, has_values=_has_values(store, rs))}")
     return 0
+
+
+def _has_values(store, rs) -> bool:
+    from .db import quote_ident
+    col = rs.quadrant.value_column
+    return col in store.columns("account_table") and bool(
+        store.one(f"SELECT count({quote_ident(col)}) FROM account_table"))
 
 
 def cmd_snapshot(args) -> int:

@@ -570,11 +570,13 @@ def history_snapshots(path, store=None) -> str:
 
 SCORED_AS_OF = _dt.date(2024, 6, 1)
 SCORED_DIMENSIONS = ("churn", "payment", "fraud", "reputation", "expansion")
-REASON_TYPE = "STRUCT(rule_id VARCHAR, label VARCHAR, dimension VARCHAR, grp VARCHAR, points DOUBLE, value VARCHAR)[]"
+REASON_TYPE = ("STRUCT(rule_id VARCHAR, label VARCHAR, dimension VARCHAR, grp VARCHAR, points DOUBLE, value VARCHAR, "
+               "condition VARCHAR)[]")
 
 
 def _reason(rule_id: str, label: str, points: float, value: str, dimension: str = "churn", grp: str = "usage") -> dict:
-    return {"rule_id": rule_id, "label": label, "dimension": dimension, "grp": grp, "points": points, "value": value}
+    return {"rule_id": rule_id, "label": label, "dimension": dimension, "grp": grp, "points": points, "value": value,
+            "condition": None}
 
 
 def scored_frames() -> tuple:

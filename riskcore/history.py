@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 
 from .atomic import write_atomic
 from .db import Params, Store, quote_ident, safe_table_name
-from .rules import Override, RuleSet, content_hash, load_ruleset, ruleset_to_toml
+from .rules import Override, RuleSet, content_hash, load_ruleset, rule_label, ruleset_to_toml
 
 DISPLAY_DECIMALS = 4
 TIER_RANK = {"low": 0, "medium": 1, "high": 2}
@@ -653,7 +653,7 @@ def _label(*rulesets_and_id) -> str:
     *sets, rid = rulesets_and_id
     for rs in sets:
         try:
-            return rs.rule(rid).label
+            return rule_label(rs.rule(rid))
         except KeyError:
             pass
     return rid
@@ -759,9 +759,12 @@ def _counterfactual(a: State, b: State) -> pd.DataFrame:
     value = pd.to_numeric(b.rows["value"], errors="coerce").reindex(out.index)
     cut = value.median() if ra.quadrant.value_cutoff == "median" else float(ra.quadrant.value_cutoff)
     high_value = (value >= cut).fillna(False).to_numpy()
-    high_risk = out[f"{prim}_score"].to_numpy() >= float(ra.quadrant.risk_cutoff)
-    if ra.fusion.enabled:
-        high_risk &= out[f"{prim}_groups"].to_numpy() >= ra.fusion.min_groups
+    if ra.quadrant.tied_to_tier:  # risk_cutoff = "high_tier": the risk line is the high tier
+        high_risk = (out[f"{prim}_tier"] == "high").to_numpy()
+    else:
+        high_risk = out[f"{prim}_score"].to_numpy() >= float(ra.quadrant.risk_cutoff)
+        if ra.fusion.enabled:
+            high_risk &= out[f"{prim}_groups"].to_numpy() >= ra.fusion.min_groups
     out["quadrant"] = np.where(high_value, np.where(high_risk, "Save", "Expand"),
                                np.where(high_risk, "Triage", "Maintain"))
     if ra.behavior_segments == b.rules.behavior_segments:

@@ -20,8 +20,8 @@ import pyarrow.compute as pc
 
 from .db import Params, Store, quote_ident, safe_table_name
 from .expressions import TEXT, ColumnFacts, parse_expression, render
-from .rules import (Override, Percentile, Rule, RuleSet, Threshold, rule_problems, segment_problems,
-                    signal_columns, unavailable_rules, validate_ruleset)
+from .rules import (CutValue, Override, Part, Percentile, Rule, RuleSet, Threshold, condition_parts, reason_parts,
+                    rule_problems, segment_problems, signal_columns, signal_text, unavailable_rules, validate_ruleset)
 
 # account attributes carried through both stages: (column, type); NULL when the data lacks them
 ATTRIBUTES = (("account_id", "VARCHAR"), ("account_name", "VARCHAR"), ("segment", "VARCHAR"),
@@ -29,7 +29,10 @@ ATTRIBUTES = (("account_id", "VARCHAR"), ("account_name", "VARCHAR"), ("segment"
               ("marketing_consent", "BOOLEAN"))
 QUADRANTS = ("Save", "Expand", "Maintain", "Triage")
 _SQL_OPS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "!=": "<>"}
-_REASON_TYPE = "STRUCT(rule_id VARCHAR, label VARCHAR, dimension VARCHAR, grp VARCHAR, points DOUBLE, value VARCHAR)"
+# label: the rule's label filled with the threshold that applied to the account (rules.reason_parts);
+# condition: "signal op threshold" as it applied (rules.condition_parts)
+_REASON_TYPE = ("STRUCT(rule_id VARCHAR, label VARCHAR, dimension VARCHAR, grp VARCHAR, points DOUBLE, value VARCHAR, "
+                "condition VARCHAR)")
 SCORE_DECIMALS = 4  # scores are rounded so float noise never moves an account across a cut-off
 
 
@@ -227,24 +230,93 @@ def _dimension_cols(rules: list[Rule], rs: RuleSet) -> list[str]:
     return out
 
 
-def _tier_sql(rs: RuleSet, dim: str, medium: str, high: str, percentile: bool, p: Params) -> str:
+def _high_sql(rs: RuleSet, dim: str, high: str, percentile: bool, p: Params) -> str:
+    """The condition of the high tier (cut-off, positive score in percentile mode, fusion)."""
     s, g = _q(dim + "_score"), _q(dim + "_groups")
     pos = f" AND {s} > 0" if percentile else ""  # in percentile mode a zero score is never medium/high
     fusion = f" AND {g} >= {p.add(rs.fusion.min_groups)}" if rs.fusion.enabled else ""
-    return (f"CASE WHEN {s} >= {high}{pos}{fusion} THEN 'high' "
+    return f"{s} >= {high}{pos}{fusion}"
+
+
+def _tier_sql(rs: RuleSet, dim: str, medium: str, high: str, percentile: bool, p: Params) -> str:
+    s = _q(dim + "_score")
+    pos = f" AND {s} > 0" if percentile else ""
+    return (f"CASE WHEN {_high_sql(rs, dim, high, percentile, p)} THEN 'high' "
             f"WHEN {s} >= {medium}{pos} THEN 'medium' ELSE 'low' END")
 
 
-def _reasons_sql(rules: list[Rule], p: Params) -> str:
+def number_text_sql(x: str, direction: str | None) -> str:
+    """SQL twin of rules.number_text for a DOUBLE expression `x` (a column: it is repeated):
+    the same IEEE operations in the same order, so the same text."""
+    big = "9007199254740992.0"
+    whole = f"CAST(CAST({x} AS BIGINT) AS VARCHAR)"
+    if direction is None:
+        rounded = f"CAST({x} AS VARCHAR)"
+    else:
+        s = f"greatest(0, 3 - CAST(floor(log10(abs({x}))) AS INTEGER))"
+        m = f"pow(10.0, {s})"
+        near = f"(floor({x} * {m} + 0.5) / {m})"
+        if direction == "near":
+            r = near
+        else:  # the nearest, else the next on the safe side of x
+            edge = f"{'floor' if direction == 'down' else 'ceil'}({x} * {m})"
+            safe = "<=" if direction == "down" else ">="
+            step = "- 1" if direction == "down" else "+ 1"
+            r = (f"(CASE WHEN {near} {safe} {x} THEN {near} WHEN ({edge} / {m}) {safe} {x} THEN ({edge} / {m}) "
+                 f"ELSE (({edge} {step}) / {m}) END)")
+        rounded = (f"CASE WHEN {s} > 15 THEN CAST({x} AS VARCHAR) WHEN {r} = floor({r}) AND abs({r}) < {big} "
+                   f"THEN CAST(CAST({r} AS BIGINT) AS VARCHAR) ELSE CAST({r} AS VARCHAR) END")
+    return (f"CASE WHEN {x} IS NULL THEN 'no value' WHEN isinf({x}) OR isnan({x}) THEN CAST({x} AS VARCHAR) "
+            f"WHEN {x} = floor({x}) AND abs({x}) < {big} THEN {whole} ELSE {rounded} END")
+
+
+def _parts_sql(parts: list[Part], cut_raw: str | None, p: Params) -> str:
+    """Text parts as one SQL string: constants bound, a percentile's cut value as text from the
+    one-row `cuts` columns `<cut_raw>_t1` / `_t100` (x 100 for {threshold_percent})."""
+    merged: list[Part] = []
+    for x in parts:  # adjacent constants as one parameter
+        if merged and isinstance(x, str) and isinstance(merged[-1], str):
+            merged[-1] += x
+        else:
+            merged.append(x)
+    out: list[str] = []
+    for x in merged:
+        out.append(_q(f"{cut_raw}_t{int(x.scale)}") if isinstance(x, CutValue) else p.add(x))
+    return out[0] if len(out) == 1 else "(" + " || ".join(out) + ")"
+
+
+def _pct_variants(rs: RuleSet, rules: list[Rule]) -> list[tuple[Rule, int, Percentile, str]]:
+    """(rule, variant, percentile, cut-value column) of every percentile threshold a reason states:
+    variant 0 is the rule's own threshold, k the k-th of its overrides with a threshold."""
+    out = []
+    for r in rules:
+        thrs = [r.threshold] + [o.threshold for o in _overrides_of(rs, r.id) if o.threshold is not None]
+        out += [(r, k, t, f"rcut_{r.id}_{k}") for k, t in enumerate(thrs) if isinstance(t, Percentile)]
+    return out
+
+
+def _reasons_sql(rules: list[Rule], rs: RuleSet, p: Params) -> str:
     if not rules:
         return f"CAST([] AS {_REASON_TYPE}[])"
+    cut_cols = {(r.id, k): col for r, k, _, col in _pct_variants(rs, rules)}
     items = []
     for i, r in enumerate(rules):
         c = _q("c_" + r.id)
+        v = _q("v_" + r.id)
         pts = round_sql(c)
-        reason = (f"struct_pack(rule_id := {p.add(r.id)}, label := {p.add(r.label)}, "
+        variants = [(None, r.threshold)] + [(o, o.threshold) for o in _overrides_of(rs, r.id) if o.threshold is not None]
+        selectors = [None] + [_selector(o, p) for o, _ in variants[1:]]
+        labels, conds = [], []
+        for k, (sel, (_, thr)) in enumerate(zip(selectors, variants)):
+            cut = cut_cols.get((r.id, k))
+            labels.append((sel, _parts_sql(reason_parts(r, thr), cut, p)))
+            conds.append((sel, _parts_sql(condition_parts(r, thr), cut, p)))
+        label, condition = _variant_sql(labels), _variant_sql(conds)
+        if r.null_fires and r.op != "is_null":
+            condition = f"CASE WHEN {v} IS NULL THEN {p.add(_null_condition(r))} ELSE {condition} END"
+        reason = (f"struct_pack(rule_id := {p.add(r.id)}, label := {label}, "
                   f"dimension := {p.add(r.dimension)}, grp := {p.add(r.group)}, points := {pts}, "
-                  f"value := CAST({_q('v_' + r.id)} AS VARCHAR))")
+                  f"value := CAST({v} AS VARCHAR), condition := {condition})")
         # sort key: points desc, then file order
         items.append(f"CASE WHEN {c} > 0 THEN struct_pack(k := struct_pack(p := {pts}, o := {-i}), "
                      f"r := {reason}) END")
@@ -253,7 +325,25 @@ def _reasons_sql(rules: list[Rule], p: Params) -> str:
             f"lambda x: x.r) AS {_REASON_TYPE}[])")
 
 
-def _high_risk_sql(rs: RuleSet, p: Params) -> str:
+def _variant_sql(variants: list[tuple[str | None, str]]) -> str:
+    """The text of the threshold variant (selector SQL, text SQL) that applies to the account:
+    the rule's own first, then its overrides (a later one wins)."""
+    if len(variants) == 1:
+        return variants[0][1]
+    whens = " ".join(f"WHEN {sel} THEN {sql}" for sel, sql in reversed(variants[1:]))
+    return f"CASE {whens} ELSE {variants[0][1]} END"
+
+
+def _null_condition(r: Rule) -> str:
+    """The condition of a rule that fired on an empty value (`null_fires`)."""
+    return f"{signal_text(r.signal)} is empty (the rule fires on no value)"
+
+
+def _high_risk_sql(rs: RuleSet, p: Params, high_tier: str) -> str:
+    """High risk for the quadrant: the primary dimension's high tier (`risk_cutoff = "high_tier"`,
+    `high_tier` is its condition), or its score at or above a numeric risk cut-off (with fusion)."""
+    if rs.quadrant.tied_to_tier:
+        return high_tier
     prim = rs.primary_dimension
     sql = f"{_q(prim + '_score')} >= {p.add(float(rs.quadrant.risk_cutoff))}"
     if rs.fusion.enabled:
@@ -271,6 +361,7 @@ def compile_scores(rs: RuleSet, firing_columns: Iterable[str], source: str = "fi
              + f"\n  FROM {src}\n)",
              "d AS (\n  SELECT *" + "".join(",\n    " + c for c in _dimension_cols(rules, rs)) + "\n  FROM f\n)"]
     cuts, tiers = [], []
+    high_tier = ""
     for dim in rs.dimensions:
         m, h, mode = rs.tiers.cuts(dim)
         if mode == "percentile":
@@ -280,19 +371,29 @@ def compile_scores(rs: RuleSet, firing_columns: Iterable[str], source: str = "fi
         else:
             med, hi = p.add(float(m)), p.add(float(h))
         tiers.append(f"{_tier_sql(rs, dim, med, hi, mode == 'percentile', p)} AS {_q(dim + '_tier')}")
+        if dim == rs.primary_dimension and rs.quadrant.tied_to_tier:
+            high_tier = _high_sql(rs, dim, hi, mode == "percentile", p)
     if rs.quadrant.value_cutoff == "median":
         cuts.append(f"median(value) AS {_q('value_cut')}")
         value_cut = _q("value_cut")
     else:
         value_cut = p.add(float(rs.quadrant.value_cutoff))
-    # one row: aggregates over the scored accounts (a constant row when nothing needs them)
-    parts.append("cuts AS (\n  SELECT " + (",\n    ".join(cuts) + "\n  FROM d" if cuts else "1 AS one") + "\n)")
+    # one row: aggregates over the scored accounts (a constant row when nothing needs them), with the
+    # cut value of each percentile threshold a reason states (as stage 1 computed it)
+    pct = _pct_variants(rs, rules)
+    cuts += [f"quantile_cont({_q('v_' + r.id)}, {p.add(t.percentile / 100.0)}) AS {_q(col)}" for r, _, t, col in pct]
+    body = ",\n    ".join(cuts) + "\n  FROM d" if cuts else "1 AS one"
+    if pct:  # and as the reasons state them: rounded towards the weaker statement, as is and x 100
+        texts = [f"{number_text_sql(v, 'down' if r.op in ('>', '>=') else 'up')} AS {_q(f'{col}_t{scale}')}"
+                 for r, _, _, col in pct for scale, v in ((1, _q(col)), (100, f"({_q(col)} * 100.0)"))]
+        body = "*,\n    " + ",\n    ".join(texts) + "\n  FROM (SELECT " + body + ")"
+    parts.append("cuts AS (\n  SELECT " + body + "\n)")
     high_value = f"COALESCE(value >= {value_cut}, false)"
-    high_risk = _high_risk_sql(rs, p)
+    high_risk = _high_risk_sql(rs, p, high_tier)
     quadrant = (f"CASE WHEN {high_value} THEN (CASE WHEN {high_risk} THEN 'Save' ELSE 'Expand' END) "
                 f"ELSE (CASE WHEN {high_risk} THEN 'Triage' ELSE 'Maintain' END) END")
     parts.append("t AS (\n  SELECT d.*,\n    " + ",\n    ".join(tiers) + f",\n    {quadrant} AS quadrant,\n    "
-                 f"{_reasons_sql(rules, p)} AS reasons\n  FROM d CROSS JOIN cuts\n)")
+                 f"{_reasons_sql(rules, rs, p)} AS reasons\n  FROM d CROSS JOIN cuts\n)")
     prim = rs.primary_dimension
     dims = "".join(f",\n  {_q(d + '_score')}, {_q(d + '_tier')}" for d in rs.dimensions)
     if playbooks_table:
@@ -609,10 +710,13 @@ def pattern_quadrant_codes(pat: Patterns, rs: RuleSet) -> np.ndarray:
     """Quadrant of each pattern as an index into QUADRANTS (Save, Expand, Maintain, Triage)."""
     if rs.quadrant.value_cutoff != pat.value_cutoff:
         raise ValueError("the value cut-off changed since these patterns were built: rebuild them")
-    s, groups = pattern_scores(pat, rs)
-    high_risk = s >= float(rs.quadrant.risk_cutoff)
-    if rs.fusion.enabled:
-        high_risk &= groups >= rs.fusion.min_groups
+    if rs.quadrant.tied_to_tier:
+        high_risk = pattern_tier_codes(pat, rs) == 2
+    else:
+        s, groups = pattern_scores(pat, rs)
+        high_risk = s >= float(rs.quadrant.risk_cutoff)
+        if rs.fusion.enabled:
+            high_risk &= groups >= rs.fusion.min_groups
     return np.where(pat.value_high, np.where(high_risk, 0, 1), np.where(high_risk, 3, 2))
 
 

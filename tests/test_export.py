@@ -117,3 +117,57 @@ def test_export_frame_uses_rule_set_dimensions():
     rows = pd.DataFrame({"account_id": ["a"], "value": [1.0], "churn_score": [1.0], "payment_score": [2.0],
                          "payment_tier": ["low"], "reasons": [[]]})
     assert list(export_frame(rows, RS()).columns) == ["account_id", "value", "payment_score", "payment_tier", "reasons"]
+
+
+# ---- exports state the condition that applied (issue 14, item 5) ------------------------------------
+
+def test_export_reasons_state_the_condition_after_a_threshold_change(tmp_path):
+    """Telco: a rule labelled "Month-to-month contract" moved to threshold "Two year" exported
+    "Month-to-month contract (+30)" for Two-year accounts. The export now says what fired."""
+    from pathlib import Path
+
+    from riskcore.db import Store
+    from riskcore.loading import load_data
+    from riskcore.rules import load_ruleset, with_thresholds
+    from riskcore.scoring import score
+    rules = """
+name = "telco"
+[[rules]]
+id = "month_to_month"
+label = "Month-to-month contract"
+dimension = "churn"
+signal = "Contract"
+op = "=="
+threshold = "Month-to-month"
+points = 30
+group = "external"
+
+[[rules]]
+id = "short_tenure"
+label = "Tenure under {threshold} months"
+dimension = "churn"
+signal = "tenure"
+op = "<"
+threshold = 12
+points = 30
+group = "relationship"
+"""
+    store = Store()
+    load_data(store, Path(__file__).parent / "data" / "exports" / "telco_leaky.csv")
+    rs = with_thresholds(load_ruleset(rules), {"month_to_month": "Two year", "short_tenure": 6})
+    table = score(store, rs, "account_table")
+    rows = account_list(store, table, limit=1000)
+    data = to_csv_bytes(export_frame(rows, rs))
+    got = _read(data)
+    head = got[0]
+    by_id = {r[head.index("account_id")]: r[head.index("reasons")] for r in got[1:]}
+    facts = store.df("SELECT account_id, Contract, tenure FROM account_table").set_index("account_id")
+    seen = 0
+    for acc, text in by_id.items():
+        if "Month-to-month contract" in text:
+            assert facts.loc[acc, "Contract"] == "Two year"
+            assert "Month-to-month contract (Contract = 'Two year') (+30)" in text
+            seen += 1
+        if "Tenure under" in text:
+            assert facts.loc[acc, "tenure"] < 6 and "Tenure under 6 months (+30)" in text
+    assert seen > 10

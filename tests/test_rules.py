@@ -33,7 +33,8 @@ def test_default_ruleset_loads_and_covers_the_spec():
     assert rs.dimensions == ("churn", "payment", "fraud", "reputation", "expansion")
     assert (rs.tiers.medium, rs.tiers.high) == (31, 61)
     assert rs.tiers.cuts("payment") == (15, 30, "points")
-    assert (rs.quadrant.value_column, rs.quadrant.value_cutoff, rs.quadrant.risk_cutoff) == ("arr", "median", 61)
+    assert (rs.quadrant.value_column, rs.quadrant.value_cutoff, rs.quadrant.risk_cutoff) == ("arr", "median", "high_tier")
+    assert rs.quadrant.unit == "annual" and rs.quadrant.tied_to_tier
     assert rs.fusion.enabled and rs.fusion.min_groups == 2
     usage = rs.rule("usage_drop")
     assert (usage.op, usage.threshold, usage.points, usage.group) == ("<", -0.3, 20, "usage")
@@ -293,3 +294,69 @@ def test_override_thresholds_are_type_checked_too():
     assert validate_ruleset(rs, facts) == [
         "override #2 of rule 'basic', field 'threshold': column 'plan' is text; op '==' compares it with the "
         "number 3 (rule unavailable)"]
+
+
+# ---- labels that follow thresholds, the value's unit, the risk line (issue 14) ---------------------
+
+import re  # noqa: E402
+
+from riskcore.rules import (HIGH_TIER, CutValue, condition_parts, join_parts, label_parts, number_text,  # noqa: E402
+                            reason_parts, rule_label)
+
+
+def test_default_labels_name_their_thresholds_and_follow_a_change():
+    rs = load_ruleset(DEFAULT_RULESET_PATH)
+    assert rule_label(rs.rule("inactive_7d")) == "No login for 7 days or more (or never)"
+    assert rule_label(rs.rule("usage_drop")) == "Usage change below -30% in 30 days"
+    assert rule_label(rs.rule("detractor")) == "NPS detractor (graded: 6 -> 0 points, 0 -> full)"
+    changed = with_thresholds(rs, {"inactive_7d": 14, "usage_drop": -0.45, "seats_full": 0.85, "detractor": [7, 1]})
+    assert rule_label(changed.rule("inactive_7d")) == "No login for 14 days or more (or never)"
+    assert rule_label(changed.rule("usage_drop")) == "Usage change below -45% in 30 days"
+    assert rule_label(changed.rule("seats_full")) == "Seat utilisation above 85%"
+    assert rule_label(changed.rule("detractor")) == "NPS detractor (graded: 7 -> 0 points, 1 -> full)"
+    # every rule with a threshold names it: no default label can go stale
+    assert all("{" in r.label for r in rs.rules if r.op not in ("is_true", "is_null"))
+
+
+def test_a_label_without_placeholders_gets_the_condition_beside_it():
+    rs = load_ruleset(RULE.replace('label = "R1"', 'label = "Contract is Month-to-month"')
+                      .replace('signal = "usage_change_30d"', 'signal = \'"Contract"\'')
+                      .replace('op = "<"', 'op = "=="').replace("threshold = -0.3", 'threshold = "Two year"'))
+    r = rs.rule("r1")
+    assert join_parts(reason_parts(r, r.threshold)) == "Contract is Month-to-month (Contract = 'Two year')"
+    from dataclasses import replace
+    assert join_parts(condition_parts(replace(r, op="in"), ("A", "B's"))) == "Contract in ('A', 'B''s')"
+
+
+def test_percentile_labels_state_the_cut_value_rounded_to_stay_true():
+    rs = load_ruleset(RULE.replace('label = "R1"', 'label = "Usage in the bottom {share}% (< {threshold})"')
+                      .replace("threshold = -0.3", "threshold = { percentile = 20 }"))
+    r = rs.rule("r1")
+    parts = label_parts(r, r.threshold)
+    assert [x for x in parts if isinstance(x, CutValue)] == [CutValue("up")]
+    assert join_parts(parts, cut=-0.123456) == "Usage in the bottom 20% (< -0.1234)"  # up: v < -0.123456 < -0.1234
+    assert rule_label(r) == "Usage in the bottom 20% (< the 20th percentile)"
+    assert number_text(2.5e-7, "down") == "2.5e-07" and number_text(1234567.8, "down") == "1234567"
+    assert number_text(0.30000000000000004, "near") == "0.3" and number_text(True is True and 14.0) == "14"
+
+
+@pytest.mark.parametrize("label, message", [
+    ("From {low} to {high}", "{low} and {high} need op 'between' or 'scale', found op '<'"),
+    ("Top {share}%", "{percentile} and {share} need a threshold { percentile = N }, found -0.3"),
+])
+def test_a_placeholder_that_cannot_be_filled_is_an_error(label, message):
+    with pytest.raises(RuleSetError, match=re.escape(f"rule 'r1', field 'label': {message}")):
+        load_ruleset(RULE.replace('label = "R1"', f'label = "{label}"'))
+
+
+def test_quadrant_risk_line_and_value_unit_are_backward_compatible():
+    rs = load_ruleset(RULE)  # no [quadrant]: the risk line is the high tier, the value the mapped ARR (annual)
+    assert rs.quadrant.risk_cutoff == HIGH_TIER and rs.quadrant.unit == "annual" and rs.quadrant.value_unit is None
+    assert "value_unit" not in ruleset_to_toml(rs)  # not written unless set: older hashes of such sets hold
+    old = load_ruleset(RULE + '[quadrant]\nvalue_column = "mrr"\nrisk_cutoff = 61\n')
+    assert old.quadrant.risk_cutoff == 61 and not old.quadrant.tied_to_tier and old.quadrant.unit == "other"
+    assert load_ruleset(ruleset_to_toml(old)) == old
+    monthly = load_ruleset(RULE + '[quadrant]\nvalue_column = "MonthlyCharges"\nvalue_unit = "monthly"\n')
+    text = ruleset_to_toml(monthly)
+    assert 'value_unit = "monthly"' in text and 'risk_cutoff = "high_tier"' in text
+    assert load_ruleset(text) == monthly

@@ -53,14 +53,18 @@ def test_reasons_by_points_desc_then_file_order(scenario):
     assert [(r["rule_id"], r["points"]) for r in a] == [
         ("no_qbr", 35), ("renewal_no_touch", 30), ("champion_left", 25), ("usage_drop", 20),
         ("failed_payment", 20), ("inactive", 16), ("neg_tickets", 15)]
-    assert a[3] == {"rule_id": "usage_drop", "label": "Usage down more than 30%", "dimension": "churn",
-                    "grp": "usage", "points": 20.0, "value": "-0.5"}
+    # the fixture's labels do not name their thresholds: each reason states its condition beside it
+    assert a[3] == {"rule_id": "usage_drop", "label": "Usage down more than 30% (usage_change_30d < -0.3)",
+                    "dimension": "churn", "grp": "usage", "points": 20.0, "value": "-0.5",
+                    "condition": "usage_change_30d < -0.3"}
     b = list(out.loc["B", "reasons"])
     assert [(r["rule_id"], r["points"], r["value"]) for r in b] == [("no_qbr", 35, None), ("usage_drop", 10, "-0.4")]
+    # B never had a QBR (null_fires): the condition says the rule fired on no value
+    assert b[0]["condition"] == "days_since_qbr is empty (the rule fires on no value)"
     assert list(out.loc["H", "reasons"]) == []
     types = store.column_types("scores")
     assert types["reasons"] == ('STRUCT(rule_id VARCHAR, "label" VARCHAR, dimension VARCHAR, grp VARCHAR, '
-                                'points DOUBLE, "value" VARCHAR)[]')
+                                'points DOUBLE, "value" VARCHAR, condition VARCHAR)[]')
 
 
 def test_firings_table_has_degrees_values_and_attributes(scenario):
@@ -233,11 +237,12 @@ def test_rule_set_text_never_reaches_sql_unescaped():
     out = score_df(store, rs, "signals")
     assert store.has_table("signals")
     assert out["churn_score"].tolist() == [0, 40]
-    assert out["reasons"][1][0]["label"] == evil
+    # a label without {threshold} gets the condition beside it (rules.reason_parts)
+    assert out["reasons"][1][0]["label"] == evil + " (x > 1)"
     for sql, params in (compile_firings(rs, store.columns("signals")),
                         compile_scores(rs, store.columns("scores_firings"))):
         assert "DROP" not in sql and "O'Brien" not in sql
-    assert evil in params and "O'Brien\"; DROP TABLE signals; --" in params
+    assert evil + " (x > 1)" in params and "O'Brien\"; DROP TABLE signals; --" in params
 
 
 # ---- golden SQL -----------------------------------------------------------------------
@@ -471,3 +476,164 @@ def test_golden_arithmetic_firings_sql():
                                   ("nested", "COALESCE(x / (y - y), 0) * 2 + -x", "<", "0")))
     rs = load_ruleset(text)
     _golden("arithmetic_firings.sql", *compile_firings(rs, ["account_id", "x", "y"], source="signals"))
+
+
+# ---- reasons state the condition that applied (issue 14, item 5) ---------------------------------
+
+import re  # noqa: E402
+from decimal import Decimal  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from riskcore.rules import (Percentile, is_template, number_text, ruleset_from_dict, ruleset_to_dict,  # noqa: E402
+                            signal_text, with_thresholds)
+from riskcore.scoring import number_text_sql, pattern_quadrant_codes, pattern_tier_codes  # noqa: E402
+
+_COND = re.compile(r"^(?P<sig>.+?) (?P<op><=|>=|<|>|=|!=) (?P<thr>-?[0-9.e+-]+|inf|-inf)$")
+_BETWEEN = re.compile(r"^(?P<sig>.+?) between (?P<lo>\S+) and (?P<hi>\S+)$")
+_SCALE = re.compile(r"^(?P<sig>.+?) (?P<op><|>) (?P<lo>\S+) \(full points at \S+\)$")
+_OPS = {"<": float.__lt__, "<=": float.__le__, ">": float.__gt__, ">=": float.__ge__, "=": float.__eq__,
+        "!=": float.__ne__}
+_NUMERIC_RULES = ("usage_drop", "inactive_7d", "negative_tickets", "escalations", "payment_trouble", "no_qbr",
+                  "low_nps", "failed_payment", "late_invoices", "chargeback", "negative_ticket_burst",
+                  "repeat_escalations", "seats_full", "usage_growth", "promoter")
+
+
+def _holds(condition: str, value: str | None) -> bool:
+    """Does the account's signal value satisfy the condition its reason states?"""
+    if condition.endswith("is empty (the rule fires on no value)"):
+        return value is None
+    if value is None:
+        return False
+    m = _BETWEEN.match(condition)
+    if m:
+        return float(m["lo"]) <= float(value) <= float(m["hi"])
+    m = _SCALE.match(condition)
+    if m:
+        return _OPS[m["op"]](float(value), float(m["lo"]))
+    m = _COND.match(condition)
+    assert m, f"cannot read the condition {condition!r}"
+    return _OPS[m["op"]](float(value), float(m["thr"]))
+
+
+def _threshold_shown(condition: str) -> str | None:
+    m = _COND.match(condition)
+    return m["thr"] if m else None
+
+
+def _check_reasons(out: pd.DataFrame, rs) -> int:
+    """Every fired reason's condition holds for its value; a templated label states the condition's
+    threshold (as written, or x 100 for {threshold_percent}). Returns the number of reasons checked."""
+    checked = 0
+    for reasons in out["reasons"]:
+        for r in reasons:
+            rule = rs.rule(r["rule_id"])
+            if rule.op in ("is_true",):
+                continue
+            assert _holds(r["condition"], r["value"]), (r, rule)
+            thr = _threshold_shown(r["condition"])
+            if thr is not None and is_template(rule.label) and r["value"] is not None:
+                shown = thr if "{threshold}" in rule.label else number_text(float(Decimal(thr) * 100), "near")
+                assert shown in r["label"], (r, rule)
+            if not is_template(rule.label):
+                assert r["condition"] in r["label"], r  # stated beside the label
+            checked += 1
+    return checked
+
+
+_thresholds = st.fixed_dictionaries({
+    "inactive_7d": st.one_of(st.integers(0, 60), st.builds(lambda p: Percentile(p), st.integers(5, 95))),
+    "usage_drop": st.floats(-0.9, 0.5, allow_nan=False).map(lambda x: round(x, 3)),
+    "no_qbr": st.one_of(st.integers(0, 400), st.builds(lambda p: Percentile(p), st.integers(5, 95))),
+    "low_nps": st.integers(0, 10),
+    "seats_full": st.floats(0.1, 1.2, allow_nan=False),
+    "negative_tickets": st.integers(0, 3),
+    "detractor": st.tuples(st.integers(3, 9), st.integers(0, 2)),
+})
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(thresholds=_thresholds, override=st.integers(0, 30))
+def test_reasons_never_contradict_the_value_after_threshold_changes(thresholds, override):
+    """Random threshold changes (numbers, percentiles, an override's threshold): for every fired reason the
+    account's signal value satisfies the condition the reason states, and the label states the same threshold
+    (the default label "No login for 7 days or more" used to stay after a change to 3)."""
+    rs = load_ruleset(DEFAULT_RULESET_PATH)
+    doc = ruleset_to_dict(with_thresholds(rs, {k: (list(v) if isinstance(v, tuple) else
+                                                   {"percentile": v.percentile} if isinstance(v, Percentile) else v)
+                                               for k, v in thresholds.items()}))
+    for o in doc["overrides"]:
+        if o["rule"] == "inactive_7d":
+            o["threshold"] = override
+    rs = ruleset_from_dict(doc)
+    store = signals_store(random_signals_frame(600, seed=3))
+    out = score_df(store, rs, "signals")
+    assert _check_reasons(out, rs) > 500
+
+
+def test_an_override_threshold_is_the_one_stated():
+    """inactive_7d fires at 3 days in onboarding (an override): the reason says 3, not 7."""
+    rs = load_ruleset(DEFAULT_RULESET_PATH)
+    out = score_df(signals_store(random_signals_frame(800)), rs, "signals")
+    said = {(row.stage, r["label"]) for row in out.itertuples() for r in row.reasons if r["rule_id"] == "inactive_7d"}
+    assert ("onboarding", "No login for 3 days or more (or never)") in said
+    assert ("adopted", "No login for 7 days or more (or never)") in said
+    assert not any(stage == "onboarding" and "7 days" in label for stage, label in said)
+
+
+def test_a_percentile_reason_states_the_cut_value():
+    rs = with_thresholds(load_ruleset(DEFAULT_RULESET_PATH), {"inactive_7d": {"percentile": 80}})
+    frame = random_signals_frame(500)
+    out = score_df(signals_store(frame), rs, "signals")
+    cut = float(np.quantile(frame["days_since_last_login"].dropna().astype(float), 0.8))
+    labels = {r["label"] for rr in out["reasons"] for r in rr if r["rule_id"] == "inactive_7d"}
+    assert f"No login for {number_text(cut, 'down')} days or more (or never)" in labels
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=st.floats(-1e12, 1e12, allow_nan=False, allow_infinity=False)
+       | st.floats(-10, 10, allow_nan=False) | st.integers(-10**6, 10**6).map(lambda i: i / 1000),
+       direction=st.sampled_from([None, "down", "up", "near"]))
+def test_number_text_sql_is_the_python_twin(x, direction):
+    """A percentile's cut value is formatted in SQL, a typed threshold in Python: the same text, and the
+    directed rounding keeps "value >= shown" (down) / "value <= shown" (up) true."""
+    got = Store().one(f"SELECT {number_text_sql('$1', direction)}", [float(x)])
+    assert got == number_text(float(x), direction)
+    if direction == "down":
+        assert float(got) <= x
+    if direction == "up":
+        assert float(got) >= x
+    if x != 0:
+        assert abs(float(got) - x) <= 1e-3 * abs(x) + 1e-12
+
+
+def test_signal_text_unquotes_a_column_name():
+    assert signal_text('"Customer service calls"') == "Customer service calls"
+    assert signal_text('"a"" b"') == 'a" b' and signal_text("x + y") == "x + y"
+    assert signal_text('"a" + "b"') == '"a" + "b"'
+
+
+# ---- one risk line (issue 14, item 8) ----------------------------------------------------------
+
+def test_high_tier_is_save_plus_triage_by_default():
+    """risk_cutoff = "high_tier" (the default): the quadrants' high-risk half is exactly the high tier,
+    in SQL and in the pattern path the Tuning page uses, also after tier cut-off edits and in percentile
+    mode. A numeric risk cut-off still draws its own line."""
+    store = signals_store(random_signals_frame(1500))
+    base = load_ruleset(DEFAULT_RULESET_PATH)
+    for rs in (base, with_tiers(base, medium=20, high=45), with_tiers(base, medium=60, high=80, mode="percentile"),
+               with_fusion(base, enabled=False)):
+        out = score_df(store, rs, "signals")
+        high = int((out["tier"] == "high").sum())
+        assert 0 < high < len(out)
+        assert high == int(out["quadrant"].isin(["Save", "Triage"]).sum())
+        assert (out.loc[out["quadrant"].isin(["Save", "Triage"]), "tier"] == "high").all()
+        from riskcore.scoring import patterns_from_signals
+        pat = patterns_from_signals(store, rs, "signals")
+        codes = pattern_quadrant_codes(pat, rs)
+        assert int(pat.n[np.isin(codes, [0, 3])].sum()) == int(pat.n[pattern_tier_codes(pat, rs) == 2].sum()) == high
+    numeric = ruleset_from_dict({**ruleset_to_dict(with_tiers(base, high=45)),
+                                 "quadrant": {"value_column": "arr", "risk_cutoff": 70}})
+    out = score_df(store, numeric, "signals")
+    assert int(out["quadrant"].isin(["Save", "Triage"]).sum()) < int((out["tier"] == "high").sum())

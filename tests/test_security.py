@@ -26,6 +26,7 @@ from riskcore.loading import load_account_table, load_data
 from riskcore.mapping import find_column
 from riskcore.report import LoadError
 from riskcore.rules import RuleSetError, load_ruleset
+from riskcore.rules import number_text
 from riskcore.scoring import compile_firings, compile_scores, firings, score_df
 from riskcore.security import check_loadable, is_locked, lock_down, open_locked_store
 
@@ -239,7 +240,9 @@ def test_rule_values_never_appear_in_sql_and_score_like_python(fstore, label, th
     assert "SEG" not in sql1 and "LBL" not in sql1 and threshold in p1
     firings(fstore, rs, "psig", out_table="pfire")
     sql2, p2 = compile_scores(rs, fstore.columns("pfire"), source="pfire")
-    assert "LBL" not in sql2 and "SEG" not in sql2 and label in p2 and segment in p2
+    # the label is bound with its condition beside it ("LBL... (sig < 0)": rules.reason_parts)
+    assert "LBL" not in sql2 and "SEG" not in sql2 and segment in p2
+    assert any(isinstance(x, str) and x.startswith(label + " (sig < ") for x in p2)
     got = score_df(fstore, rs, "psig", out_table="pscores").set_index("account_id")["churn_score"]
     for i, (seg, v) in enumerate(zip(segs, sigs)):
         pts = (opoints if seg == segment else points) if v < threshold else 0
@@ -247,7 +250,8 @@ def test_rule_values_never_appear_in_sql_and_score_like_python(fstore, label, th
     fired = score_df(fstore, rs, "psig", out_table="pscores")
     for reasons in fired["reasons"]:
         for r in reasons:
-            assert r["label"] == label  # the label comes back as data, unchanged
+            assert r["label"] == f"{label} (sig < {number_text(threshold, 'up')})"  # as data, unchanged
+            assert r["condition"] == f"sig < {number_text(threshold, 'up')}"
 
 
 @pytest.mark.parametrize("signal", [

@@ -221,3 +221,98 @@ def test_no_qualifying_column_is_a_clear_message_library_and_cli(tmp_path, capsy
     err = capsys.readouterr().err
     assert f"\nerror: {path}: no column qualifies for a starter rule" in "\n" + err and not out.exists()
     assert "Error" not in err.replace("error: ", "")
+
+
+# ---- tiers that mean something, a value that says what it is (issue 14, items 6 and 7) --------------
+
+@pytest.mark.parametrize("name", ["telco_leaky.csv", "bank_leaky.csv"])
+def test_starter_tiers_come_from_the_data(name, tmp_path):
+    """Starter points were not scaled to the fixed cut-offs 31/61: on Telco 57% of accounts were high, on the
+    bank export 3 rules could never reach 61. The cut-offs now come from the data: the high tier is neither
+    empty nor the majority and churns at least twice the base rate; medium churns at least 1.25x."""
+    store = _load(name)
+    rs = starter_ruleset(store)
+    assert (rs.tiers.medium, rs.tiers.high) != (31, 61) and rs.tiers.mode == "points"
+    again = load_ruleset(ruleset_to_toml(rs))  # written into the TOML
+    scored = score_df(store, again, "account_table").set_index("account_id")
+    churned = store.df("SELECT account_id, churned FROM account_table").set_index("account_id")["churned"]
+    frame = scored.join(churned)
+    base = frame["churned"].mean()
+    high = frame[frame["tier"] == "high"]
+    assert 0 < len(high) < len(frame) / 2
+    assert high["churned"].mean() >= 2 * base
+    medium = frame[frame["tier"] == "medium"]
+    assert medium.empty or medium["churned"].mean() >= 1.25 * base
+    assert "Tier cut-offs from the data: high >= " in again.description
+    # one risk line: the quadrant's high-risk half is the high tier
+    assert again.quadrant.risk_cutoff == "high_tier"
+    assert len(high) == int(frame["quadrant"].isin(["Save", "Triage"]).sum())
+
+
+def test_tier_choice_rule_on_hand_made_scores():
+    import numpy as np
+
+    from riskcore.tiercuts import choose_tiers
+    # 100 accounts, base rate 20%: score 40 churns 60% (10 accts), 20 churns 32% (25), 0 churns 8.6% (65)
+    scores = np.array([40] * 10 + [20] * 25 + [0] * 65)
+    churned = np.array([1] * 6 + [0] * 4 + [1] * 8 + [0] * 17 + [1] * 6 + [0] * 59)
+    c = choose_tiers(scores, churned)
+    assert abs(c.base_rate - 0.20) < 1e-9
+    # score >= 20 churns 14/35 = 40% = 2.0x: the smallest cut reaching 2x is 20, so no medium tier is left
+    assert (c.high, c.medium, c.high_n, c.reached) == (20, 20, 35, True)
+    c2 = choose_tiers(scores, np.array([1] * 6 + [0] * 4 + [1] * 6 + [0] * 19 + [1] * 8 + [0] * 57))
+    # now score >= 20 churns 12/35 = 34% < 2 x 20%: high = 40 (60%), medium = 20 (band 24% = 1.2x < 1.25x: none)
+    assert (c2.high, c2.medium) == (40, 40) and "no medium tier" in c2.summary()
+
+
+def _value_columns_used(rs) -> set[str]:
+    return _columns_used(rs) & {rs.quadrant.value_column}
+
+
+def test_starter_never_makes_a_rule_column_the_value(tmp_path):
+    """Telco's MonthlyCharges is a starter rule (top 20% churns more): it used to become the value axis too,
+    and the pages summed it as "Total ARR". Now the value is a money column no rule uses, with its unit."""
+    store = _load("telco_leaky.csv")
+    rs = starter_ruleset(store)
+    assert "MonthlyCharges" in _columns_used(rs) and rs.quadrant.value_column != "MonthlyCharges"
+    assert not _value_columns_used(rs)
+    store2, _ = _table(tmp_path)  # "Monthly charge" separates nobody: it is the value, monthly
+    rs2 = starter_ruleset(store2)
+    assert rs2.quadrant.value_column == "Monthly charge" and rs2.quadrant.value_unit == "monthly"
+    assert not _value_columns_used(rs2)
+    from riskcore.valueaxis import value_name
+    assert value_name(rs2.quadrant).kpi == "Value (Monthly charge, monthly)" and value_name(rs2.quadrant).short != "ARR"
+
+
+def test_starter_labels_follow_a_threshold_change(tmp_path):
+    """Telco: "Contract is Month-to-month" was shown for a Two-year account once the threshold changed."""
+    from riskcore.rules import with_thresholds
+    store = _load("telco_leaky.csv")
+    rs = starter_ruleset(store)
+    rid = next(r.id for r in rs.rules if r.signal == '"Contract"')
+    moved = with_thresholds(rs, {rid: "Two year"})
+    scored = score_df(store, moved, "account_table").set_index("account_id")
+    contract = store.df("SELECT account_id, Contract FROM account_table").set_index("account_id")["Contract"]
+    for acc, reasons in scored["reasons"].items():
+        for r in reasons:
+            if r["rule_id"] == rid:
+                assert contract[acc] == "Two year" and r["label"] == "Contract is Two year", (acc, r)
+    tenure = next(r for r in moved.rules if r.signal == "tenure")
+    said = {r["label"] for rr in scored["reasons"] for r in rr if r["rule_id"] == tenure.id}
+    assert len(said) == 1 and next(iter(said)).startswith("tenure in the bottom 20% (<= ")
+
+
+def test_cli_starter_states_tiers_and_value(tmp_path, capsys):
+    from riskcore.cli import main
+    out = tmp_path / "rules.toml"
+    assert main(["starter", "--data", str(EXPORTS / "telco_leaky.csv"), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    rs = load_ruleset(out.read_text())
+    assert f"tiers from the data: high >= {rs.tiers.high:g} (" in printed and "the base rate" in printed
+    assert "value: none (column 'arr' has no values" in printed  # every money column is a rule: no value axis
+    assert "{" not in printed  # labels filled in
+    path = tmp_path / "monthly.csv"
+    _table(tmp_path)[1].to_csv(path, index=False)
+    assert main(["starter", "--data", str(path), "--out", str(tmp_path / "m.toml")]) == 0
+    printed = capsys.readouterr().out
+    assert "value: Monthly charge (monthly)" in printed and "ARR" not in printed
