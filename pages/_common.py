@@ -12,12 +12,12 @@ import sys
 from dataclasses import dataclass, replace
 from datetime import date
 
-import pandas as pd
 import streamlit as st
 
 from pages._access import book_only
-from riskcore import appstate
+from riskcore import appstate, display
 from riskcore.appstate import md_escape
+from riskcore.display import file_label
 from riskcore.report import user_message
 from riskcore.db import Mapping, Store
 from riskcore.versions import VersionStore
@@ -212,7 +212,12 @@ def set_draft(rs, clear_widgets: bool = True) -> None:
 
 
 def page_setup() -> None:
-    st.set_page_config(page_title="riskcore: customer risk", page_icon=":material/monitoring:", layout="wide")
+    """Title, a local favicon (no network), wide layout, the sidebar collapsed on a narrow window
+    ("auto"), and the row sizes of pages._layout."""
+    from pages._layout import FAVICON, style
+    st.set_page_config(page_title="riskcore: customer risk", page_icon=str(FAVICON), layout="wide",
+                       initial_sidebar_state="auto")
+    style()
 
 
 def _leave_legacy_pages_mode() -> None:
@@ -277,7 +282,8 @@ def sidebar() -> Ctx:
     published_no = vs.published()
     with st.sidebar:
         st.caption("Dataset")
-        source = "sample" if not data_key else data_key.rsplit("/", 1)[-1]
+        source = "sample" if not data_key else (st.session_state.get("data_labels", {}).get(data_key)
+                                                or file_label(data_key))  # the user's name, not the cache's
         st.text(f"{source}: {_dataset_kind(store) if book_only() else dataset_text(store)}")  # no totals for a CSM
         if store.dataset is not None and store.dataset.kind == "activity":
             first, last = active_range(store)
@@ -314,13 +320,8 @@ def sidebar() -> Ctx:
 # ---- formatting --------------------------------------------------------------------------
 
 def money(x: float | None) -> str:
-    if x is None or pd.isna(x):
-        return "n/a"
-    x = float(x)
-    for unit, div in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(x) >= div:
-            return f"{CURRENCY}{x / div:,.1f}{unit}"
-    return f"{CURRENCY}{x:,.0f}"
+    """Compact money ($14.2k); a dash when there is no value (riskcore.display.money)."""
+    return display.money(x, CURRENCY)
 
 
 def plot_text(value) -> str:

@@ -12,10 +12,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages import _layout as layout
 from pages._access import restrict_filters
 from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
 from riskcore import aggregates as agg
-from riskcore import appstate
+from riskcore import appstate, display
 from riskcore import timeline as tl
 from riskcore.appstate import md_escape
 
@@ -51,7 +52,7 @@ def _delta(now: float, before: float | None, fmt) -> str | None:
     return ("+" if d >= 0 else "-") + fmt(abs(d))
 
 
-cols = st.columns(5)
+cols = layout.tiles("kpis", 5)  # 5 in a row at 1440 px, wrapped (never "$14...") at 800 px
 cols[0].metric("Accounts", f"{k['accounts']:,}",
                _delta(k["accounts"], prev and prev["accounts"], lambda x: f"{x:,.0f}"), delta_color="off")
 cols[1].metric("Total ARR", money(k["arr"]), _delta(k["arr"], prev and prev["arr"], money), delta_color="off")
@@ -70,7 +71,7 @@ counts = qp.counts.set_index("quadrant")
 value_cut = None if base.owner and c.rs.quadrant.value_cutoff == "median" else \
     appstate.value_cutoff(c.store, table, c.rs)
 risk_cut = float(c.rs.quadrant.risk_cutoff)
-left, right = st.columns([3, 2], gap="medium")
+left, right = layout.panes("overview", [3, 2])
 
 
 def _quadrant_figure() -> go.Figure:
@@ -82,7 +83,8 @@ def _quadrant_figure() -> go.Figure:
             fig.add_trace(go.Scattergl(
                 x=part["value"], y=part["risk_score"], mode="markers", name=f"{tier} tier",
                 marker=dict(color=TIER_COLORS[tier], size=6, opacity=0.75, line=dict(width=0)),
-                customdata=part[["account_id", "account_name", "csm_owner", "quadrant"]].map(plot_text).to_numpy(),
+                customdata=part[["account_id", "account_name", "csm_owner", "quadrant"]]
+                .map(lambda v: plot_text(display.text(v))).to_numpy(),
                 hovertemplate=("%{customdata[1]} (%{customdata[0]})<br>owner %{customdata[2]}<br>"
                                "score %{y:.0f} · ARR $%{x:,.0f}<br>%{customdata[3]}<extra></extra>")))
     else:  # too many points to draw: a 2-D histogram of counts; the quadrant labels stay exact
@@ -162,11 +164,11 @@ if rows is not None:
     st.dataframe(
         rows[["account_id", "account_name", "csm_owner", "segment", "risk_score", "tier", "quadrant", "value",
               "playbook"]],
-        hide_index=True, key="quadrant_accounts",
+        hide_index=True, key="quadrant_accounts", placeholder=display.DASH,
         column_config={
             "account_id": "id", "account_name": "account", "csm_owner": "owner",
             "risk_score": st.column_config.ProgressColumn("score", min_value=0, max_value=100, format="%.0f"),
-            "value": st.column_config.NumberColumn("ARR", format="dollar"),
+            "value": st.column_config.NumberColumn("ARR", format="dollar", step=1),
         })
 
 
@@ -237,6 +239,7 @@ with tab_alerts:
             st.caption("Clear the quadrant or point selection above to list the alerts.")
         ev = None if rows is not None else st.dataframe(
             frame, hide_index=True, key="alerts_table", on_select="rerun", selection_mode="single-row", height=320,
+            placeholder=display.DASH,
             column_config={"date": st.column_config.DateColumn("date", format="YYYY-MM-DD"),
                            "account_id": "id", "change": "from → to",
                            "cause": st.column_config.TextColumn("cause", help="'rule-set change': the move comes "
@@ -250,7 +253,7 @@ with tab_segments:
         st.info("No behavioural segments at this date.")
     else:
         sizes = tl.segment_sizes(now_segs, c.rs)
-        left2, right2 = st.columns([3, 2], gap="medium")
+        left2, right2 = layout.panes("segments", [3, 2])
         with left2:
             bar = go.Figure(go.Bar(
                 y=sizes["label"].map(plot_text), x=sizes["accounts"], orientation="h", marker_color="#4477aa",
@@ -266,7 +269,8 @@ with tab_segments:
             st.plotly_chart(bar, key="behavior_segment_chart")
             st.table(sizes[["segment", "label", "accounts", "value", "share"]].assign(  # st.table renders Markdown
                 segment=sizes["segment"].map(md_escape), label=sizes["label"].map(md_escape),
-                value=sizes["value"].map(money), share=sizes["share"].map(lambda x: f"{x:.1%}"))
+                accounts=sizes["accounts"].map(display.count), value=sizes["value"].map(money),
+                share=sizes["share"].map(lambda x: f"{x:.1%}"))
                 .rename(columns={"value": "ARR"}).set_index("segment"))
         with right2:
             st.markdown(f"**Movement between segments since {prev_date:%Y-%m-%d}**")
@@ -277,4 +281,5 @@ with tab_segments:
                 st.caption(f"{tl.moved(m):,} accounts changed segment · rows: segment on {prev_date:%Y-%m-%d}, "
                            f"columns: segment on {c.as_of:%Y-%m-%d}"
                            + (" (snapshots)" if snap_key else " (signals as of each date)"))
-                st.table(m.rename(index=md_escape, columns=md_escape).rename_axis(index="was ↓ / now →", columns=None))
+                st.table(m.map(display.count).rename(index=md_escape, columns=md_escape)
+                         .rename_axis(index="was ↓ / now →", columns=None))

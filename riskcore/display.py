@@ -22,6 +22,7 @@ import pandas as pd
 DASH = "—"  # a blank value; say why next to it where the reason matters
 CURRENCY = "$"
 
+_NUMBER_TEXT = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")  # '5.0', '-0.3064'; not '00123'
 _UPLOAD_NAME = re.compile(r"^(?P<stem>.+)-[0-9a-f]{16}(?P<suffix>\.[A-Za-z0-9]+)$")  # appstate.upload_path
 
 
@@ -168,6 +169,8 @@ def signal_value(value: Any) -> str:
     """A signal's value next to a fired rule: numbers to 3 significant digits, true/false, dates as
     YYYY-MM-DD, text as is; a dash when the account has no value (a rule that fires on a blank).
 
+    >>> signal_value("-0.306451612903225"), signal_value("5.0"), signal_value("02139"), signal_value("nan")
+    ('-0.306', '5', '02139', '—')
     >>> signal_value(-0.30612), signal_value(True), signal_value("Month-to-month"), signal_value(float("nan"))
     ('-0.306', 'true', 'Month-to-month', '—')
     """
@@ -177,12 +180,24 @@ def signal_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (datetime, date)):
         return f"{value:%Y-%m-%d}"
-    if isinstance(value, str):
-        return value
+    if isinstance(value, str):  # scoring keeps a fired rule's value as text (CAST(... AS VARCHAR))
+        if value.strip().lower() in ("nan", "-nan"):
+            return DASH
+        return number(float(value)) if _NUMBER_TEXT.fullmatch(value.strip()) else value
     try:
         return number(float(value))
     except (TypeError, ValueError):
         return str(value)
+
+
+def names(name: "pd.Series", ids: "pd.Series") -> "pd.Series":
+    """Account names for a list, the id where an account has no name (an export without a name
+    column): a row always says which account it is.
+
+    >>> list(names(pd.Series(["Acme", None, float("nan")]), pd.Series(["A1", "A2", "A3"])))
+    ['Acme', 'A2', 'A3']
+    """
+    return name.astype(object).mask(name.map(is_blank), ids)
 
 
 def day(value: Any, blank: str = DASH) -> str:

@@ -98,7 +98,10 @@ def test_a_typed_integer_threshold_is_saved_as_an_integer():
 
 @pytest.mark.parametrize("value, shown", [(-0.30612, "-0.306"), (1.0, "1"), (7, "7"), (np.float64(3.14159), "3.14"),
                                           (True, "true"), (np.bool_(False), "false"), ("Two year", "Two year"),
-                                          (date(2026, 3, 1), "2026-03-01"), (None, "—"), (np.nan, "—")])
+                                          (date(2026, 3, 1), "2026-03-01"), (None, "—"), (np.nan, "—"),
+                                          # as scoring stores them: CAST(value AS VARCHAR)
+                                          ("-0.306451612903225", "-0.306"), ("5.0", "5"), ("1234567.0", "1,234,567"),
+                                          ("nan", "—"), ("true", "true"), ("02139", "02139"), ("2026-03-01", "2026-03-01")])
 def test_signal_values(value, shown):
     assert display.signal_value(value) == shown
 
