@@ -44,7 +44,7 @@ def report_table(report: Report, names: dict[str, str] | None = None, key: str =
         for col in ("file", "message", "found"):
             frame[col] = frame[col].map(lambda v: v.replace(path, name) if isinstance(v, str) else v)
     frame["row"] = frame["row"].astype("Int64")  # a whole-file problem has no row: a blank cell, not "None"
-    st.dataframe(frame, hide_index=True, key=key, height=min(38 + 35 * len(frame), 320), placeholder="",
+    st.container(key=f"box-{key}").dataframe(frame, hide_index=True, key=key, height=min(38 + 35 * len(frame), 320), placeholder="",
                  column_order=REPORT_COLUMNS, column_config={
                      "severity": st.column_config.TextColumn("severity", width=70),
                      "message": st.column_config.TextColumn("message", width=560),

@@ -109,7 +109,7 @@ def _quadrant_figure() -> go.Figure:
                            bgcolor="rgba(255,255,255,0.85)", font=dict(size=12))
     fig.update_layout(
         title=dict(text=f"Risk x value ({qp.total:,} accounts)", x=0, font=dict(size=16)),
-        xaxis=dict(title="ARR ($, log scale)", type="log", tickprefix="$"),
+        xaxis=dict(title="ARR ($, log scale)", type="log", tickprefix="$", separatethousands=True),
         yaxis=dict(title=f"{c.dimension} risk score (0-100)", range=[-3, 103]),
         height=430, margin=dict(l=10, r=10, t=40, b=10), dragmode="select",
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
@@ -133,7 +133,7 @@ with right:
                                            + tier + "</extra>"))
     seg.update_layout(barmode="stack", height=250, margin=dict(l=10, r=10, t=40, b=10),
                       title=dict(text=f"{c.dimension.capitalize()} tier by segment", x=0, font=dict(size=16)),
-                      xaxis_title="accounts", yaxis_title=None,
+                      xaxis=dict(title="accounts", separatethousands=True), yaxis_title=None,
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
     st.plotly_chart(seg, key="segment_chart")
     picked = st.segmented_control("List a quadrant", QUADRANTS, key="quadrant_pick",
@@ -264,7 +264,8 @@ with tab_segments:
                               "<extra></extra>"))
             bar.update_layout(title=dict(text=f"Behavioural segments as of {c.as_of:%Y-%m-%d}", x=0,
                                          font=dict(size=16)),
-                              xaxis_title="accounts", yaxis=dict(autorange="reversed"), height=260,
+                              xaxis=dict(title="accounts", separatethousands=True),
+                              yaxis=dict(autorange="reversed"), height=260,
                               margin=dict(l=10, r=10, t=40, b=10))
             st.plotly_chart(bar, key="behavior_segment_chart")
             st.table(sizes[["segment", "label", "accounts", "value", "share"]].assign(  # st.table renders Markdown

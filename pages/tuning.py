@@ -269,7 +269,8 @@ def draw_results(nums, draft_rs, pub_rs) -> None:
             go.Scatter(x=(ph["bin_start"] + ph["bin_end"]) / 2, y=ph["accounts"], mode="lines", name="published",
                        line=dict(color="#555", dash="dot", shape="hvh"))],
             layout=dict(title=dict(text=f"{c.dimension} score distribution", x=0, font=dict(size=15)),
-                        xaxis=dict(title="score (0-100)", range=[0, 100]), yaxis_title="accounts", height=250,
+                        xaxis=dict(title="score (0-100)", range=[0, 100]),
+                        yaxis=dict(title="accounts", separatethousands=True), height=250,
                         margin=dict(l=10, r=10, t=40, b=10), bargap=0.05, shapes=shapes, annotations=notes,
                         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)))
         st.plotly_chart(fig, key="score_histogram")
