@@ -215,7 +215,8 @@ def movement_panel(nums) -> None:
         st.caption("Tier movement: published (rows) → draft (columns)")
         shown = matrix.copy()
         shown.index.name = "published"
-        st.dataframe(shown, key="movement_matrix")
+        st.dataframe(shown, key="movement_matrix",
+                     column_config={t: st.column_config.NumberColumn(format="localized") for t in TIERS})
         moved = [(a, b) for a in TIERS for b in TIERS if a != b and int(matrix.loc[a, b]) > 0]
         total = sum(int(matrix.loc[a, b]) for a, b in moved)
         cell = st.selectbox(f"Accounts that moved: {total:,}", [None] + moved, key="movement_cell",

@@ -13,6 +13,7 @@ thousands separators, SLAs in days.
 from __future__ import annotations
 
 import csv
+import json
 import random
 import re
 import urllib.request
@@ -50,6 +51,7 @@ GRID_JS = """sel => { const k = document.querySelector(sel);
 
 
 RAW_WORDS = {"None", "nan", "NaN", "NaT", "null", "<NA>"}
+GROUPED = {"localized", "dollar", "euro", "yen", "accounting", "compact", "percent"}  # formats with separators
 
 
 class SentTables:
@@ -67,7 +69,7 @@ class SentTables:
 
     def problems(self) -> list[str]:
         """What the tables sent since the last call would show raw: blank cells without a placeholder,
-        None / nan words, upload cache names."""
+        None / nan words, upload cache names, numbers of 1,000 and more without thousands separators."""
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
         found = []
         for payload in self.payloads_and_clear():
@@ -83,8 +85,14 @@ class SentTables:
             shown = [c for c in (list(proto.column_order) if kind == "dataframe" else []) or table.column_names
                      if c in table.column_names and not c.startswith("__index_level")]
             placeholder = proto.placeholder if kind == "dataframe" and proto.HasField("placeholder") else None
+            config = json.loads(proto.columns or "{}") if kind == "dataframe" else {}
             for name in shown:
                 col = table.column(name)
+                fmt = config.get(name, {}).get("type_config", {}).get("format")
+                big = pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
+                if big and col.length() - col.null_count and pc.max(pc.abs(col)).as_py() >= 1000 and fmt not in GROUPED:
+                    found.append(f"{kind} {shown}: column {name!r} shows numbers of 1,000 and more without "
+                                 f"separators (format {fmt!r})")
                 if col.null_count and (placeholder is None or placeholder in RAW_WORDS):
                     found.append(f"{kind} {shown}: {col.null_count} blank cells in {name!r} drawn as 'None'")
                 if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
@@ -160,6 +168,11 @@ def in_view(pg, key: str, names: list[str], width: int = 1440) -> None:
         assert g["names"][-1] not in names, f"{key}: {g['names'][-1]!r} is cut at the right edge ({g['names']})"
 
 
+def shot(name: str, width: int) -> str:
+    """The README's names: overview.png at 1440 px (as tests/test_browser.py), overview-800.png."""
+    return f"{name}.png" if width == 1440 else f"{name}-{width}.png"
+
+
 @pytest.mark.parametrize("width", [1440, 800])
 def test_every_page_fits_with_the_sidebar_open(server, browser, width):  # noqa: F811
     context, pg = new_page(browser, width)
@@ -168,13 +181,13 @@ def test_every_page_fits_with_the_sidebar_open(server, browser, width):  # noqa:
             go(pg, f"{server}/{path}")
             no_exception(pg, name)
             fits(pg, f"{name} at {width} px")
-            pg.screenshot(path=str(_shots() / f"{name}-{width}.png"))
+            pg.screenshot(path=str(_shots() / shot(name, width)))
             if name == "accounts":
                 open_first_row(pg, "accounts_table")
                 pg.wait_for_selector(".st-key-history_chart .js-plotly-plot", timeout=60_000)
                 no_exception(pg, "account view")
                 fits(pg, f"account view at {width} px")
-                pg.screenshot(path=str(_shots() / f"account-{width}.png"))
+                pg.screenshot(path=str(_shots() / shot("account", width)))
     finally:
         context.close()
 
@@ -288,7 +301,7 @@ def test_uploaded_export_shows_no_raw_blanks(server, browser, tmp_path):  # noqa
         assert f"{EXPORT_ROWS:,} rows loaded" in pg.locator("[data-testid=stMain]").inner_text()
         in_view(pg, "box-validation_report", ["severity", "message"])
         no_raw_values(pg, "data page after the upload", sent)
-        pg.screenshot(path=str(_shots() / "data-upload-1440.png"))
+        pg.screenshot(path=str(_shots() / "data-upload.png"))
         pg.locator(".st-key-starter_rules button").first.click()  # a rule set that fits the table
         settle(pg)
         sidebar = pg.locator("[data-testid=stSidebar]").inner_text()
@@ -306,9 +319,9 @@ def test_uploaded_export_shows_no_raw_blanks(server, browser, tmp_path):  # noqa
                 no_raw_values(pg, "account view", sent)
                 header = pg.locator("[data-testid=stMainBlockContainer] h2").first.inner_text().strip()
                 assert header and not RAW.search(header)
-                pg.screenshot(path=str(_shots() / "account-upload-1440.png"))
+                pg.screenshot(path=str(_shots() / "account-upload.png"))
             if title == "Calibration":
                 assert pg.get_by_text("By segment: the data has no segment column").count() == 1
-                pg.screenshot(path=str(_shots() / "calibration-upload-1440.png"))
+                pg.screenshot(path=str(_shots() / "calibration-upload.png"))
     finally:
         context.close()
