@@ -121,3 +121,14 @@ def test_file_label_of_a_real_upload_path(tmp_path):
     from riskcore.appstate import upload_path
     path = upload_path("telco.csv", b"customerID,Churn\nA,Yes\n", folder=tmp_path)
     assert path.name != "telco.csv" and display.file_label(path) == "telco.csv"
+
+
+def test_backtest_by_segment_names_a_blank_segment_none_not_nan(tmp_path):
+    """An account table without a segment column: By segment on Calibration (and `backtest --json`)
+    said 'nan'; a blank segment is NO_SEGMENT, '(none)', as in the Overview's tier-by-segment chart."""
+    from test_backtest import ACCOUNTS, H, _account_store
+    from riskcore.aggregates import NO_SEGMENT
+    from riskcore.backtest import run_backtest
+    from riskcore.rules import load_ruleset
+    res = run_backtest(_account_store(tmp_path), load_ruleset(ACCOUNTS), horizon_days=H)
+    assert list(res["by_segment"]) == [NO_SEGMENT] and res["by_segment"][NO_SEGMENT]["n"] == res["n"]
