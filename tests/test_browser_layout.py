@@ -38,6 +38,17 @@ TRUNCATED_JS = """() => Array.from(document.querySelectorAll(
     '[data-testid=stMetricValue], [data-testid=stMetricLabel]')).filter(m =>
     [m, ...m.querySelectorAll('*')].some(e => getComputedStyle(e).textOverflow === 'ellipsis'
                                              && e.scrollWidth > e.clientWidth + 1)).map(m => m.innerText)"""
+# pairs of elements (chart annotations) whose boxes overlap
+OVERLAPS_JS = """sel => { const r = Array.from(document.querySelectorAll(sel)).map(e => [e.textContent, e.getBoundingClientRect()]);
+    const out = [];
+    for (let i = 0; i < r.length; i++) for (let j = i + 1; j < r.length; j++) {
+        const [a, b] = [r[i][1], r[j][1]];
+        if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) out.push([r[i][0], r[j][0]]); }
+    return out }"""
+# widget labels that take more than one line
+WRAPPED_JS = """sel => Array.from(document.querySelectorAll(sel)).filter(e => {
+    const line = parseFloat(getComputedStyle(e).lineHeight) || 20; return e.getBoundingClientRect().height > 1.6 * line })
+    .map(e => e.innerText)"""
 # what a dataframe shows in its visible region (glide renders it as an accessible table)
 CELLS_JS = """() => Array.from(document.querySelectorAll('[data-testid=stDataFrame] th, [data-testid=stDataFrame] td'))
     .map(e => e.innerText)"""
@@ -182,6 +193,12 @@ def test_every_page_fits_with_the_sidebar_open(server, browser, width):  # noqa:
             no_exception(pg, name)
             fits(pg, f"{name} at {width} px")
             pg.screenshot(path=str(_shots() / shot(name, width)))
+            if name == "overview":
+                assert pg.evaluate(OVERLAPS_JS, ".st-key-quadrant_chart g.annotation") == [], \
+                    f"quadrant labels collide at {width} px"
+            if name == "tuning":
+                assert pg.evaluate(WRAPPED_JS, "[class*=st-key-threshold] [data-testid=stWidgetLabel]") == [], \
+                    f"threshold labels wrap at {width} px ('thr/esh/old')"
             if name == "accounts":
                 open_first_row(pg, "accounts_table")
                 pg.wait_for_selector(".st-key-history_chart .js-plotly-plot", timeout=60_000)
