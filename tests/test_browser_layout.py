@@ -342,3 +342,29 @@ def test_uploaded_export_shows_no_raw_blanks(server, browser, tmp_path):  # noqa
                 pg.screenshot(path=str(_shots() / "calibration-upload.png"))
     finally:
         context.close()
+
+
+def test_a_threshold_typed_as_14_is_saved_and_diffed_as_14(server, browser):  # noqa: F811
+    """'threshold = 14.0' in the saved version and its diff for a box that said 14 (saves a version
+    in this module's rule-set home: keep this test last)."""
+    context, pg = new_page(browser, 1440)
+    try:
+        go(pg, f"{server}/tuning")
+        box = pg.locator(".st-key-threshold-inactive_7d input")
+        box.fill("14")
+        box.press("Enter")
+        settle(pg)
+        pg.locator(".st-key-save_note input").fill("inactive for two weeks")
+        pg.locator(".st-key-save_version button").click()
+        settle(pg)
+        pg.locator(".st-key-diff_a").click()
+        pg.get_by_role("option", name="v1", exact=True).click()
+        settle(pg)
+        pg.locator(".st-key-diff_b").click()
+        pg.get_by_role("option", name="v2", exact=True).click()
+        settle(pg)
+        diff = pg.locator("[data-testid=stCode]").last.inner_text()
+        assert "+threshold = 14\n" in diff + "\n" and "-threshold = 7" in diff, diff
+        assert "14.0" not in diff, diff
+    finally:
+        context.close()
