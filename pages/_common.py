@@ -12,11 +12,10 @@ import sys
 from dataclasses import dataclass, replace
 from datetime import date
 
-import pandas as pd
 import streamlit as st
 
 from pages._access import book_only
-from riskcore import appstate
+from riskcore import appstate, display
 from riskcore.appstate import md_escape
 from riskcore.report import user_message
 from riskcore.db import Mapping, Store
@@ -215,7 +214,12 @@ def set_draft(rs, clear_widgets: bool = True) -> None:
 
 
 def page_setup() -> None:
-    st.set_page_config(page_title="riskcore: customer risk", page_icon=":material/monitoring:", layout="wide")
+    """Title, a local favicon (no network), wide layout, the sidebar collapsed on a narrow window
+    ("auto"), and the row sizes of pages._layout."""
+    from pages._layout import FAVICON, style
+    st.set_page_config(page_title="riskcore: customer risk", page_icon=str(FAVICON), layout="wide",
+                       initial_sidebar_state="auto")
+    style()
 
 
 def _leave_legacy_pages_mode() -> None:
@@ -318,13 +322,8 @@ def sidebar() -> Ctx:
 # ---- formatting --------------------------------------------------------------------------
 
 def money(x: float | None) -> str:
-    if x is None or pd.isna(x):
-        return "n/a"
-    x = float(x)
-    for unit, div in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(x) >= div:
-            return f"{CURRENCY}{x / div:,.1f}{unit}"
-    return f"{CURRENCY}{x:,.0f}"
+    """Compact money ($14.2k); a dash when there is no value (riskcore.display.money)."""
+    return display.money(x, CURRENCY)
 
 
 def plot_text(value) -> str:

@@ -12,15 +12,19 @@ import streamlit as st
 
 from pages import _applies as applies
 from pages._access import book_only, current_access, restrict_filters
+from pages import _layout as layout
 from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
 from riskcore import aggregates as agg
-from riskcore import appstate
+from riskcore import appstate, display
 from riskcore import timeline as tl
 from riskcore.appstate import md_escape
 from riskcore.export import format_reasons
 from riskcore.valueaxis import value_name_for
 
 MAX_ROWS = 2000          # rows drawn in the table
+# The list's columns, what a CSM decides on first (visible at 1440 px without scrolling), then the rest
+LIST_COLUMNS = ["account", "score", "tier", "top reasons", "playbook", "ARR", "renewal",
+                "owner", "segment", "quadrant", "behaviour", "account_id"]
 MAX_EXPORT = 200_000     # rows in a CSV download
 HISTORY_MONTHS = 6
 ALERT_LOOKBACK_DAYS = 92  # the "alerted since" date goes back at most this far (re-scoring is weekly)
@@ -103,14 +107,6 @@ def _what_changed(timeline: tl.Timeline) -> None:
         st.caption(f"The {c.dimension} score did not change over these points.")
 
 
-def _short_value(v):
-    """A signal value as the reasons list shows it (numbers to 3 significant digits)."""
-    try:
-        return f"{float(v):.3g}"
-    except (TypeError, ValueError):
-        return v
-
-
 def account_view(account_id: str) -> None:
     base = restrict_filters(agg.Filters(search=account_id))
     rows = agg.account_list(c.store, table, base, limit=50) if base is not None else pd.DataFrame(
@@ -124,30 +120,34 @@ def account_view(account_id: str) -> None:
                    "(unknown id, or not active on that date).")
         return
     a = rows.iloc[0]
-    st.header(md_escape(a["account_name"] or a["account_id"]), anchor=False)
-    renewal = f"{pd.Timestamp(a['renewal_date']):%Y-%m-%d}" if pd.notna(a.get("renewal_date")) else "n/a"
-    st.caption(f"id {md_escape(a['account_id'])} · owner {md_escape(a.get('csm_owner'))} · "
-               f"segment {md_escape(a.get('segment'))} · {md_escape(value_name_for(c.store, c.rs).short)} "
-               f"{money(a.get('value'))} · "
-               f"renewal {renewal} · quadrant {a['quadrant']} · as of {c.as_of:%Y-%m-%d}")
+    st.header(md_escape(display.text(a["account_name"], blank="") or a["account_id"]), anchor=False)
+    st.caption(md_escape(f"id {a['account_id']} · owner {display.text(a.get('csm_owner'))} · "
+                         f"segment {display.text(a.get('segment'))} · {value_name_for(c.store, c.rs).short} "
+                         f"{money(a.get('value'))} · renewal {display.day(a.get('renewal_date'))} · "
+                         f"quadrant {a['quadrant']} · as of {c.as_of:%Y-%m-%d}"))
     dims = list(c.rs.dimensions)
-    cols = st.columns(len(dims))
-    for col, d in zip(cols, dims):
+    for col, d in zip(layout.tiles("account_scores", len(dims), small=True), dims):
         col.metric(f"{d} score", f"{a[f'{d}_score']:.0f}", f"{a[f'{d}_tier']} tier", delta_color="off",
                    delta_arrow="off")
-    left, right = st.columns([3, 2], gap="medium")
+    left, right = layout.panes("account", [3, 2])
     with left:
         st.subheader("Why: fired rules", anchor=False)
         reasons = pd.DataFrame(list(a["reasons"]) if a["reasons"] is not None else [],
                                columns=["rule_id", "label", "dimension", "grp", "points", "value", "condition"])
-        reasons["value"] = reasons["value"].map(_short_value)
+        reasons["value"] = reasons["value"].map(display.signal_value)  # a blank value is a dash, never nan
         st.dataframe(reasons.sort_values(["dimension", "points"], ascending=[True, False]),
-                     hide_index=True, key="account_reasons",
-                     column_order=("label", "points", "value", "condition", "dimension", "grp", "rule_id"),
-                     column_config={"rule_id": "rule", "grp": "evidence group", "value": "signal value",
-                                    "condition": st.column_config.TextColumn(
-                                        "condition", help="signal op threshold, as it applied to this account"),
-                                    "points": st.column_config.NumberColumn("points", format="%.1f")})
+                     hide_index=True, key="account_reasons", placeholder=display.DASH,
+                     column_order=["label", "points", "value", "condition", "dimension", "grp", "rule_id"],
+                     column_config={
+                         "label": st.column_config.TextColumn("rule", width=250),
+                         "points": st.column_config.NumberColumn("points", format="%.1f", width=60),
+                         "value": st.column_config.TextColumn("signal value", width=110,
+                                                              help="the account's value of the rule's signal"),
+                         "condition": st.column_config.TextColumn(
+                             "condition", width=200, help="signal op threshold, as it applied to this account"),
+                         "dimension": st.column_config.TextColumn("dimension", width=90),
+                         "grp": st.column_config.TextColumn("evidence group", width=110),
+                         "rule_id": st.column_config.TextColumn("rule id", width=130)})
         timeline = _timeline(c.data_key, c.store.generation, rs_key, account_id, c.as_of, snap_key,
                              c.store, c.rs)
         if timeline.history.empty:
@@ -166,9 +166,9 @@ def account_view(account_id: str) -> None:
             st.info("No playbook matches this account.")
         else:
             st.markdown(f"**{md_escape(pb.name)}** · owner {md_escape(pb.owner)} · "
-                        f"SLA {pb.sla_hours:g} h")
+                        f"SLA {display.duration(pb.sla_hours)}")
             for i, step in enumerate(pb.steps, start=1):
-                due = f", within {step.due_hours:g} h" if step.due_hours is not None else ""
+                due = f", within {display.duration(step.due_hours)}" if step.due_hours is not None else ""
                 st.markdown(f"{i}\\. {md_escape(step.text)}  \n"
                             f":gray[{step.kind.replace('_', ' ')} · {md_escape(step.owner or pb.owner)}{due}]")
             if pb.note:
@@ -182,38 +182,41 @@ def account_view(account_id: str) -> None:
 def account_list() -> None:
     st.title("Accounts")
     access = current_access()
-    r1 = st.columns([2, 2, 1.6, 1.3, 1.8, 1.2, 2])
+    row = layout.controls("account_filters")  # fixed widths that wrap: a chosen tier reads "high", never "h"
     owners = appstate.distinct_values(c.store, table, "csm_owner")
     restricted = book_only(access)
     if restricted:  # a CSM chooses only among their own owners
         owners = [o for o in owners if o in access.book]
-    owner = r1[0].multiselect("Owner", owners, key="f_owner")
-    segment = r1[1].multiselect("Segment", appstate.distinct_values(c.store, table, "segment"), key="f_segment")
-    tier = r1[2].multiselect("Tier", TIERS, key="f_tier")
+    owner = row.multiselect("Owner", owners, key="f_owner", width=190,
+                            placeholder="any" if owners else "no owner column")
+    segments = appstate.distinct_values(c.store, table, "segment")
+    segment = row.multiselect("Segment", segments, key="f_segment", width=170,
+                              placeholder="any" if segments else "no segment column")
+    tier = row.multiselect("Tier", TIERS, key="f_tier", width=240, placeholder="any")
     dim_options = list(c.rs.dimensions)
     if st.session_state.get("f_dimension") not in dim_options:
         st.session_state["f_dimension"] = c.dimension
-    tier_dim = r1[3].selectbox("Tier of", dim_options, key="f_dimension", help="which dimension's tier to filter on")
-    quadrant = r1[4].multiselect("Quadrant", QUADRANTS, key="f_quadrant")
-    renewal = r1[5].number_input("Renews in (d)", min_value=0, value=None, step=30, key="f_renewal",
-                                 placeholder="any", help="renewal date within this many days of the as-of date")
-    search = r1[6].text_input("Search name or id", key="f_search")
-    r2 = st.columns([4, 1.6, 2, 4.4], vertical_alignment="bottom")
+    tier_dim = row.selectbox("Tier of", dim_options, key="f_dimension", width=130,
+                             help="which dimension's tier to filter on")
+    renewal = row.number_input("Renews within (days)", min_value=0, value=None, step=30, key="f_renewal",
+                               width=160, placeholder="any", help="renewal date within this many days of the as-of date")
+    quadrant = row.multiselect("Quadrant", QUADRANTS, key="f_quadrant", width=230, placeholder="any")
+    search = row.text_input("Search name or id", key="f_search", width=180)
     labels = tl.segment_labels(c.rs)
-    behaviour = r2[0].multiselect("Behaviour", tl.segment_order(c.rs), key="f_behavior",
-                                  format_func=lambda s: labels.get(s, s),
-                                  help="behavioural segment as of the as-of date (first match wins, else steady)")
+    behaviour = row.multiselect("Behaviour", tl.segment_order(c.rs), key="f_behavior", width=230, placeholder="any",
+                                format_func=lambda s: labels.get(s, s),
+                                help="behavioural segment as of the as-of date (first match wins, else steady)")
     can_alert = bool(c.rs.alerts) and (c.is_activity or bool(snap_key))
     earliest = c.as_of - timedelta(days=ALERT_LOOKBACK_DAYS)
-    since = r2[1].date_input("Alerted since", value=None, min_value=earliest, max_value=c.as_of, key="f_alerted",
-                             disabled=not can_alert, format="YYYY-MM-DD",
-                             help="accounts with an alert (score jump, tier worse, entered a quadrant, segment "
-                                  f"change) on or after this day, up to {ALERT_LOOKBACK_DAYS} days back")
+    since = row.date_input("Alerted since", value=None, min_value=earliest, max_value=c.as_of, key="f_alerted",
+                           disabled=not can_alert, format="YYYY-MM-DD", width=150,
+                           help="accounts with an alert (score jump, tier worse, entered a quadrant, segment "
+                                f"change) on or after this day, up to {ALERT_LOOKBACK_DAYS} days back")
     parent = None if restricted else _parent_column()  # a parent's children may be in other books
-    group = r2[2].toggle("Group by parent", key="f_group_parent", disabled=parent is None,
-                         help="roll children up to their parent account: summed ARR, ARR-weighted score, "
-                              "worst tier" if parent else "not available when you see only your own book"
-                              if restricted else "the data has no parent_id column")
+    group = row.toggle("Group by parent", key="f_group_parent", disabled=parent is None,
+                       help="roll children up to their parent account: summed ARR, ARR-weighted score, "
+                            "worst tier" if parent else "not available when you see only your own book"
+                            if restricted else "the data has no parent_id column")
     filters = agg.Filters(owner=tuple(owner), segment=tuple(segment), tier=tuple(tier), quadrant=tuple(quadrant),
                           dimension=None if tier_dim == c.rs.primary_dimension else tier_dim,
                           renewal_within_days=int(renewal) if renewal is not None else None,
@@ -237,7 +240,7 @@ def account_list() -> None:
     names = _playbook_names()
     view = pd.DataFrame({
         "account_id": rows["account_id"],
-        "account": rows["account_name"],
+        "account": display.names(rows["account_name"], rows["account_id"]),
         "owner": rows["csm_owner"],
         "segment": rows["segment"],
         "score": rows["risk_score"],
@@ -249,25 +252,33 @@ def account_list() -> None:
         "ARR": rows["value"],
         "renewal": rows["renewal_date"],
     })
-    info, dl = st.columns([5, 2], vertical_alignment="bottom")
+    info = layout.controls("account_list_head")
     said = agg.describe(filters)
     if behaviour:
         said = ("" if said == "all accounts" else said + "; ") + "behaviour is " + " or ".join(behaviour)
-    info.caption(f"{n:,} accounts · {md_escape(said)}" + (f" · first {MAX_ROWS:,} shown" if n > MAX_ROWS else "")
-                 + " · select a row to open the account")
-    with dl:
+    info.caption(f"{display.counted(n, 'account')} · {md_escape(said)}"
+                 + (f" · first {MAX_ROWS:,} shown" if n > MAX_ROWS else "") + " · select a row to open the account",
+                 width="stretch")
+    with info:
         _download(listed, filters, n, alerts)
     event = st.dataframe(
         view, hide_index=True, key="accounts_table", on_select="rerun", selection_mode="single-row", height=560,
+        placeholder=display.DASH, column_order=LIST_COLUMNS,
         column_config={
-            "account_id": st.column_config.TextColumn("id"),
+            "account": st.column_config.TextColumn("account", width=170),
             "score": st.column_config.ProgressColumn(f"{c.dimension} score", min_value=0, max_value=100,
-                                                     format="%.0f", width="small"),
-            "tier": st.column_config.TextColumn("tier", width="small"),
-            "behaviour": st.column_config.TextColumn("behaviour"),
-            "top reasons": st.column_config.TextColumn("top reasons", width="large"),
-            "ARR": st.column_config.NumberColumn(value_name_for(c.store, c.rs).short, format="dollar"),
-            "renewal": st.column_config.DateColumn("renewal", format="YYYY-MM-DD"),
+                                                     format="%.0f", width=95),
+            "tier": st.column_config.TextColumn("tier", width=60),
+            "top reasons": st.column_config.TextColumn("top reasons", width=270),
+            "playbook": st.column_config.TextColumn("playbook", width=165),
+            "ARR": st.column_config.NumberColumn(value_name_for(c.store, c.rs).short, format="dollar", step=1,
+                                                 width=90),
+            "renewal": st.column_config.DateColumn("renewal", format="YYYY-MM-DD", width=95),
+            "owner": st.column_config.TextColumn("owner", width=120),
+            "segment": st.column_config.TextColumn("segment", width=100),
+            "quadrant": st.column_config.TextColumn("quadrant", width=80),
+            "behaviour": st.column_config.TextColumn("behaviour", width=110),
+            "account_id": st.column_config.TextColumn("id", width=110),
         })
     if event and event.selection and event.selection.rows:
         st.query_params["account"] = str(view.iloc[event.selection.rows[0]]["account_id"])
@@ -290,12 +301,12 @@ def _parents(listed: str, parent: str) -> None:
         frame = rollup(c.store, listed, parent, accounts_table=signals_table(c.store, c.as_of))
     st.caption(f"{len(frame):,} parent accounts (all children, the list filters do not apply) · "
                f"{md_escape(value_name_for(c.store, c.rs).short)} summed, score weighted by it, worst child tier")
-    st.dataframe(frame, hide_index=True, key="parents_table", height=560,
+    st.dataframe(frame, hide_index=True, key="parents_table", height=560, placeholder=display.DASH,
                  column_config={"parent_id": "parent id", "parent_name": "parent",
                                 "risk_score": st.column_config.ProgressColumn(f"{c.dimension} score", min_value=0,
                                                                               max_value=100, format="%.0f"),
                                 "value": st.column_config.NumberColumn(value_name_for(c.store, c.rs).short,
-                                                                       format="dollar")})
+                                                                       format="dollar", step=1)})
 
 
 def _download(listed: str, filters: agg.Filters, n: int, alerts: str | None) -> None:

@@ -10,9 +10,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages import _applies as applies
+from pages import _layout as layout
 from pages._access import require_page
 from pages._common import TIER_COLORS, backtest, ctx
-from riskcore import appstate
+from riskcore import appstate, display
+from riskcore.aggregates import NO_SEGMENT
 from riskcore.report import user_message
 
 HORIZONS = (30, 60, 90, 180)
@@ -22,7 +24,7 @@ require_page("calibration")
 applies.rules_apply_banner(c)  # most rules cannot run on this data: say so, offer starter rules
 st.title("Calibration")
 
-pick = st.columns([2.2, 2.5, 5], vertical_alignment="bottom")
+pick = layout.panes("calibration_pick", [1, 1, 2], small=True)
 horizon, as_of = 90, None
 if c.is_activity:  # an account table has no dates: no horizon, no as-of date
     horizon = int(pick[0].segmented_control("Horizon (days)", HORIZONS, default=90, key="cal_horizon",
@@ -61,7 +63,7 @@ def _num(x, fmt="{:.3f}") -> str:
     return "n/a" if x is None else fmt.format(x)
 
 
-m = st.columns(6)
+m = layout.tiles("calibration_metrics", 6)
 m[0].metric("Accounts scored", f"{r['n']:,}")
 m[1].metric("Churn rate", _num(r["churn_rate"], "{:.1%}"),
             help="share of accounts whose outcome is churned" if cross else f"churned within {horizon} days")
@@ -74,7 +76,7 @@ m[5].metric("Lift, top decile", _num((r.get("lift_top_decile") or {}).get("lift"
 
 LAYOUT = dict(height=265, margin=dict(l=10, r=10, t=40, b=10),
               legend=dict(yanchor="bottom", y=0.02, xanchor="right", x=0.98, bgcolor="rgba(255,255,255,0.8)"))
-row1 = st.columns(3)
+row1 = layout.panes("calibration_charts", [1, 1, 1])
 with row1[0]:
     fig = go.Figure()
     cal = pd.DataFrame(r.get("calibration") or [])
@@ -114,7 +116,7 @@ with row1[2]:
                       xaxis_title="score", yaxis=dict(title="churn rate", tickformat=".0%"), **LAYOUT)
     st.plotly_chart(fig, key="bin_rate_chart")
 
-row2 = st.columns(3)
+row2 = layout.panes("calibration_curves", [1, 1, 1])
 with row2[0]:
     fig = go.Figure()
     if r.get("roc"):
@@ -144,20 +146,27 @@ with row2[2]:
                      else ""})
     st.caption("Rules next to baselines on the same signals, " + (how if cross else "fitted out of time"))
     fmt = st.column_config.NumberColumn(format="%.3f")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="baselines_table",
-                 column_config={"AUC": fmt, "Brier": fmt, "log loss": fmt})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="baselines_table", placeholder=display.DASH,
+                 column_config={"model": st.column_config.TextColumn("model", width=150),
+                                "AUC": fmt, "Brier": fmt, "log loss": fmt,
+                                "note": st.column_config.TextColumn("note", width="large")})
     dropped = next((b.get("features_dropped") for b in (r.get("baselines") or {}).values()), None)
     if dropped:
         st.caption("Left out of the baselines: " + "; ".join(
             f"{appstate.md_escape(d['column'])} ({appstate.md_escape(d['reason'])})" for d in dropped))
-    seg = pd.DataFrame([{"segment": s, "accounts": v["n"], "churn rate": v["churn_rate"], "AUC": v["auc"],
-                         "Brier": v.get("brier"), "lift": v.get("lift_top_decile")}
-                        for s, v in (r.get("by_segment") or {}).items()])
-    st.caption("By segment")
-    st.dataframe(seg, hide_index=True, key="segment_metrics",
-                 column_config={"AUC": fmt, "Brier": fmt,
-                                "churn rate": st.column_config.NumberColumn(format="percent"),
-                                "lift": st.column_config.NumberColumn(format="%.2fx")})
+    by_segment = r.get("by_segment") or {}
+    if set(by_segment) <= {NO_SEGMENT}:  # no segment column (or no account has one): nothing to break down
+        st.caption("By segment: the data has no segment column (map one on the Data page).")
+    else:
+        seg = pd.DataFrame([{"segment": s, "accounts": v["n"], "churn rate": v["churn_rate"], "AUC": v["auc"],
+                             "Brier": v.get("brier"), "lift": v.get("lift_top_decile")}
+                            for s, v in by_segment.items()])
+        st.caption("By segment")
+        st.dataframe(seg, hide_index=True, key="segment_metrics", placeholder=display.DASH,
+                     column_config={"AUC": fmt, "Brier": fmt,
+                                    "accounts": st.column_config.NumberColumn(format="localized"),
+                                    "churn rate": st.column_config.NumberColumn(format="percent"),
+                                    "lift": st.column_config.NumberColumn(format="%.2fx")})
     h = r.get("high_tier") or {}
     st.caption(f"High tier as a prediction: precision {_num(h.get('precision'), '{:.0%}')}, "
                f"recall {_num(h.get('recall'), '{:.0%}')}, false-positive rate "

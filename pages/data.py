@@ -12,11 +12,12 @@ from pathlib import PurePath
 import pandas as pd
 import streamlit as st
 
+from pages import _layout as layout
 from pages._access import ROOT_ENV, check_server_path, current_access, data_roots, require_page
 from pages._applies import start_from_starter, starter_result
 from pages._common import ctx, shared_store
 from pages._datasets import dataset_name, register, switch_to
-from riskcore import appstate
+from riskcore import appstate, display
 from riskcore.appstate import md_escape
 from riskcore.db import Mapping
 from riskcore.report import LoadError, Report, user_message
@@ -25,6 +26,8 @@ ROLES = (("id_column", "Account id"), ("name_column", "Name"), ("value_column", 
          ("owner_column", "Owner (CSM)"), ("segment_column", "Segment"), ("renewal_column", "Renewal date"),
          ("outcome_column", "Outcome (churned yes/no)"))
 NONE = "(none)"
+MAP_WIDTH = 190  # px per mapping box
+REPORT_COLUMNS = ["severity", "message", "row", "column", "expected", "found", "file"]
 
 c = ctx()
 st.title("Data")
@@ -35,7 +38,8 @@ require_page("data")
 
 
 def report_table(report: Report, names: dict[str, str] | None = None, key: str = "validation_report") -> None:
-    """The report's problems as a table; `names` shows an upload's own file name, not its cache path."""
+    """The report's problems, the message first (in view at 1440 px without scrolling); `names` shows an
+    upload's own file name, not its cache path. A whole-file problem has blank row and column cells."""
     rows = report.as_rows()
     if not rows:
         return
@@ -43,8 +47,17 @@ def report_table(report: Report, names: dict[str, str] | None = None, key: str =
     for path, name in (names or {}).items():  # the upload's name, never the server's cache path
         for col in ("file", "message", "found"):
             frame[col] = frame[col].map(lambda v: v.replace(path, name) if isinstance(v, str) else v)
-    st.dataframe(frame, hide_index=True, key=key, height=min(38 + 35 * len(frame), 320),
-                 column_config={"row": st.column_config.NumberColumn("row", format="%d")})
+    frame["row"] = frame["row"].astype("Int64")  # a whole-file problem has no row: a blank cell, not "None"
+    st.container(key=f"box-{key}").dataframe(frame, hide_index=True, key=key, height=min(38 + 35 * len(frame), 320), placeholder="",
+                 column_order=REPORT_COLUMNS, column_config={
+                     "severity": st.column_config.TextColumn("severity", width=70),
+                     "message": st.column_config.TextColumn("message", width=560),
+                     "row": st.column_config.NumberColumn("row", format="%d", width=50,
+                                                          help="data row, 1 = the first row after the header"),
+                     "column": st.column_config.TextColumn("column", width=140),
+                     "expected": st.column_config.TextColumn("expected", width=200),
+                     "found": st.column_config.TextColumn("found", width=140),
+                     "file": st.column_config.TextColumn("file", width=140)})
 
 
 def _names(data_key: str, label: str) -> dict[str, str]:
@@ -110,11 +123,13 @@ def chosen_mapping(name: str, guess: Mapping) -> Mapping:
     return Mapping(**chosen, outcome_positive=None if said == tuple(guess.outcome_positive or ()) else (said or None))
 
 
-left, right = st.columns([1, 1], gap="medium")
-with left:
+head = st.container()  # full width: the active dataset and a load's result with its report (messages in view)
+left, right = layout.panes("data", [1, 1])
+with head:
     st.caption("Active dataset")
     ds = c.store.dataset
-    st.text(f"{active_label() if c.data_key else 'generated sample'} · {ds.kind if ds else 'nothing'} · "
+    st.text(f"{active_label() if c.data_key else 'generated sample'} · "
+            f"{ds.kind.replace('_', ' ') if ds else 'nothing'} · "
             f"tables: {', '.join(ds.tables) if ds else '-'}")
     result = st.session_state.pop("data_result", None)
     if result:
@@ -122,12 +137,13 @@ with left:
         (st.error if kind == "error" else st.success)(md_escape(text))  # file names and messages: text
         if report is not None:
             st.caption(f"{report.rows_loaded:,} rows loaded, {report.rows_skipped:,} skipped, "
-                       f"{len(report.errors)} errors, {len(report.warnings)} warnings")
+                       f"{len(report.errors):,} errors, {len(report.warnings):,} warnings")
             report_table(report, rest[0] if rest else None)
     elif getattr(c.store, "last_report", None) is not None and c.store.last_report.problems:
         st.caption("Warnings from the last load")
         report_table(c.store.last_report)
 
+with left:
     if ds is not None and ds.kind == "account_table":
         starter_result()
         st.button("Start a draft from this table's columns", key="starter_rules", on_click=start_from_starter,
@@ -164,8 +180,10 @@ with left:
                 from riskcore.loading import validate_path
                 check = validate_path(path)
                 if not check.ok:
-                    st.error(md_escape(f"{up.name} was rejected: the previous data ({active_label()}) stays active."))
-                    report_table(check, {str(path): up.name}, key="upload_check")
+                    with head:
+                        st.error(md_escape(f"{up.name} was rejected: the previous data ({active_label()}) stays "
+                                           "active."))
+                        report_table(check, {str(path): up.name}, key="upload_check")
                     st.stop()
                 # readable by the loader but not by the preview (e.g. Latin-1 text): auto-detect the mapping
                 st.caption(f"{md_escape(up.name)}: no preview; the columns are mapped automatically.")
@@ -174,17 +192,18 @@ with left:
                 st.stop()
             from riskcore.mapping import detect_mapping
             guess = detect_mapping(columns, sample)
-            st.caption(f"{md_escape(up.name)}: {len(columns)} columns. Check the mapping (pre-filled by "
+            st.caption(f"{md_escape(up.name)}: {len(columns):,} columns. Check the mapping (pre-filled by "
                        "auto-detection):")
-            cols = st.columns(4)
+            boxes = layout.controls("mapping")  # 4 in a row at 1440 px, 2 at 800 px: labels never squeezed
             options = [NONE] + list(columns)
             picks: dict[str, str] = {}
-            for i, (field, label) in enumerate(ROLES):
+            for field, label in ROLES:
                 g = getattr(guess, field)
-                picks[field] = cols[i % 4].selectbox(label, options, index=options.index(g) if g in options else 0,
-                                                     key=f"map:{field}:{path.name}")
-            cols[3].text_input("Outcome values meaning churned", value=", ".join(guess.outcome_positive or ()),
-                               key=f"map:outcome_positive:{path.name}", disabled=picks["outcome_column"] == NONE)
+                picks[field] = boxes.selectbox(label, options, index=options.index(g) if g in options else 0,
+                                               key=f"map:{field}:{path.name}", width=MAP_WIDTH)
+            boxes.text_input("Outcome values meaning churned", value=", ".join(guess.outcome_positive or ()),
+                             key=f"map:outcome_positive:{path.name}", width=MAP_WIDTH,
+                             disabled=picks["outcome_column"] == NONE)
             st.button("Load this file", key="load_upload", type="primary", on_click=load_upload,
                       args=(str(path), up.name, guess))
 
@@ -197,7 +216,7 @@ with right:
     sig = pd.DataFrame([{"signal": s.name, "ok": s.name in available, "definition": s.definition}
                         for s in SIGNALS.values()])
     st.caption("Signals (computed point in time from the activity tables; an account table uses its own columns)")
-    st.dataframe(sig, hide_index=True, key="signals_table", height=560,
+    st.dataframe(sig, hide_index=True, key="signals_table", height=560, placeholder=display.DASH,
                  column_config={"ok": st.column_config.CheckboxColumn("avail.", width=45,
                                                                       help="available in the loaded data"),
                                 "definition": st.column_config.TextColumn(width="large")})

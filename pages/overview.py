@@ -13,10 +13,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages import _applies as applies
+from pages import _layout as layout
 from pages._access import restrict_filters
 from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
 from riskcore import aggregates as agg
-from riskcore import appstate
+from riskcore import appstate, display
 from riskcore import timeline as tl
 from riskcore.appstate import md_escape
 from riskcore.valueaxis import value_name_for, value_phrase
@@ -57,7 +58,7 @@ def _delta(now: float, before: float | None, fmt) -> str | None:
     return ("+" if d >= 0 else "-") + fmt(abs(d))
 
 
-cols = st.columns(5)
+cols = layout.tiles("kpis", 5)  # 5 in a row at 1440 px, wrapped (never "$14...") at 800 px
 cols[0].metric("Accounts", f"{k['accounts']:,}",
                _delta(k["accounts"], prev and prev["accounts"], lambda x: f"{x:,.0f}"), delta_color="off")
 cols[1].metric(f"Total {VN.short}", money(k["arr"]) if HAS_VALUES else "none", _delta(k["arr"], prev and prev["arr"], money), delta_color="off",
@@ -77,7 +78,7 @@ counts = qp.counts.set_index("quadrant")
 value_cut = None if base.owner and c.rs.quadrant.value_cutoff == "median" else \
     appstate.value_cutoff(c.store, table, c.rs)
 RISK = agg.risk_line(c.store, table, c.rs)  # the high tier's cut-off by default: Save + Triage = high tier
-left, right = st.columns([3, 2], gap="medium")
+left, right = layout.panes("overview", [3, 2])
 
 
 def _quadrant_figure() -> go.Figure:
@@ -89,7 +90,8 @@ def _quadrant_figure() -> go.Figure:
             fig.add_trace(go.Scattergl(
                 x=part["value"], y=part["risk_score"], mode="markers", name=f"{tier} tier",
                 marker=dict(color=TIER_COLORS[tier], size=6, opacity=0.75, line=dict(width=0)),
-                customdata=part[["account_id", "account_name", "csm_owner", "quadrant"]].map(plot_text).to_numpy(),
+                customdata=part[["account_id", "account_name", "csm_owner", "quadrant"]]
+                .map(lambda v: plot_text(display.text(v))).to_numpy(),
                 hovertemplate=("%{customdata[1]} (%{customdata[0]})<br>owner %{customdata[2]}<br>"
                                "score %{y:.0f} · " + plot_text(VN.short) + " $%{x:,.0f}<br>%{customdata[3]}"
                                "<extra></extra>")))
@@ -117,7 +119,7 @@ def _quadrant_figure() -> go.Figure:
                            bgcolor="rgba(255,255,255,0.85)", font=dict(size=12))
     fig.update_layout(
         title=dict(text=f"Risk x value ({qp.total:,} accounts)", x=0, font=dict(size=16)),
-        xaxis=dict(title=plot_text(VN.axis), type="log", tickprefix="$"),
+        xaxis=dict(title=plot_text(VN.axis), type="log", tickprefix="$", separatethousands=True),
         yaxis=dict(title=f"{c.dimension} risk score (0-100)", range=[-3, 103]),
         height=430, margin=dict(l=10, r=10, t=40, b=10), dragmode="select",
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
@@ -149,7 +151,7 @@ with right:
                                            + tier + "</extra>"))
     seg.update_layout(barmode="stack", height=250, margin=dict(l=10, r=10, t=40, b=10),
                       title=dict(text=f"{c.dimension.capitalize()} tier by segment", x=0, font=dict(size=16)),
-                      xaxis_title="accounts", yaxis_title=None,
+                      xaxis=dict(title="accounts", separatethousands=True), yaxis_title=None,
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
     st.plotly_chart(seg, key="segment_chart")
     picked = st.segmented_control("List a quadrant", QUADRANTS, key="quadrant_pick",
@@ -180,11 +182,11 @@ if rows is not None:
     st.dataframe(
         rows[["account_id", "account_name", "csm_owner", "segment", "risk_score", "tier", "quadrant", "value",
               "playbook"]],
-        hide_index=True, key="quadrant_accounts",
+        hide_index=True, key="quadrant_accounts", placeholder=display.DASH,
         column_config={
             "account_id": "id", "account_name": "account", "csm_owner": "owner",
             "risk_score": st.column_config.ProgressColumn("score", min_value=0, max_value=100, format="%.0f"),
-            "value": st.column_config.NumberColumn(VN.short, format="dollar"),
+            "value": st.column_config.NumberColumn(VN.short, format="dollar", step=1),
         })
 
 
@@ -255,6 +257,7 @@ with tab_alerts:
             st.caption("Clear the quadrant or point selection above to list the alerts.")
         ev = None if rows is not None else st.dataframe(
             frame, hide_index=True, key="alerts_table", on_select="rerun", selection_mode="single-row", height=320,
+            placeholder=display.DASH,
             column_config={"date": st.column_config.DateColumn("date", format="YYYY-MM-DD"),
                            "account_id": "id", "change": "from → to",
                            "cause": st.column_config.TextColumn("cause", help="'rule-set change': the move comes "
@@ -268,7 +271,7 @@ with tab_segments:
         st.info("No behavioural segments at this date.")
     else:
         sizes = tl.segment_sizes(now_segs, c.rs)
-        left2, right2 = st.columns([3, 2], gap="medium")
+        left2, right2 = layout.panes("segments", [3, 2])
         with left2:
             bar = go.Figure(go.Bar(
                 y=sizes["label"].map(plot_text), x=sizes["accounts"], orientation="h", marker_color="#4477aa",
@@ -280,12 +283,14 @@ with tab_segments:
                               "<extra></extra>"))
             bar.update_layout(title=dict(text=f"Behavioural segments as of {c.as_of:%Y-%m-%d}", x=0,
                                          font=dict(size=16)),
-                              xaxis_title="accounts", yaxis=dict(autorange="reversed"), height=260,
+                              xaxis=dict(title="accounts", separatethousands=True),
+                              yaxis=dict(autorange="reversed"), height=260,
                               margin=dict(l=10, r=10, t=40, b=10))
             st.plotly_chart(bar, key="behavior_segment_chart")
             st.table(sizes[["segment", "label", "accounts", "value", "share"]].assign(  # st.table renders Markdown
                 segment=sizes["segment"].map(md_escape), label=sizes["label"].map(md_escape),
-                value=sizes["value"].map(money), share=sizes["share"].map(lambda x: f"{x:.1%}"))
+                accounts=sizes["accounts"].map(display.count), value=sizes["value"].map(money),
+                share=sizes["share"].map(lambda x: f"{x:.1%}"))
                 .rename(columns={"value": VN.short}).set_index("segment"))
         with right2:
             st.markdown(f"**Movement between segments since {prev_date:%Y-%m-%d}**")
@@ -296,4 +301,5 @@ with tab_segments:
                 st.caption(f"{tl.moved(m):,} accounts changed segment · rows: segment on {prev_date:%Y-%m-%d}, "
                            f"columns: segment on {c.as_of:%Y-%m-%d}"
                            + (" (snapshots)" if snap_key else " (signals as of each date)"))
-                st.table(m.rename(index=md_escape, columns=md_escape).rename_axis(index="was ↓ / now →", columns=None))
+                st.table(m.map(display.count).rename(index=md_escape, columns=md_escape)
+                         .rename_axis(index="was ↓ / now →", columns=None))

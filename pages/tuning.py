@@ -9,9 +9,10 @@ import streamlit as st
 from pages._common import (QUADRANTS, TIER_COLORS, TIERS, ctx, draft, load_rules, money, quick_accuracy,
                            scored_table, set_draft)
 from pages import _applies as applies
+from pages import _layout as layout
 from pages._access import require_page, restrict_filters, signed_in_user
 from riskcore import aggregates as agg
-from riskcore import appstate
+from riskcore import appstate, display
 from riskcore.appstate import md_escape
 from riskcore.report import user_message
 from riskcore.rules import Percentile, rule_label
@@ -244,12 +245,13 @@ def live_numbers(draft_rs, pub_rs):
 def movement_panel(nums) -> None:
     """The tier movement matrix and the accounts of a chosen cell (top 200, read on demand)."""
     matrix = agg.movement_matrix(nums.movement)
-    mcol, lcol = st.columns([2, 3])
+    mcol, lcol = layout.panes("tuning_movement", [2, 3], small=True)
     with mcol:
         st.caption("Tier movement: published (rows) → draft (columns)")
         shown = matrix.copy()
         shown.index.name = "published"
-        st.dataframe(shown, key="movement_matrix")
+        st.dataframe(shown, key="movement_matrix",
+                     column_config={t: st.column_config.NumberColumn(format="localized") for t in TIERS})
         moved = [(a, b) for a in TIERS for b in TIERS if a != b and int(matrix.loc[a, b]) > 0]
         total = sum(int(matrix.loc[a, b]) for a, b in moved)
         cell = st.selectbox(f"Accounts that moved: {total:,}", [None] + moved, key="movement_cell",
@@ -258,12 +260,13 @@ def movement_panel(nums) -> None:
         mov = nums.movers(cell[0] if cell else None, cell[1] if cell else None, 200) if total else None
         if mov is None or len(mov) == 0:
             mov = pd.DataFrame({k: pd.Series(dtype=t) for k, t in (
-                ("account_name", object), ("from_tier", object), ("to_tier", object), ("from_score", float),
-                ("to_score", float), ("value", float), ("csm_owner", object))})
-        view = pd.DataFrame({"account": mov["account_name"], "move": mov["from_tier"] + " → " + mov["to_tier"],
+                ("account_id", object), ("account_name", object), ("from_tier", object), ("to_tier", object),
+                ("from_score", float), ("to_score", float), ("value", float), ("csm_owner", object))})
+        view = pd.DataFrame({"account": display.names(mov["account_name"], mov["account_id"]),  # the id if no name
+                             "move": mov["from_tier"] + " → " + mov["to_tier"],
                              "was": mov["from_score"], "now": mov["to_score"], VN(): mov["value"],
                              "owner": mov["csm_owner"]})
-        st.dataframe(view, hide_index=True, key="movers", height=250,
+        st.dataframe(view, hide_index=True, key="movers", height=250, placeholder=display.DASH,
                      column_config={"was": st.column_config.NumberColumn(format="%.0f"),
                                     "now": st.column_config.NumberColumn(format="%.0f"),
                                     VN(): st.column_config.NumberColumn(format="compact")})
@@ -275,7 +278,7 @@ def draw_results(nums, draft_rs, pub_rs) -> None:
                              "measured on every account with an outcome and list none."))
     d_tiers = nums.draft_tiers.set_index("tier")
     p_tiers = nums.pub_tiers.set_index("tier")
-    cols = st.columns(5)
+    cols = layout.tiles("tuning_tiers", 5, small=True)
     for col, tier in zip(cols, reversed(TIERS)):
         n, pn = int(d_tiers.loc[tier, "accounts"]), int(p_tiers.loc[tier, "accounts"])
         v, pv = float(d_tiers.loc[tier, "value"]), float(p_tiers.loc[tier, "value"])
@@ -286,7 +289,7 @@ def draw_results(nums, draft_rs, pub_rs) -> None:
         col.caption(md_escape(f"{VN()} {money(v)} ({'+' if v >= pv else '-'}{money(abs(v - pv))})"))
     accuracy(cols[3:], int(d_tiers["accounts"].sum()), draft_rs, pub_rs)
 
-    hist_col, quad_col = st.columns([3, 2])
+    hist_col, quad_col = layout.panes("tuning_results", [3, 2], small=True)
     with hist_col:
         h, ph = nums.draft_hist, nums.pub_hist
         m_cut, h_cut, mode = draft_rs.tiers.cuts(c.dimension)
@@ -302,7 +305,8 @@ def draw_results(nums, draft_rs, pub_rs) -> None:
             go.Scatter(x=(ph["bin_start"] + ph["bin_end"]) / 2, y=ph["accounts"], mode="lines", name="published",
                        line=dict(color="#555", dash="dot", shape="hvh"))],
             layout=dict(title=dict(text=f"{c.dimension} score distribution", x=0, font=dict(size=15)),
-                        xaxis=dict(title="score (0-100)", range=[0, 100]), yaxis_title="accounts", height=250,
+                        xaxis=dict(title="score (0-100)", range=[0, 100]),
+                        yaxis=dict(title="accounts", separatethousands=True), height=250,
                         margin=dict(l=10, r=10, t=40, b=10), bargap=0.05, shapes=shapes, annotations=notes,
                         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)))
         st.plotly_chart(fig, key="score_histogram")
@@ -315,7 +319,8 @@ def draw_results(nums, draft_rs, pub_rs) -> None:
                              VN(): [money(dq.loc[q, "value"]) for q in QUADRANTS]})
         st.caption("Quadrants with the draft (change vs published)")
         st.dataframe(quad, hide_index=True, key="quadrant_counts",
-                     column_config={"change": st.column_config.NumberColumn(format="%+d")})
+                     column_config={"accounts": st.column_config.NumberColumn(format="localized"),
+                                    "change": st.column_config.NumberColumn(format="%+d")})
 
     movement_panel(nums)
 
@@ -361,7 +366,7 @@ def live() -> None:
     from riskcore.rules import unavailable_rules
     from riskcore.scoring import column_facts
     from riskcore.signals import signals_table
-    controls, results = st.columns([2, 3], gap="medium")
+    controls, results = layout.panes("tuning", [2, 3])
     with controls:
         new = draw_controls(draft())
     st.session_state["draft"] = new
@@ -371,7 +376,7 @@ def live() -> None:
         missing = unavailable_rules(new, column_facts(c.store, signals_table(c.store, c.as_of), new))
     if missing:
         with controls:
-            st.caption(md_escape(f"{len(missing)} rules are unavailable for this data (their signals are missing, "
+            st.caption(md_escape(f"{len(missing):,} rules are unavailable for this data (their signals are missing, "
                                  f"empty or of another type) and never fire: {', '.join(missing)}"))
     for p in _data_checks(new):
         with controls:
@@ -391,7 +396,7 @@ def versions_panel() -> None:
     published = vs.published()
     st.subheader("Versions", anchor=False)
     applies.publish_confirmation(c, lambda a: _save(True) if a[0] == "save" else _publish(a[1]))
-    a, b, cc = st.columns([3, 2, 3])
+    a, b, cc = layout.panes("versions", [3, 2, 3])
     with a:
         st.text_input("Note for the new version", key="save_note", placeholder="what changed and why")
         s1, s2 = st.columns(2)

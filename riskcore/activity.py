@@ -313,7 +313,7 @@ def _check_and_stage(store: Store, table: str, label: str, report: Report,
     report.rows_skipped += duplicates
     skipped = n - duplicates - store.one(f"SELECT count(*) FROM {_stage(table)}")
     if skipped:
-        report.add(Problem(label, f"{skipped} rows skipped: account_id not in accounts", column="account_id",
+        report.add(Problem(label, f"{skipped:,} rows skipped: account_id not in accounts", column="account_id",
                            severity="warning"))
         report.rows_skipped += skipped
     return True
@@ -364,7 +364,7 @@ def _report_rows(store: Store, source: str, cond: str, count: int, problem: Prob
         report.add(replace(problem, row=row, found="" if value is None else value,
                            message=text or problem.message))
     if count > len(rows):
-        report.add(Problem(problem.file, f"{count} rows in all with this problem ({problem.message})",
+        report.add(Problem(problem.file, f"{count:,} rows in all with this problem ({problem.message})",
                            column=problem.column, severity=problem.severity))
 
 
@@ -471,7 +471,7 @@ def _check_accounts(store: Store, label: str, exprs: dict[str, str], report: Rep
         SELECT id, list(rowid + 1 ORDER BY rowid) FROM (SELECT {exprs['account_id']} AS id, rowid FROM {raw})
         GROUP BY id HAVING count(*) > 1 ORDER BY min(rowid)""")
     for id_, rows in dups[:MAX_EXAMPLES]:
-        report.add(Problem(label, f"duplicated account_id (first on row {rows[0]}; {len(rows)} rows in all)",
+        report.add(Problem(label, f"duplicated account_id (first on row {rows[0]}; {len(rows):,} rows in all)",
                            row=rows[1], column="account_id", expected="a unique id", found=id_))
     if len(dups) > MAX_EXAMPLES:
         report.add(Problem(label, f"{len(dups)} duplicated account ids in all", column="account_id"))
@@ -479,7 +479,7 @@ def _check_accounts(store: Store, label: str, exprs: dict[str, str], report: Rep
     for row, value in neg[:MAX_EXAMPLES]:
         report.add(Problem(label, "negative ARR", row=row, column="arr", expected="a number >= 0", found=str(value)))
     if len(neg) > MAX_EXAMPLES:
-        report.add(Problem(label, f"{len(neg)} rows with negative ARR in all", column="arr"))
+        report.add(Problem(label, f"{len(neg):,} rows with negative ARR in all", column="arr"))
 
 
 def _check_codes(store: Store, table: str, label: str, column: str, expr: str, codes: tuple[str, ...],
@@ -488,6 +488,6 @@ def _check_codes(store: Store, table: str, label: str, column: str, expr: str, c
     rows = store.rows(f"SELECT {expr}, count(*), min(rowid) + 1 FROM {raw} WHERE {expr} IS NOT NULL "
                       f"AND {expr} NOT IN ({', '.join('?' * len(codes))}) GROUP BY 1 ORDER BY 3", list(codes))
     for value, count, row in rows:
-        report.add(Problem(label, f"unknown value in {count} row(s); signals ignore it", row=row, column=column,
+        report.add(Problem(label, f"unknown value in {count:,} row(s); signals ignore it", row=row, column=column,
                            expected=" / ".join(codes), found=value, severity="warning"))
 

@@ -481,7 +481,7 @@ def quadrant_points(store: Store, scored: str, max_points: int = 20000, filters:
     notes = []
     missing = int(counts["accounts"].sum()) - total
     if missing:
-        notes.append(f"{missing} account(s) without a value or score not drawn")
+        notes.append(f"{missing:,} account(s) without a value or score not drawn")
     if total <= max_points:
         name = "account_name" if "account_name" in cols else "account_id"
         extra = "".join(f", {c}" for c in ("tier", "csm_owner") if c in cols)

@@ -123,7 +123,7 @@ def parse_threshold(text: str, op: str) -> float | tuple | str | None:
     if op in ("between", "in", "scale"):
         parts = [p.strip() for p in text.strip("[]").split(",") if p.strip()]
         values = [_number_or_text(p) for p in parts]
-        if op in ("between", "scale") and (len(values) != 2 or not all(isinstance(v, float) for v in values)):
+        if op in ("between", "scale") and (len(values) != 2 or not all(isinstance(v, (int, float)) for v in values)):
             raise ValueError(f"expected two numbers separated by a comma for {op!r}, found {text!r}")
         return tuple(values)
     value = _number_or_text(text)
@@ -132,9 +132,11 @@ def parse_threshold(text: str, op: str) -> float | tuple | str | None:
     return value
 
 
-def _number_or_text(s: str) -> float | str:
+def _number_or_text(s: str) -> float | int | str:
+    """'14' -> 14 (an int, so the saved TOML and the diff say 14, not 14.0), '0.5' -> 0.5, 'Yes' -> 'Yes'."""
+    from .display import whole
     try:
-        return float(s)
+        return whole(float(s))
     except ValueError:
         return s.strip("'\"")
 

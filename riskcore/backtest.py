@@ -166,12 +166,14 @@ def run_backtest(store: Store, rs: RuleSet, as_of: date | None = None, horizon_d
     result["rule_set"] = rs.name
     result.update(evaluate(test, prob))
     result["mapping"] = mapping.to_dict() if mapping is not None else None
+    from .aggregates import NO_SEGMENT
     from .metrics import summary_metrics
     by_seg = {}
     for seg, part in test.groupby("segment", dropna=False):
         p = prob[part.index.to_numpy()] if prob is not None else None
-        by_seg[str(seg)] = summary_metrics(part["risk_score"].to_numpy(float), part["churned"].to_numpy(int),
-                                           prob=p, tiers=part["tier"].to_numpy())
+        key = NO_SEGMENT if pd.isna(seg) else str(seg)  # a blank segment is "(none)", never "nan"
+        by_seg[key] = summary_metrics(part["risk_score"].to_numpy(float), part["churned"].to_numpy(int),
+                                      prob=p, tiers=part["tier"].to_numpy())
     result["by_segment"] = by_seg
     result["baselines"] = bases
     leaks = outcome_leaks(store)

@@ -182,7 +182,7 @@ def _write_frame(frame, out: str) -> None:
 def cmd_sample(args) -> int:
     from .sample import generate_sample
     out = generate_sample(args.out, n_accounts=args.accounts, seed=args.seed, fmt=args.format)
-    print(f"wrote sample of {args.accounts} accounts to {out}")
+    print(f"wrote sample of {args.accounts:,} accounts to {out}")
     return 0
 
 
@@ -215,7 +215,7 @@ def cmd_signals(args) -> int:
     table = signals_table(store, as_of)
     frame = store.df(f"SELECT * FROM {table} ORDER BY account_id")
     _write_frame(frame, args.out)
-    print(f"wrote signals of {len(frame)} accounts as of {as_of} to {args.out}")
+    print(f"wrote signals of {len(frame):,} accounts as of {as_of} to {args.out}")
     return 0
 
 
@@ -227,7 +227,7 @@ def cmd_score(args) -> int:
     frame = store.df(f"SELECT {', '.join(cols)} FROM {scored} ORDER BY risk_score DESC, account_id")
     frame["reasons"] = frame["reasons"].map(lambda r: format_reasons(r, dimension=rs.primary_dimension))
     _write_frame(frame, args.out)
-    print(f"scored {len(frame)} accounts as of {as_of} with rule set {rs.name!r}: {args.out}")
+    print(f"scored {len(frame):,} accounts as of {as_of} with rule set {rs.name!r}: {args.out}")
     return 0
 
 
@@ -297,7 +297,7 @@ def cmd_snapshot(args) -> int:
     as_of = _as_of(args, store)
     _notes(args, store, rs, signals_table(store, as_of), segments=True)
     n = snapshot(store, rs, as_of, args.store, wait=args.wait)
-    print(f"snapshot of {n} accounts as of {as_of} ({rs.name}) stored in {args.store}")
+    print(f"snapshot of {n:,} accounts as of {as_of} ({rs.name}) stored in {args.store}")
     return 0
 
 

@@ -39,7 +39,7 @@ def _value_column(store: Store, rs: RuleSet, table: str, types: dict[str, str], 
         if not bad:
             return []
         what = (f"is text (e.g. {example!r}), not a number; {empty_axis}" if bad == total else
-                f"has {bad} value(s) that are not numbers (e.g. {example!r}); those accounts count as low value")
+                f"has {bad:,} value(s) that are not numbers (e.g. {example!r}); those accounts count as low value")
     else:
         what = f"is {typ}, not a number; {empty_axis}"
     return [Problem(source, f"{where}: column {col!r} {what}", column=col, expected="numbers (an amount such as ARR)",

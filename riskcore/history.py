@@ -921,7 +921,7 @@ def format_alerts(found: list[dict]) -> str:
         lines.append(f"{a['date']}  {a['account_id']}  {a['alert']}: {a['from']} -> {a['to']} "
                      f"(since {a['from_date']}){note}")
     n_rs = sum(a.get("cause") == "rule_set" for a in found)
-    lines.append(f"{len(found)} alert(s), {n_rs} caused by a rule-set change")
+    lines.append(f"{len(found):,} alert(s), {n_rs:,} caused by a rule-set change")
     return "\n".join(lines)
 
 

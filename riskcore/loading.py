@@ -477,7 +477,7 @@ def _drop_nameless_empty(header: list, raw: pa.Table, file: str, report: Report
               found="empty columns")
     kept = set(keep)
     dropped = [i + 1 for i in range(len(header)) if i not in kept]
-    report.add(Problem(file, f"{len(dropped)} column(s) with no name and no value ignored (columns "
+    report.add(Problem(file, f"{len(dropped):,} column(s) with no name and no value ignored (columns "
                        f"{_rows_text(dropped)})", severity="warning"))
     table = raw.select(["__row", *(f"c{i}" for i in keep)])
     return ([header[i] for i in keep], [i + 1 for i in keep],
@@ -495,7 +495,7 @@ def _drop_blank_rows(raw: pa.Table, file: str, report: Report) -> tuple[pa.Table
     skipped = pc.sum(blank).as_py() or 0
     if skipped:
         rows = pc.filter(raw.column("__row"), blank).to_pylist()
-        report.add(Problem(file, f"{skipped} empty row(s) skipped (rows {_rows_text(rows)})", row=rows[0],
+        report.add(Problem(file, f"{skipped:,} empty row(s) skipped (rows {_rows_text(rows)})", row=rows[0],
                            severity="warning"))
         raw = raw.filter(pc.invert(blank))
     return raw, skipped
@@ -521,7 +521,7 @@ class _Column:
             return
         rows = pc.filter(self.rows, mask).slice(0, SHOWN + 1).to_pylist()
         example = pc.filter(texts, mask)[0].as_py()
-        self.report.add(Problem(self.file, f"{message.format(n=n, example=example)}: rows {_rows_text(rows)}",
+        self.report.add(Problem(self.file, f"{message.format(n=format(n, ','), example=example)}: rows {_rows_text(rows)}",
                                 row=rows[0], column=self.name, expected=expected,
                                 found=found if found is not None else str(example), severity="warning"))
 
@@ -669,7 +669,7 @@ def _check_roles(store: Store, mapping: Mapping, file: str, report: Report) -> t
 def _check_ids(store: Store, column: str, file: str, report: Report) -> None:
     blank = [r[0] for r in store.rows(f"SELECT __row FROM {RAW} WHERE id_column IS NULL ORDER BY __row")]
     if blank:
-        report.add(Problem(file, f"{len(blank)} row(s) have no account id: rows {_rows_text(blank)}", row=blank[0],
+        report.add(Problem(file, f"{len(blank):,} row(s) have no account id: rows {_rows_text(blank)}", row=blank[0],
                            column=column, expected="an account id in every row", found="a blank cell"))
     dups = store.rows(
         f"SELECT id_column, list(__row ORDER BY __row), count(*) OVER () FROM {RAW} WHERE id_column IS NOT NULL "
@@ -712,11 +712,11 @@ def _check_value(store: Store, column: str, file: str, report: Report) -> None:
     kinds = {k: (n, rows, texts) for k, n, rows, texts in store.rows(_VALUE_SQL)}
     if "bad" in kinds:
         n, rows, texts = kinds["bad"]
-        report.add(Problem(file, f"{n} value(s) are not numbers: rows {_rows_text(rows)}", row=rows[0],
+        report.add(Problem(file, f"{n:,} value(s) are not numbers: rows {_rows_text(rows)}", row=rows[0],
                            column=column, expected="a number like 1200.50 or $1,200.50", found=texts[0]))
     if "nonfinite" in kinds:
         n, rows, texts = kinds["nonfinite"]
-        report.add(Problem(file, f"{n} value(s) are not finite numbers (infinity, NaN or too large): rows "
+        report.add(Problem(file, f"{n:,} value(s) are not finite numbers (infinity, NaN or too large): rows "
                            f"{_rows_text(rows)}", row=rows[0], column=column, expected="a finite number like 1200.50",
                            found=texts[0]))
     if "negative" in kinds:
@@ -725,13 +725,13 @@ def _check_value(store: Store, column: str, file: str, report: Report) -> None:
                            expected="a value >= 0", found=texts[0]))
     if "currency" in kinds:
         n, rows, texts = kinds["currency"]
-        report.add(Problem(file, f"{n} value(s) written as currency text were read as numbers (e.g. {texts[0]!r} "
+        report.add(Problem(file, f"{n:,} value(s) written as currency text were read as numbers (e.g. {texts[0]!r} "
                            f"-> {_cell_text(float(re.sub(r'[^0-9.+-]', '', texts[0])))}): rows {_rows_text(rows)}",
                            row=rows[0], column=column, expected="a plain number", found=texts[0],
                            severity="warning"))
     if "blank" in kinds:
         n, rows, _ = kinds["blank"]
-        report.add(Problem(file, f"{n} account(s) have no value (arr is empty): rows {_rows_text(rows)}",
+        report.add(Problem(file, f"{n:,} account(s) have no value (arr is empty): rows {_rows_text(rows)}",
                            row=rows[0], column=column, expected="a number", found="a blank cell",
                            severity="warning"))
 
@@ -776,7 +776,7 @@ def _check_dates(store: Store, column: str, file: str, report: Report) -> str | 
     kinds = {k: (n, rows, texts) for k, n, rows, texts in store.rows(_DATES_SQL)}
     if "bad" in kinds:
         n, rows, texts = kinds["bad"]
-        report.add(Problem(file, f"{n} date(s) could not be read: rows {_rows_text(rows)}", row=rows[0],
+        report.add(Problem(file, f"{n:,} date(s) could not be read: rows {_rows_text(rows)}", row=rows[0],
                            column=column, expected=f"a date ({DATE_FORMATS})", found=texts[0]))
     us, dayfirst = kinds.get("slash_us"), kinds.get("slash_dayfirst")
     if us and dayfirst:
@@ -830,7 +830,7 @@ def _check_outcome(store: Store, mapping: Mapping, file: str, report: Report) ->
     blank = store.rows(f"SELECT count(*), list(__row ORDER BY __row)[1:{SHOWN + 1}] FROM {RAW} "
                        "WHERE outcome_column IS NULL OR lower(outcome_column) IN ('na', 'n/a', 'null', 'none', 'nan')")
     if blank and blank[0][0]:
-        report.add(Problem(file, f"{blank[0][0]} row(s) have no outcome (churned is empty): rows "
+        report.add(Problem(file, f"{blank[0][0]:,} row(s) have no outcome (churned is empty): rows "
                            f"{_rows_text(blank[0][1])}", row=blank[0][1][0], column=column,
                            expected="a yes/no value", found="a blank cell", severity="warning"))
     return list(positive)

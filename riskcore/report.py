@@ -77,7 +77,7 @@ class Report:
 
     def __str__(self) -> str:
         lines = [str(p) for p in self.problems]
-        lines.append(f"{self.rows_loaded} rows loaded, {self.rows_skipped} skipped")
+        lines.append(f"{self.rows_loaded:,} rows loaded, {self.rows_skipped:,} skipped")
         return "\n".join(lines)
 
 

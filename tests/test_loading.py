@@ -694,7 +694,7 @@ def test_columns_without_name_or_value_are_dropped(tmp_path):
     assert time.perf_counter() - start < 20
     assert store.dataset.columns == ("id", "ARR", "column_16384")
     assert [w.message for w in report.warnings] == [
-        "16381 column(s) with no name and no value ignored (columns 3, 4, 5, 6, 7, ...)",
+        "16,381 column(s) with no name and no value ignored (columns 3, 4, 5, 6, 7, ...)",
         "column 16384 has no name in the header; it is called 'column_16384'"]
 
 

@@ -71,8 +71,8 @@ def test_overview_segment_sizes_equal_riskcore():
     sizes = next(t.value for t in at.table if "accounts" in t.value.columns)  # index: segment
     counts = now["behavior_segment"].value_counts()
     # st.table renders Markdown, so the page shows the segment ids escaped (appstate.md_escape)
-    assert {s: int(n) for s, n in sizes["accounts"].items() if n} == {appstate.md_escape(s): int(n)
-                                                                    for s, n in counts.items()}
+    shown = {s: int(str(n).replace(",", "")) for s, n in sizes["accounts"].items()}  # "1,814": separators
+    assert {s: n for s, n in shown.items() if n} == {appstate.md_escape(s): int(n) for s, n in counts.items()}
     j = before.merge(now, on="account_id", suffixes=("_a", "_b"))
     changed = int((j["behavior_segment_a"] != j["behavior_segment_b"]).sum())
     assert changed > 0, "the sample shows segment movement over the last month"
