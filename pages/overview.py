@@ -64,11 +64,15 @@ cols[0].metric("Accounts", f"{k['accounts']:,}",
 cols[1].metric(f"Total {VN.short}", money(k["arr"]) if HAS_VALUES else "none", _delta(k["arr"], prev and prev["arr"], money), delta_color="off",
                help=md_escape(f"value: {VALUE_WORDS}"))
 for col, tier in zip(cols[2:], reversed(TIERS)):
-    now = k["arr_at_risk"][tier]
-    col.metric(f"{VN.short} in {tier} tier", money(now) if HAS_VALUES else "none",
-               _delta(now, prev and prev["arr_at_risk"][tier], money),
-               delta_color="inverse" if tier != "low" else "normal",
-               help=f"{k['accounts_by_tier'][tier]:,} accounts in the {tier} {c.dimension} tier")
+    n_tier = k["accounts_by_tier"][tier]
+    if HAS_VALUES:
+        now = k["arr_at_risk"][tier]
+        col.metric(f"{VN.short} in {tier} tier", money(now), _delta(now, prev and prev["arr_at_risk"][tier], money),
+                   delta_color="inverse" if tier != "low" else "normal",
+                   help=f"{n_tier:,} accounts in the {tier} {c.dimension} tier")
+    else:  # no value axis: the tiers' sizes, not a column of "none"
+        col.metric(f"Accounts in {tier} tier", f"{n_tier:,}", help=f"accounts in the {tier} {c.dimension} tier "
+                   "(no value column: map one on the Data page to see value at risk)")
 
 # ---- the quadrant matrix --------------------------------------------------------------------
 
