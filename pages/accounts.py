@@ -12,6 +12,8 @@ import streamlit as st
 
 from pages._access import book_only, current_access, restrict_filters
 from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
+from pages._state import kept
+from riskcore import urlstate as us
 from riskcore import aggregates as agg
 from riskcore import appstate
 from riskcore import timeline as tl
@@ -180,30 +182,35 @@ def account_list() -> None:
     restricted = book_only(access)
     if restricted:  # a CSM chooses only among their own owners
         owners = [o for o in owners if o in access.book]
-    owner = r1[0].multiselect("Owner", owners, key="f_owner")
-    segment = r1[1].multiselect("Segment", appstate.distinct_values(c.store, table, "segment"), key="f_segment")
-    tier = r1[2].multiselect("Tier", TIERS, key="f_tier")
+    segments = appstate.distinct_values(c.store, table, "segment")
+    # each filter is kept in the session and the URL (pages._state): the account view, Back and a reload keep it
+    owner = r1[0].multiselect("Owner", owners, key=kept("f_owner", us.Many("owner", (), tuple(owners))))
+    segment = r1[1].multiselect("Segment", segments, key=kept("f_segment", us.Many("segment", (), tuple(segments))))
+    tier = r1[2].multiselect("Tier", TIERS, key=kept("f_tier", us.Many("tier", (), TIERS)))
     dim_options = list(c.rs.dimensions)
-    if st.session_state.get("f_dimension") not in dim_options:
-        st.session_state["f_dimension"] = c.dimension
-    tier_dim = r1[3].selectbox("Tier of", dim_options, key="f_dimension", help="which dimension's tier to filter on")
-    quadrant = r1[4].multiselect("Quadrant", QUADRANTS, key="f_quadrant")
-    renewal = r1[5].number_input("Renews in (d)", min_value=0, value=None, step=30, key="f_renewal",
+    tier_dim = r1[3].selectbox("Tier of", dim_options, help="which dimension's tier to filter on",
+                               key=kept("f_dimension", us.One("tier_of", c.dimension, tuple(dim_options))))
+    quadrant = r1[4].multiselect("Quadrant", QUADRANTS, key=kept("f_quadrant", us.Many("quadrant", (), QUADRANTS)))
+    renewal = r1[5].number_input("Renews in (d)", min_value=0, value=None, step=30,
+                                 key=kept("f_renewal", us.Whole("renews", None, 0, 100_000)),
                                  placeholder="any", help="renewal date within this many days of the as-of date")
-    search = r1[6].text_input("Search name or id", key="f_search")
+    search = r1[6].text_input("Search name or id", key=kept("f_search", us.Text("q", "")))
     r2 = st.columns([4, 1.6, 2, 4.4], vertical_alignment="bottom")
     labels = tl.segment_labels(c.rs)
-    behaviour = r2[0].multiselect("Behaviour", tl.segment_order(c.rs), key="f_behavior",
+    behaviour = r2[0].multiselect("Behaviour", tl.segment_order(c.rs),
+                                  key=kept("f_behavior", us.Many("behaviour", (), tuple(tl.segment_order(c.rs)))),
                                   format_func=lambda s: labels.get(s, s),
                                   help="behavioural segment as of the as-of date (first match wins, else steady)")
     can_alert = bool(c.rs.alerts) and (c.is_activity or bool(snap_key))
     earliest = c.as_of - timedelta(days=ALERT_LOOKBACK_DAYS)
-    since = r2[1].date_input("Alerted since", value=None, min_value=earliest, max_value=c.as_of, key="f_alerted",
+    since = r2[1].date_input("Alerted since", value=None, min_value=earliest, max_value=c.as_of,
+                             key=kept("f_alerted", us.Day("alerted", None, earliest, c.as_of)),
                              disabled=not can_alert, format="YYYY-MM-DD",
                              help="accounts with an alert (score jump, tier worse, entered a quadrant, segment "
                                   f"change) on or after this day, up to {ALERT_LOOKBACK_DAYS} days back")
     parent = None if restricted else _parent_column()  # a parent's children may be in other books
-    group = r2[2].toggle("Group by parent", key="f_group_parent", disabled=parent is None,
+    group = r2[2].toggle("Group by parent", key=kept("f_group_parent", us.Flag("parents", False)),
+                         disabled=parent is None,
                          help="roll children up to their parent account: summed ARR, ARR-weighted score, "
                               "worst tier" if parent else "not available when you see only your own book"
                               if restricted else "the data has no parent_id column")
