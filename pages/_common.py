@@ -210,8 +210,9 @@ def draft() -> object:
 def set_draft(rs, clear_widgets: bool = True, keep: bool = True) -> None:
     """Replace the draft (reset, suggested weights, import, each edit on Tuning); with `clear_widgets`
     the tuning widgets start again from it; with `keep` it is saved for a reload (when it changed)."""
+    previous = st.session_state.get("draft")
     st.session_state["draft"] = rs
-    if keep:
+    if keep and rs is not previous:  # a Tuning rerun without an edit hands back the same object
         from riskcore.rules import ruleset_to_toml
         state.keep_draft(ruleset_to_toml(rs))
     if clear_widgets:

@@ -198,15 +198,6 @@ def _open_first_account(pg) -> None:
 
 
 def test_account_view_and_back_keep_the_filters(server, page):
-  try:
-    _t3(server, page)
-  except BaseException:
-    page.screenshot(path="/tmp/state_fail.png", full_page=True)
-    print("URL", page.url)
-    raise
-
-
-def _t3(server, page):
     goto(page, f"{server}/accounts")
     page.locator(".st-key-f_tier").click()
     for tier in ("high", "medium"):
