@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import html
-import sys
 from dataclasses import dataclass, replace
 from datetime import date
 

@@ -174,6 +174,11 @@ def _data_param() -> list[str] | None:
     return us.dataset_param(st.session_state.get("data_key", ""), default_data(), _uploads())
 
 
+def _url_name(data_key: str) -> str:
+    """How the URL names `data_key` even when it is the server's default (the record's key for it)."""
+    return (us.dataset_param(data_key, "\0", _uploads()) or [""])[0]
+
+
 def may_load() -> bool:
     from pages._access import current_access
     try:
@@ -194,8 +199,7 @@ def restore_data() -> None:
         key = default_data()
     if key == st.session_state.get("data_key"):
         return
-    value = (us.dataset_param(key, "\0", _uploads()) or [""])[0]
-    kept_set = (st.session_state.get(RECORD) or Record()).datasets.get(value)
+    kept_set = (st.session_state.get(RECORD) or Record()).datasets.get(_url_name(key))
     from pages._common import set_data
     set_data(key, kept_set.mapping if kept_set else None)
     label = kept_set.label if kept_set and kept_set.label else (us.upload_label(key) if key else "")
@@ -210,7 +214,7 @@ def _keep_dataset() -> None:
     mapping = st.session_state.get("data_mapping")
     if not key or mapping is None:
         return
-    value = us.dataset_param(key, "\0", _uploads())[0]
+    value = _url_name(key)
     label = st.session_state.get("data_labels", {}).get(key) or us.upload_label(key)
     record = st.session_state.get(RECORD) or Record(owner=owner())
     if record.datasets.get(value) == Dataset(label, mapping):

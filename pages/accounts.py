@@ -269,9 +269,12 @@ def account_list() -> None:
             "ARR": st.column_config.NumberColumn("ARR", format="dollar"),
             "renewal": st.column_config.DateColumn("renewal", format="YYYY-MM-DD"),
         })
-    if event and event.selection and event.selection.rows:
-        st.query_params["account"] = str(view.iloc[event.selection.rows[0]]["account_id"])
+    rows = list(event.selection.rows) if event and event.selection else []
+    if rows and rows != st.session_state.get("_list_selection"):  # a click: not the grid's selection coming
+        st.session_state["_list_selection"] = rows                # back with it after the account view
+        st.query_params["account"] = str(view.iloc[rows[0]]["account_id"])
         st.rerun()
+    st.session_state["_list_selection"] = rows
 
 
 def _parent_column() -> str | None:

@@ -389,7 +389,7 @@ def versions_panel() -> None:
         numbers = [v.number for v in reversed(vs.versions()) if v.number != published]
         if st.session_state.get("publish_pick") not in [None, *numbers]:  # published meanwhile
             st.session_state["publish_pick"] = None
-        pick = st.selectbox("Publish version", numbers, index=None, placeholder="choose a version",
+        pick = st.selectbox("Publish version", numbers, index=None, placeholder="choose",
                             format_func=lambda n: f"v{n}", key="publish_pick",
                             help=f"v{published} is published now; the pages show the published version to "
                                  "everyone who has not chosen another")

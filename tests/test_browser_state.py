@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import pytest
 from conftest import streamlit_server
@@ -59,8 +58,16 @@ def value(pg, key: str) -> str:
 
 
 def choose(pg, key: str, option: str) -> None:
-    pg.locator(f".st-key-{key}").click()
-    pg.get_by_role("option", name=option, exact=True).click()  # closes the list (Escape would clear it)
+    """Pick `option` in the selectbox `key` (the list is opened again if a rerun closed it)."""
+    item = pg.get_by_role("option", name=option, exact=True)
+    for _ in range(3):
+        pg.locator(f".st-key-{key} input").first.click()
+        try:
+            item.wait_for(timeout=10_000)
+            break
+        except Exception:  # noqa: BLE001 - a rerun redrew the box while it opened
+            settle(pg)
+    item.click()  # closes the list (Escape would clear a box that may be empty)
     settle(pg)
 
 
