@@ -221,3 +221,59 @@ def test_versions_panel_diff_note_and_a_deliberate_publish():
     assert at.selectbox(key="publish_pick").value is None
     assert at.sidebar.selectbox(key="ruleset_choice").value == saved and ctx(at).rs_label == f"v{saved} (published)"
     versions().publish(1)
+
+
+def test_a_server_path_in_the_url_loads_only_inside_the_data_roots(tmp_path, monkeypatch):
+    from test_pages import CHURN_CSV
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "book.csv").write_bytes(CHURN_CSV)
+    (tmp_path / "outside.csv").write_bytes(CHURN_CSV)
+    monkeypatch.setenv("RISKCORE_DATA_ROOT", str(root))
+    at = app(data=f"path:{root / 'book.csv'}").run()
+    no_exception(at)
+    assert ctx(at).data_key == str(root / "book.csv") and ctx(at).store.dataset.kind == "account_table"
+    for outside in (f"path:{tmp_path / 'outside.csv'}", f"path:{root}/../outside.csv", f"path:{root / 'none.csv'}"):
+        at = app(data=outside).run()
+        no_exception(at)
+        assert ctx(at).data_key == "", outside
+
+
+SECRETS = {
+    "auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 64, "client_id": "id",
+             "client_secret": "secret",
+             "server_metadata_url": "https://accounts.google.com/.well-known/openid-configuration"},
+    "riskcore": {"roles": {"ana@example.com": "admin", "lee@example.com": "leader"}},
+}
+
+
+def signed_in(email: str, **params):
+    at = app(**params)
+    for k, v in SECRETS.items():
+        at.secrets[k] = v
+    at.user = {"is_logged_in": True, "email": email, "name": email.split("@")[0]}
+    return at.run()
+
+
+def test_a_role_that_may_not_load_data_ignores_the_urls_dataset(tmp_path, monkeypatch):
+    from test_pages import CHURN_CSV
+    (tmp_path / "book.csv").write_bytes(CHURN_CSV)
+    monkeypatch.setenv("RISKCORE_DATA_ROOT", str(tmp_path))
+    assert ctx(signed_in("ana@example.com", data=f"path:{tmp_path / 'book.csv'}")).data_key != ""
+    at = signed_in("lee@example.com", data=f"path:{tmp_path / 'book.csv'}")
+    no_exception(at)
+    assert ctx(at).data_key == ""
+
+
+def test_another_users_draft_is_not_opened():
+    from riskcore.drafts import DraftStore, Record
+    from riskcore.rules import load_ruleset, ruleset_to_toml, with_points
+    from riskcore.urlstate import new_draft_id
+    did = new_draft_id()
+    text = ruleset_to_toml(with_points(load_ruleset(versions().text(1)), {"usage_drop": 66}))
+    DraftStore(Path(os.environ["RISKCORE_HOME"]) / ".drafts").save(did, Record(owner="ana@example.com", draft=text))
+    assert ctx(signed_in("ana@example.com", draft=did, rules="draft")).rs.rule("usage_drop").points == 66
+    at = signed_in("lee@example.com", draft=did, rules="draft")
+    assert not at.exception
+    assert ctx(at).rs_label == "Draft (this session)" and ctx(at).rs.rule("usage_drop").points != 66
+    assert any("another user" in w.value for w in at.sidebar.warning)
