@@ -26,6 +26,7 @@ from riskcore.drafts import Dataset, DraftError, DraftStore, Record
 
 KEPT = "_kept"             # widget key -> chosen value, kept while the widget is not drawn
 SHOWN = "_shown"           # widget key -> the value it was seeded with (a different one: the user's change)
+DEFAULTS = "_defaults"     # widget key -> the default it had (a kept value equal to it follows a new default)
 WRITTEN = "_url_written"   # our parameters as this session last wrote them
 RUN = "_url_run"           # this run: whether it reads the URL, and the widgets it drew
 DRAFT_ID = "_draft_id"     # the session's draft id (None until the draft is first kept)
@@ -91,22 +92,28 @@ def kept(key: str, param: us.Param, show: Callable[[Any], Any] | None = None,
          take: Callable[[Any], Any] | None = None) -> str:
     """Seed the widget `key` before it is drawn and return `key`: from the URL when this run reads it,
     else the user's change of the widget, else the value kept (also while it was not drawn), else
-    `param.default`; each checked against what `param` allows now. `show` turns a kept choice into the
-    widget's value and `take` a changed widget value back into a choice (the rule set: "published"
-    shows as the published version's number, and choosing that number means "published")."""
+    `param.default`; each checked against what `param` allows now. A kept value equal to the default
+    it had follows a new default (the Accounts "Tier of" follows the sidebar's dimension). `show`
+    turns a kept choice into the widget's value and `take` a changed widget value back into a choice
+    (the rule set: "published" shows as the published version's number, and choosing that number
+    means "published")."""
     show = show or (lambda v: v)
     take = take or (lambda v: v)
     kept_values = st.session_state.setdefault(KEPT, {})
     shown = st.session_state.setdefault(SHOWN, {})
+    defaults = st.session_state.setdefault(DEFAULTS, {})
     if reading_url():
         choice = param.read(url_values(param.name))
     elif key in st.session_state and (key not in shown or _same(st.session_state[key]) != _same(shown[key])):
         choice = param.check(take(st.session_state[key]))  # the user changed it (or code did, in a callback)
+    elif key in defaults and _same(kept_values.get(key)) == _same(defaults[key]):
+        choice = None  # never chosen: the default now
     else:
         choice = param.check(kept_values.get(key))
     if choice is None:
         choice = param.default
     kept_values[key] = choice
+    defaults[key] = param.default
     value = show(choice)
     shown[key] = st.session_state[key] = list(value) if isinstance(value, tuple) else value  # a multiselect's list
     _run()["keys"][key] = param

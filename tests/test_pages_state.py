@@ -277,3 +277,20 @@ def test_another_users_draft_is_not_opened():
     assert not at.exception
     assert ctx(at).rs_label == "Draft (this session)" and ctx(at).rs.rule("usage_drop").points != 66
     assert any("another user" in w.value for w in at.sidebar.warning)
+
+
+def test_accounts_tier_of_follows_the_sidebar_until_chosen():
+    at = app()
+    at.switch_page("pages/accounts.py").run()
+    assert at.selectbox(key="f_dimension").value == "churn"
+    at.sidebar.selectbox(key="dimension").set_value("payment").run()
+    assert at.selectbox(key="f_dimension").value == "payment"
+    at.switch_page("pages/overview.py").run()
+    at.sidebar.selectbox(key="dimension").set_value("fraud").run()
+    at.switch_page("pages/accounts.py").run()
+    assert at.selectbox(key="f_dimension").value == "fraud"
+    at.selectbox(key="f_dimension").set_value("churn").run()  # chosen: it stays
+    at.switch_page("pages/overview.py").run()
+    at.sidebar.selectbox(key="dimension").set_value("payment").run()
+    at.switch_page("pages/accounts.py").run()
+    assert at.selectbox(key="f_dimension").value == "churn"
