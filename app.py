@@ -20,6 +20,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from pages._access import access_config, current_access, signed_in_user  # noqa: E402
+from pages import _state as url_state  # noqa: E402
 from pages._common import current_data, page_setup, shared_store  # noqa: E402
 from riskcore.appstate import md_escape  # noqa: E402
 
@@ -103,4 +104,7 @@ if auth and access.message:  # e.g. a CSM whose email matches no owner in the da
 
 _lock_shared_store()
 page = st.navigation([p for name, p in PAGES.items() if access.can_open(name)])
-page.run()  # the page draws the sidebar (pages._common.ctx)
+try:
+    page.run()  # the page draws the sidebar (pages._common.ctx)
+finally:  # also after st.stop / st.rerun in the page: the URL keeps the session's choices
+    url_state.flush()

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import functools
 import html
-import sys
 from dataclasses import dataclass, replace
 from datetime import date
 
 import streamlit as st
 
+from pages import _state as state
 from pages._access import book_only
 from riskcore import appstate, display
 from riskcore.appstate import md_escape
@@ -165,11 +165,13 @@ def dataset_text(store: Store) -> str:
 # ---- session state -----------------------------------------------------------------------
 
 def current_data() -> tuple[str, Mapping | None]:
-    """The session's dataset: set on the Data page, else --data / $RISKCORE_DATA, else the sample."""
+    """The session's dataset: set on the Data page (or named by the URL on a reload), else --data /
+    $RISKCORE_DATA, else the sample."""
     if "data_key" not in st.session_state:
-        from riskcore.workspace import data_from_env
-        st.session_state["data_key"] = data_from_env(sys.argv[1:]) or ""
-        st.session_state["data_mapping"] = None
+        st.session_state["data_key"], st.session_state["data_mapping"] = state.default_data(), None
+        if state.first_run():  # a reload or a bookmark: the URL's draft and dataset, checked
+            state.restore_draft()
+            state.restore_data()
     return st.session_state["data_key"], st.session_state.get("data_mapping")
 
 
@@ -177,7 +179,7 @@ def set_data(data_key: str, mapping: Mapping | None) -> None:
     """Switch this session to another dataset (already loaded successfully)."""
     st.session_state["data_key"] = data_key
     st.session_state["data_mapping"] = mapping
-    st.session_state.pop("as_of", None)
+    state.forget("as_of")  # another dataset has other dates
 
 
 def load_rules(text: str):
@@ -196,16 +198,24 @@ def published_ruleset(vs: VersionStore):
 
 
 def draft() -> object:
-    """This session's draft rule set (starts as the published one)."""
+    """This session's draft rule set (starts as the published one; a reload finds it again through
+    the URL's draft id, pages._state)."""
     if "draft" not in st.session_state:
+        from riskcore.rules import ruleset_to_toml
         vs = shared_versions(str(appstate.rules_home()), dataset_id(current_data()[0]))
         st.session_state["draft"] = published_ruleset(vs)
+        st.session_state["_draft_start"] = ruleset_to_toml(st.session_state["draft"])
     return st.session_state["draft"]
 
 
-def set_draft(rs, clear_widgets: bool = True) -> None:
-    """Replace the draft (reset, suggested weights, import); the tuning widgets start again from it."""
+def set_draft(rs, clear_widgets: bool = True, keep: bool = True) -> None:
+    """Replace the draft (reset, suggested weights, import, each edit on Tuning); with `clear_widgets`
+    the tuning widgets start again from it; with `keep` it is saved for a reload (when it changed)."""
+    previous = st.session_state.get("draft")
     st.session_state["draft"] = rs
+    if keep and rs is not previous:  # a Tuning rerun without an edit hands back the same object
+        from riskcore.rules import ruleset_to_toml
+        state.keep_draft(ruleset_to_toml(rs))
     if clear_widgets:
         for key in list(st.session_state.keys()):
             if isinstance(key, str) and key.split(":", 1)[0] in ("weight", "threshold", "tier_cut", "fusion",
@@ -271,7 +281,12 @@ def _dataset_text(store: Store) -> str:
 
 
 def sidebar() -> Ctx:
-    """Dataset, as-of date, rule-set version and risk dimension; stores the Ctx for the page."""
+    """Dataset, as-of date, rule-set version and risk dimension; stores the Ctx for the page.
+
+    One state for every page: each choice is kept in the session and the URL (pages._state), so a
+    page switch, a reload or Back shows the same rule set, dimension and counts."""
+    from riskcore import urlstate as us
+    state.start_run()
     data_key, mapping = current_data()
     try:
         store = shared_store(data_key, mapping)
@@ -283,32 +298,35 @@ def sidebar() -> Ctx:
     vs = shared_versions(str(appstate.rules_home()), dataset_id(data_key))
     published_no = vs.published()
     with st.sidebar:
+        note = state.draft_note()
+        if note:
+            st.warning(md_escape(note))
         st.caption("Dataset")
         from pages._datasets import dataset_name  # the name the user knows ('telco.csv'), not the cache file's
         source = dataset_name(data_key)
         st.text(f"{source}: {_dataset_kind(store) if book_only() else dataset_text(store)}")  # no totals for a CSM
         if store.dataset is not None and store.dataset.kind == "activity":
             first, last = active_range(store)
-            default = min(max(st.session_state.get("as_of", last), first), last)
-            st.session_state["as_of"] = default
-            as_of = st.date_input("As of", min_value=first, max_value=last, key="as_of",
+            as_of = st.date_input("As of", min_value=first, max_value=last,
+                                  key=state.kept("as_of", us.Day("as_of", last, first, last)),
                                   help="Signals use only data dated on or before this day.")
         else:
             as_of = date.today()
             st.caption(f"As of {as_of:%Y-%m-%d} (an account table has no dates)")
-        options = [appstate.DRAFT] + [v.number for v in reversed(vs.versions())]
+        numbers = [v.number for v in reversed(vs.versions())]
+        options = [appstate.DRAFT] + numbers
         labels = {appstate.DRAFT: "Draft (this session)"}
         labels.update({v.number: appstate.version_label(v.number, published_no) for v in vs.versions()})
-        if st.session_state.get("ruleset_choice") not in options:
-            st.session_state["ruleset_choice"] = published_no
-        choice = st.selectbox("Rule set", options, format_func=lambda o: labels[o], key="ruleset_choice",
-                              help="The version the pages show; Tuning edits the draft.")
+        # kept as "published" while the published version is chosen: publishing v2 moves the sidebar to v2
+        choice = st.selectbox("Rule set", options, format_func=lambda o: labels[o], help="The version the pages "
+                              "show; Tuning edits the draft.", key=state.kept(
+                                  "ruleset_choice", us.RuleSet("rules", us.PUBLISHED, tuple(numbers)),
+                                  show=lambda v: published_no if v == us.PUBLISHED else v,
+                                  take=lambda v: us.PUBLISHED if v == published_no else v))
         base = draft() if choice == appstate.DRAFT else load_rules(vs.text(choice))
         dims = list(base.dimensions)
-        if st.session_state.get("dimension") not in dims:
-            st.session_state["dimension"] = base.primary_dimension
-        dimension = st.selectbox("Risk dimension", dims, key="dimension",
-                                 help="The score the quadrant, tiers and lists use.")
+        dimension = st.selectbox("Risk dimension", dims, help="The score the quadrant, tiers and lists use.",
+                                 key=state.kept("dimension", us.One("dim", base.primary_dimension, tuple(dims))))
     rs = base if dimension == base.primary_dimension else replace(base, primary_dimension=dimension)
     published = published_ruleset(vs)
     if dimension in published.dimensions and dimension != published.primary_dimension:

@@ -14,6 +14,8 @@ from pages import _applies as applies
 from pages._access import book_only, current_access, restrict_filters
 from pages import _layout as layout
 from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
+from pages._state import kept
+from riskcore import urlstate as us
 from riskcore import aggregates as agg
 from riskcore import appstate, display
 from riskcore import timeline as tl
@@ -187,33 +189,37 @@ def account_list() -> None:
     restricted = book_only(access)
     if restricted:  # a CSM chooses only among their own owners
         owners = [o for o in owners if o in access.book]
-    owner = row.multiselect("Owner", owners, key="f_owner", width=190,
-                            placeholder="any" if owners else "no owner column")
     segments = appstate.distinct_values(c.store, table, "segment")
-    segment = row.multiselect("Segment", segments, key="f_segment", width=170,
-                              placeholder="any" if segments else "no segment column")
-    tier = row.multiselect("Tier", TIERS, key="f_tier", width=240, placeholder="any")
+    # each filter is kept in the session and the URL (pages._state): the account view, Back and a reload keep it
+    owner = row.multiselect("Owner", owners, key=kept("f_owner", us.Many("owner", (), tuple(owners))), width=190,
+                            placeholder="any" if owners else "no owner column")
+    segment = row.multiselect("Segment", segments, key=kept("f_segment", us.Many("segment", (), tuple(segments))),
+                              width=170, placeholder="any" if segments else "no segment column")
+    tier = row.multiselect("Tier", TIERS, key=kept("f_tier", us.Many("tier", (), TIERS)), width=240, placeholder="any")
     dim_options = list(c.rs.dimensions)
-    if st.session_state.get("f_dimension") not in dim_options:
-        st.session_state["f_dimension"] = c.dimension
-    tier_dim = row.selectbox("Tier of", dim_options, key="f_dimension", width=130,
-                             help="which dimension's tier to filter on")
-    renewal = row.number_input("Renews within (days)", min_value=0, value=None, step=30, key="f_renewal",
-                               width=160, placeholder="any", help="renewal date within this many days of the as-of date")
-    quadrant = row.multiselect("Quadrant", QUADRANTS, key="f_quadrant", width=230, placeholder="any")
-    search = row.text_input("Search name or id", key="f_search", width=180)
+    tier_dim = row.selectbox("Tier of", dim_options, width=130, help="which dimension's tier to filter on",
+                             key=kept("f_dimension", us.One("tier_of", c.dimension, tuple(dim_options))))
+    renewal = row.number_input("Renews within (days)", min_value=0, value=None, step=30, width=160,
+                               key=kept("f_renewal", us.Whole("renews", None, 0, 100_000)),
+                               placeholder="any", help="renewal date within this many days of the as-of date")
+    quadrant = row.multiselect("Quadrant", QUADRANTS, key=kept("f_quadrant", us.Many("quadrant", (), QUADRANTS)),
+                               width=230, placeholder="any")
+    search = row.text_input("Search name or id", key=kept("f_search", us.Text("q", "")), width=180)
     labels = tl.segment_labels(c.rs)
-    behaviour = row.multiselect("Behaviour", tl.segment_order(c.rs), key="f_behavior", width=230, placeholder="any",
+    behaviour = row.multiselect("Behaviour", tl.segment_order(c.rs), width=230, placeholder="any",
+                                key=kept("f_behavior", us.Many("behaviour", (), tuple(tl.segment_order(c.rs)))),
                                 format_func=lambda s: labels.get(s, s),
                                 help="behavioural segment as of the as-of date (first match wins, else steady)")
     can_alert = bool(c.rs.alerts) and (c.is_activity or bool(snap_key))
     earliest = c.as_of - timedelta(days=ALERT_LOOKBACK_DAYS)
-    since = row.date_input("Alerted since", value=None, min_value=earliest, max_value=c.as_of, key="f_alerted",
+    since = row.date_input("Alerted since", value=None, min_value=earliest, max_value=c.as_of,
+                           key=kept("f_alerted", us.Day("alerted", None, earliest, c.as_of)),
                            disabled=not can_alert, format="YYYY-MM-DD", width=150,
                            help="accounts with an alert (score jump, tier worse, entered a quadrant, segment "
                                 f"change) on or after this day, up to {ALERT_LOOKBACK_DAYS} days back")
     parent = None if restricted else _parent_column()  # a parent's children may be in other books
-    group = row.toggle("Group by parent", key="f_group_parent", disabled=parent is None,
+    group = row.toggle("Group by parent", key=kept("f_group_parent", us.Flag("parents", False)),
+                       disabled=parent is None,
                        help="roll children up to their parent account: summed ARR, ARR-weighted score, "
                             "worst tier" if parent else "not available when you see only your own book"
                             if restricted else "the data has no parent_id column")
@@ -280,9 +286,12 @@ def account_list() -> None:
             "behaviour": st.column_config.TextColumn("behaviour", width=110),
             "account_id": st.column_config.TextColumn("id", width=110),
         })
-    if event and event.selection and event.selection.rows:
-        st.query_params["account"] = str(view.iloc[event.selection.rows[0]]["account_id"])
+    rows = list(event.selection.rows) if event and event.selection else []
+    if rows and rows != st.session_state.get("_list_selection"):  # a click: not the grid's selection coming
+        st.session_state["_list_selection"] = rows                # back with it after the account view
+        st.query_params["account"] = str(view.iloc[rows[0]]["account_id"])
         st.rerun()
+    st.session_state["_list_selection"] = rows
 
 
 def _parent_column() -> str | None:

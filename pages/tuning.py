@@ -61,20 +61,30 @@ def _save(publish: bool) -> None:
     if publish and applies.held_for_confirmation(c, draft(), ("save",)):  # rules that cannot run here: ask first
         return
     user = signed_in_user()
+    before = [v.number for v in vs.versions()]
     number = vs.save(ruleset_to_toml(draft()), note=note, author=user.email or user.name or "app",
                      name=draft().name)
     if publish:
         vs.publish(number)
+    st.session_state["save_note"] = ""  # the note belonged to that version
+    st.session_state["diff_a"] = before[-1] if before else number  # the diff shows what the save changed
+    st.session_state["diff_b"] = number
     st.session_state["tuning_msg"] = ("success", f"Saved as v{number}" + (" and published." if publish else "."))
 
 
-def _publish(number: int) -> None:
+def _publish(number: int | None = None) -> None:
+    """Publish the version chosen in the Publish box (or `number`, when a held publish is confirmed)."""
+    number = st.session_state.get("publish_pick") if number is None else number
     if not MAY_PUBLISH:
         st.session_state["tuning_msg"] = ("error", "Your role cannot publish rule sets.")
+        return
+    if number is None or number not in {v.number for v in vs.versions()}:
+        st.session_state["tuning_msg"] = ("error", "Choose the version to publish first.")
         return
     if applies.held_for_confirmation(c, load_rules(vs.text(number)), ("publish", number)):
         return
     vs.publish(number)
+    st.session_state["publish_pick"] = None  # the next publish is a new, deliberate choice
     st.session_state["tuning_msg"] = ("success", f"v{number} is now the published version.")
 
 
@@ -369,7 +379,7 @@ def live() -> None:
     controls, results = layout.panes("tuning", [2, 3])
     with controls:
         new = draw_controls(draft())
-    st.session_state["draft"] = new
+    set_draft(new, clear_widgets=False)  # kept on the server too: a reload finds it (pages._state)
     _box["rs"] = new
     draft_rs = _with_dimension(new)
     with c.store.lock:
@@ -418,10 +428,14 @@ def versions_panel() -> None:
         rows = [{"version": f"v{v.number}", "published": v.number == published, "note": v.note,
                  "created": v.created} for v in reversed(vs.versions())]
         st.dataframe(pd.DataFrame(rows), hide_index=True, key="versions_table", height=240)
-        numbers = [v.number for v in reversed(vs.versions())]
-        pick = st.selectbox("Publish version", numbers, format_func=lambda n: f"v{n}", key="publish_pick")
-        st.button("Publish", key="publish_version", on_click=_publish, args=(pick,),
-                  disabled=pick == published or not MAY_PUBLISH)
+        numbers = [v.number for v in reversed(vs.versions()) if v.number != published]
+        if st.session_state.get("publish_pick") not in [None, *numbers]:  # published meanwhile
+            st.session_state["publish_pick"] = None
+        pick = st.selectbox("Publish version", numbers, index=None, placeholder="choose",
+                            format_func=lambda n: f"v{n}", key="publish_pick",
+                            help=f"v{published} is published now; the pages show the published version to "
+                                 "everyone who has not chosen another")
+        st.button("Publish", key="publish_version", on_click=_publish, disabled=pick is None or not MAY_PUBLISH)
     with cc:
         diff_viewer()
 
@@ -430,10 +444,14 @@ def versions_panel() -> None:
 def diff_viewer() -> None:
     """Two versions and their diff; choosing them reruns only this fragment."""
     numbers = [v.number for v in vs.versions()]
+    # the newest two by default; a save moves them to (previous newest, saved) in _save
+    if st.session_state.get("diff_a") not in numbers:
+        st.session_state["diff_a"] = numbers[max(len(numbers) - 2, 0)]
+    if st.session_state.get("diff_b") not in numbers:
+        st.session_state["diff_b"] = numbers[-1]
     x, y = st.columns(2)
-    va = x.selectbox("Diff from", numbers, index=max(len(numbers) - 2, 0), format_func=lambda n: f"v{n}",
-                     key="diff_a")
-    vb = y.selectbox("to", numbers, index=len(numbers) - 1, format_func=lambda n: f"v{n}", key="diff_b")
+    va = x.selectbox("Diff from", numbers, format_func=lambda n: f"v{n}", key="diff_a")
+    vb = y.selectbox("to", numbers, format_func=lambda n: f"v{n}", key="diff_b")
     raw = st.toggle("Include comments and formatting", value=False, key="diff_raw")
     text = vs.diff(va, vb) if raw else appstate.content_diff(vs, va, vb)
     st.code(text or "(no difference)", language="diff", height=230)

@@ -22,6 +22,7 @@ from .workspace import DEFAULT_RULES, REPO
 
 DRAFT = "draft"
 PUBLISHED = "published"
+UPLOADS = REPO / ".cache" / "uploads"  # an upload's stored copy: the URL names it by its file name
 
 
 def rules_home() -> Path:
@@ -235,7 +236,7 @@ def version_label(number: int, published: int | None, note: str = "") -> str:
 
 def upload_path(name: str, content: bytes, folder: str | Path | None = None) -> Path:
     """Where an uploaded file is kept (content-addressed, so the same upload reuses the cache)."""
-    folder = Path(folder or REPO / ".cache" / "uploads")
+    folder = Path(folder or UPLOADS)
     folder.mkdir(parents=True, exist_ok=True)
     suffix = Path(name).suffix.lower()
     if suffix not in (".csv", ".txt", ".tsv", ".parquet", ".xlsx", ".xls"):
