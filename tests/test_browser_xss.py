@@ -112,8 +112,9 @@ def test_account_query_parameter_is_text(hostile_server, beacon, page, value):  
     value = value.replace("BEACON", beacon[0])
     requests = recorded(page)
     page.goto(f"{hostile_server}/accounts?account={quote(value, safe='')}")
-    page.wait_for_selector("[data-testid=stAlert]", timeout=120_000)
+    alert = page.locator("[data-testid=stAlert]", has_text="No scored account with id")
+    alert.first.wait_for(timeout=120_000)
     settle(page)
-    warning = visible(page.locator("[data-testid=stAlert]").first)
+    warning = visible(alert.first)
     assert f"No scored account with id '{value}'" in warning  # the characters, as typed
     no_link_or_beacon(page, beacon, requests)
