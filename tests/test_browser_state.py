@@ -122,9 +122,9 @@ def independent_high_count(home, version: int, dimension: str) -> int:
     from riskcore.sample import ensure_sample
     from riskcore.scoring import score_df
     from riskcore.signals import active_dates, signals_table
-    from riskcore.versions import VersionStore
+    from riskcore.versions import Library
     from riskcore.workspace import open_store
-    rs = load_ruleset(VersionStore(home).text(version))
+    rs = load_ruleset(Library(home).versions("sample").text(version))
     rs = replace(rs, primary_dimension=dimension)
     store = open_store(ensure_sample(ACCOUNTS))
     try:
@@ -260,7 +260,7 @@ def test_upload_stays_loaded_after_a_reload(server, page, tmp_path):
 # ---- 10 (part). the versions panel -------------------------------------------------------------
 
 def test_save_moves_the_diff_clears_the_note_and_publish_is_deliberate(server, home, page):
-    from riskcore.versions import VersionStore
+    from riskcore.versions import Library
     goto(page, f"{server}/tuning")
     page.locator(".st-key-save_note").scroll_into_view_if_needed()
     publish = page.locator(".st-key-publish_version button")
@@ -271,12 +271,12 @@ def test_save_moves_the_diff_clears_the_note_and_publish_is_deliberate(server, h
     page.locator(".st-key-save_note input").fill("champion loss matters less")
     page.keyboard.press("Enter")
     settle(page)
-    newest = VersionStore(home).versions()[-1].number
+    newest = Library(home).versions("sample").versions()[-1].number
     page.locator(".st-key-save_version button").click()
     saved = newest + 1
     page.get_by_text(f"Saved as v{saved}.").wait_for(timeout=60_000)
     settle(page)
-    assert VersionStore(home).versions()[-1].note == "champion loss matters less"
+    assert Library(home).versions("sample").versions()[-1].note == "champion loss matters less"
     assert value(page, "save_note") == ""
     assert (value(page, "diff_a"), value(page, "diff_b")) == (f"v{newest}", f"v{saved}")
     diff = page.locator("[data-testid=stCode]").last.inner_text()
