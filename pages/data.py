@@ -47,6 +47,9 @@ def report_table(report: Report, names: dict[str, str] | None = None, key: str =
     for path, name in (names or {}).items():  # the upload's name, never the server's cache path
         for col in ("file", "message", "found"):
             frame[col] = frame[col].map(lambda v: v.replace(path, name) if isinstance(v, str) else v)
+    uploads = str(appstate.UPLOADS)  # any other upload path left (e.g. a report kept across a switch): its name
+    for col in ("file", "message", "found"):
+        frame[col] = frame[col].map(lambda v: _upload_names(v, uploads) if isinstance(v, str) else v)
     frame["row"] = frame["row"].astype("Int64")  # a whole-file problem has no row: a blank cell, not "None"
     st.container(key=f"box-{key}").dataframe(frame, hide_index=True, key=key, height=min(38 + 35 * len(frame), 320), placeholder="",
                  column_order=REPORT_COLUMNS, column_config={
@@ -58,6 +61,12 @@ def report_table(report: Report, names: dict[str, str] | None = None, key: str =
                      "expected": st.column_config.TextColumn("expected", width=200),
                      "found": st.column_config.TextColumn("found", width=140),
                      "file": st.column_config.TextColumn("file", width=140)})
+
+
+def _upload_names(text: str, uploads: str) -> str:
+    """`text` with every path of a cached upload replaced by the name the user knows it by."""
+    import re
+    return re.sub(re.escape(uploads) + r"/[^\s'\"]+", lambda m: display.file_label(m.group(0)), text)
 
 
 def _names(data_key: str, label: str) -> dict[str, str]:
