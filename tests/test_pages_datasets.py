@@ -184,4 +184,4 @@ def test_two_uploads_with_the_same_name_keep_their_own_rule_sets():
     assert first.versions.published() == 2 and second.versions.published() == 1
     assert [s.value for s in at.success if "is now active" in s.value] == [md_escape("twin.csv (2) is now active.")]
     shown = " ".join(t.value for t in at.text)  # the sidebar's and the Data page's active dataset
-    assert "twin.csv (2) · account_table" in shown and "twin.csv (2): account table" in shown, shown
+    assert "twin.csv (2) · account table" in shown and "twin.csv (2): account table" in shown, shown

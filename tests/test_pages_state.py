@@ -20,9 +20,8 @@ PAGES = ["pages/overview.py", "pages/accounts.py", "pages/tuning.py", "pages/cal
 def small_sample(tmp_path_factory):
     """A 400-account sample; a rule-set home with v1 (default, published) and v2 (late invoices 30)."""
     with app_env(tmp_path_factory, drop=("RISKCORE_DATA",)):
-        from riskcore.appstate import ensure_versions
         from riskcore.rules import load_ruleset, ruleset_to_toml, with_points
-        vs = ensure_versions(os.environ["RISKCORE_HOME"])
+        vs = versions()  # the sample's versions (rule sets belong to a dataset)
         vs.save(ruleset_to_toml(with_points(load_ruleset(vs.text(1)), {"late_invoices": 30})), note="v2")
         yield
 
@@ -45,8 +44,9 @@ def ctx(at):
 
 
 def versions():
-    from riskcore.versions import VersionStore
-    return VersionStore(os.environ["RISKCORE_HOME"])
+    from riskcore.appstate import ensure_versions
+    from riskcore.versions import Library
+    return ensure_versions(Library(os.environ["RISKCORE_HOME"]).folder("sample"))  # as the app opens them
 
 
 def test_rule_set_and_dimension_hold_on_every_page():
