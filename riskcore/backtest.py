@@ -283,6 +283,7 @@ def fit_rules(store: Store, rs: RuleSet, as_of: date | None = None, horizon_days
             after[held_idx] = held.loc[test["account_id"].iloc[held_idx]].to_numpy(float)
         fitted, points, coefficients = _fit_points(test, rs, rule_ids, current, nonneg, renewing_only, horizon_days)
         how, n_train, n_test = f"{cv_label(cv.get_n_splits())} AUC on {len(test):,} accounts", len(test), len(test)
+    fitted, tiers_note = _fitted_tiers(store, fitted, train if _is_activity(store) else None, test_w, horizon_days)
     from .metrics import summary_metrics
     auc_before = summary_metrics(test["risk_score"].to_numpy(float), y_test)["auc"]
     auc_after = summary_metrics(after, y_test)["auc"]
@@ -293,8 +294,29 @@ def fit_rules(store: Store, rs: RuleSet, as_of: date | None = None, horizon_days
             "coefficients": coefficients, "n_train": int(n_train), "n_test": int(n_test),
             "mode": "point_in_time" if _is_activity(store) else "cross_validated",
             "folds": None if _is_activity(store) else cv.get_n_splits(), "flagged_rules": sorted(leaky),
-            "warnings": warnings, "summary": "\n".join([summary, *(f"warning: {w}" for w in warnings)])}
+            "tiers": tiers_note,
+            "warnings": warnings, "summary": "\n".join([summary, f"tier cut-offs: {tiers_note}",
+                                                        *(f"warning: {w}" for w in warnings)])}
     return fitted, info
+
+
+def _fitted_tiers(store: Store, fitted: RuleSet, train: pd.DataFrame | None, test_w: Window,
+                  horizon_days: int) -> tuple[RuleSet, str]:
+    """(`fitted` with tier cut-offs chosen from its scores, what they mean): on activity data from the
+    pooled training dates (nothing from the evaluation window), on an account table from every
+    account. Cut-offs that cannot be chosen (one outcome, nothing fires) stay, and the note says why."""
+    from .tiercuts import choose_tiers, with_data_tiers
+    if train is not None:
+        dates = sorted(set(train["as_of"]))
+        frame = pooled_frame(store, fitted, dates, horizon_days, "fit_tiers")
+    else:
+        frame = scored_frame(store, fitted, test_w, "fit_tiers")
+    try:
+        choice = choose_tiers(frame[f"{fitted.primary_dimension}_score"].to_numpy(float),
+                              frame["churned"].to_numpy(float))
+    except ValueError as e:
+        return fitted, f"unchanged ({e})"
+    return with_data_tiers(fitted, choice), choice.summary()
 
 
 def _fit_points(train: pd.DataFrame, rs: RuleSet, rule_ids: list[str], current: dict, nonneg: bool,

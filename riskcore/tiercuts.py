@@ -10,7 +10,7 @@ The rule: over the accounts with a known outcome, scored with the rule set,
 - No cut reaches 2x (a base rate of 50% or more, or rules that barely separate): high = the cut with
   the largest lift among those holding at most half the accounts, and the summary says so.
 
-Used by `starter` (written into the TOML's [tiers] and stated in its description and the CLI).
+Used by `starter` and `fit` (written into the TOML's [tiers] and stated in its description and the CLI).
 """
 
 from __future__ import annotations
@@ -123,7 +123,15 @@ def tiers_from_data(store: Store, rs: RuleSet, table: str) -> TierChoice:
 
 
 def with_data_tiers(rs: RuleSet, choice: TierChoice) -> RuleSet:
-    """A copy whose global tier cut-offs (points) are the chosen ones."""
+    """A copy whose primary dimension's cut-offs (points) are the chosen ones: its own
+    [tiers.<dimension>] when it has one, else the global [tiers]."""
     from dataclasses import replace
+
+    from .rules import TierCuts
     whole = lambda x: int(x) if float(x).is_integer() else x  # noqa: E731 - scores of whole points: 46, not 46.0
-    return replace(rs, tiers=replace(rs.tiers, medium=whole(choice.medium), high=whole(choice.high), mode="points"))
+    medium, high = whole(choice.medium), whole(choice.high)
+    per = dict(rs.tiers.per_dimension)
+    if rs.primary_dimension in per:
+        per[rs.primary_dimension] = TierCuts(medium=medium, high=high, mode="points")
+        return replace(rs, tiers=replace(rs.tiers, per_dimension=tuple(per.items())))
+    return replace(rs, tiers=replace(rs.tiers, medium=medium, high=high, mode="points"))

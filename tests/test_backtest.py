@@ -314,6 +314,21 @@ def test_fit_on_an_account_table_is_cross_validated(tmp_path):
     assert {r.id: r.points for r in fitted.rules} == {k: round(v) for k, v in everything.items()}
 
 
+def test_fit_sets_tier_cut_offs_from_the_fitted_scores(tmp_path):
+    """The fitted set's high cut-off is the smallest score whose accounts churn at least twice the
+    base rate (recomputed here from the fitted points and the outcomes, not with tiercuts)."""
+    store = _account_store(tmp_path)
+    fitted, info = fit_rules(store, load_ruleset(TWO_RULES))
+    frame = scored_frame(store, fitted, Window(None, H), "fit_tiers_chk")
+    s, y = frame["risk_score"].to_numpy(float), frame["churned"].to_numpy(float)
+    qualifying = [c for c in sorted(set(s[s > 0]))
+                  if (s >= c).sum() >= 5 and y[s >= c].mean() >= 2 * y.mean()]
+    assert qualifying, "the fixture's fitted scores separate churners"
+    assert (fitted.tiers.high, fitted.tiers.mode) == (qualifying[0], "points")
+    assert info["tiers"].startswith(f"high >= {qualifying[0]:g} (")
+    assert f"tier cut-offs: high >= {qualifying[0]:g}" in info["summary"]
+
+
 def test_training_dates_end_before_the_evaluation_window():
     d = training_dates(date(2026, 8, 1), 90, windows=3)
     assert d == [date(2026, 5, 3) - timedelta(days=60), date(2026, 5, 3) - timedelta(days=30), date(2026, 5, 3)]

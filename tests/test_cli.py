@@ -145,6 +145,9 @@ def test_backtest_and_fit_on_the_sample(sample_dir, tmp_path, capsys):
     default = load_ruleset(DEFAULT_RULES)
     assert [r.id for r in fitted.rules] == [r.id for r in default.rules]
     assert [r.points for r in fitted.rules] != [r.points for r in default.rules]
+    said = capsys.readouterr().out
+    high = fitted.tiers.cuts(fitted.primary_dimension)[1]
+    assert f"tier cut-offs: high >= {high:g} (" in said  # chosen from the fitted scores, written, and said
 
 
 @pytest.mark.parametrize("argv, needle", [
