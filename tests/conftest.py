@@ -1,4 +1,5 @@
-"""Shared pytest options (`--run-load` enables tests marked `load`; `browser` tests need /usr/bin/chromium)
+"""Shared pytest options (`--run-load` enables tests marked `load`, `--run-slow` those marked `slow`;
+`browser` tests need /usr/bin/chromium)
 and the helpers page, browser and load tests share."""
 
 from __future__ import annotations
@@ -24,16 +25,40 @@ ROOT = Path(__file__).resolve().parent.parent
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-load", action="store_true", default=False,
                      help="run the long load tests (marked `load`)")
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="run the slow size and speed checks (marked `slow`: big files, time and memory budgets)")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`-n 2 --dist loadfile` (the README's command): a module's tests share one worker (module
+    fixtures are set up once), and the browser modules are one unit, so one server and one Chromium
+    run at a time while the other worker runs the rest. (xdist's `loadgroup` cannot do this on
+    pytest 9: it renames node ids, which pytest 9 no longer allows.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class BrowserModulesTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "browser" if Path(path).name.startswith("test_browser") else path
+
+    return BrowserModulesTogether(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     run_load = config.getoption("--run-load")
+    run_slow = config.getoption("--run-slow")
     has_chromium = os.path.exists(CHROMIUM)
     skip_load = pytest.mark.skip(reason="load test: run with --run-load")
+    skip_slow = pytest.mark.skip(reason="slow size/speed check: run with --run-slow")
     skip_browser = pytest.mark.skip(reason=f"browser test: {CHROMIUM} is missing")
     for item in items:
         if "load" in item.keywords and not run_load:
             item.add_marker(skip_load)
+        if "slow" in item.keywords and not run_slow:
+            item.add_marker(skip_slow)
         if "browser" in item.keywords and not has_chromium:
             item.add_marker(skip_browser)
 

@@ -36,3 +36,11 @@ def test_ci_and_readme_install_with_constraints():
     assert "-c constraints.txt" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     head = (ROOT / "README.md").read_text(encoding="utf-8").split("```")[1]
     assert head.count("-c constraints.txt") == 2
+
+
+def test_ci_runs_the_readmes_test_command():
+    """`.ci/run` runs exactly the test command the README's second line gives."""
+    head = (ROOT / "README.md").read_text(encoding="utf-8").split("```")[1]
+    readme_cmd = next(line for line in head.splitlines() if "pytest" in line).split("&&")[1].split("#")[0].strip()
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert readme_cmd in [line.strip() for line in ci], (readme_cmd, ci)

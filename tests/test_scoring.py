@@ -1,5 +1,6 @@
 """Scoring: hand-computed fixtures, every operator, golden SQL, and an independent pandas check."""
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -591,6 +592,12 @@ def test_a_percentile_reason_states_the_cut_value():
     assert f"No login for {number_text(cut, 'down')} days or more (or never)" in labels
 
 
+@functools.lru_cache(maxsize=1)
+def _twin_store() -> Store:
+    """One in-memory store for every example (opening one per example was most of the test's time)."""
+    return Store()
+
+
 @settings(max_examples=200, deadline=None)
 @given(x=st.floats(-1e12, 1e12, allow_nan=False, allow_infinity=False)
        | st.floats(-10, 10, allow_nan=False) | st.integers(-10**6, 10**6).map(lambda i: i / 1000),
@@ -598,7 +605,7 @@ def test_a_percentile_reason_states_the_cut_value():
 def test_number_text_sql_is_the_python_twin(x, direction):
     """A percentile's cut value is formatted in SQL, a typed threshold in Python: the same text, and the
     directed rounding keeps "value >= shown" (down) / "value <= shown" (up) true."""
-    got = Store().one(f"SELECT {number_text_sql('$1', direction)}", [float(x)])
+    got = _twin_store().one(f"SELECT {number_text_sql('$1', direction)}", [float(x)])
     assert got == number_text(float(x), direction)
     if direction == "down":
         assert float(got) <= x
