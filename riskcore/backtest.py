@@ -304,7 +304,8 @@ def _fitted_tiers(store: Store, fitted: RuleSet, train: pd.DataFrame | None, tes
                   horizon_days: int) -> tuple[RuleSet, str]:
     """(`fitted` with tier cut-offs chosen from its scores, what they mean): on activity data from the
     pooled training dates (nothing from the evaluation window), on an account table from every
-    account. Cut-offs that cannot be chosen (one outcome, nothing fires) stay, and the note says why."""
+    account (an account counts once per pooled date). Cut-offs that cannot be chosen (one outcome,
+    nothing fires) stay, and the note says why."""
     from .tiercuts import choose_tiers, with_data_tiers
     if train is not None:
         dates = sorted(set(train["as_of"]))
@@ -313,7 +314,7 @@ def _fitted_tiers(store: Store, fitted: RuleSet, train: pd.DataFrame | None, tes
         frame = scored_frame(store, fitted, test_w, "fit_tiers")
     try:
         choice = choose_tiers(frame[f"{fitted.primary_dimension}_score"].to_numpy(float),
-                              frame["churned"].to_numpy(float))
+                              frame["churned"].to_numpy(float), "account-dates" if train is not None else "accounts")
     except ValueError as e:
         return fitted, f"unchanged ({e})"
     return with_data_tiers(fitted, choice), choice.summary()

@@ -41,13 +41,14 @@ class TierChoice:
     medium_n: int
     medium_rate: float | None
     reached: bool          # the high tier churns at least HIGH_LIFT x the base rate
+    unit: str = "accounts"  # what a row is: "account-dates" when as-of dates are pooled
 
     def summary(self) -> str:
         """One line: the cut-offs and their churn against the base rate."""
         def part(name: str, cut: float, k: int, rate: float | None) -> str:
             if k == 0 or rate is None:
-                return f"{name} >= {cut:g} (no accounts)"
-            return (f"{name} >= {cut:g} ({k:,} of {self.n:,} accounts, {k / self.n:.0%}; churn {rate:.1%}, "
+                return f"{name} >= {cut:g} (no {self.unit})"
+            return (f"{name} >= {cut:g} ({k:,} of {self.n:,} {self.unit}, {k / self.n:.0%}; churn {rate:.1%}, "
                     f"{rate / self.base_rate:.1f}x the base rate {self.base_rate:.1%})")
         text = part("high", self.high, self.high_n, self.high_rate)
         if self.medium < self.high:
@@ -59,8 +60,8 @@ class TierChoice:
         return text
 
 
-def choose_tiers(scores: np.ndarray, churned: np.ndarray) -> TierChoice:
-    """Cut-offs (see the module doc) from per-account scores and outcomes (0/1)."""
+def choose_tiers(scores: np.ndarray, churned: np.ndarray, unit: str = "accounts") -> TierChoice:
+    """Cut-offs (see the module doc) from per-account scores and outcomes (0/1); `unit` names a row."""
     s = np.asarray(scores, dtype=float)
     y = np.asarray(churned, dtype=float)
     n = len(s)
@@ -99,7 +100,7 @@ def choose_tiers(scores: np.ndarray, churned: np.ndarray) -> TierChoice:
     band = (s >= medium) & (s < high)
     return TierChoice(medium=medium, high=high, n=n, base_rate=base, high_n=int(at_or_above[i]),
                       high_rate=float(rate[i]), medium_n=int(band.sum()),
-                      medium_rate=float(y[band].mean()) if band.any() else None, reached=reached)
+                      medium_rate=float(y[band].mean()) if band.any() else None, reached=reached, unit=unit)
 
 
 def tiers_from_data(store: Store, rs: RuleSet, table: str) -> TierChoice:
