@@ -12,10 +12,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import _applies as applies
-from pages import _layout as layout
-from pages._access import restrict_filters
-from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
+from ui import applies
+from ui import layout
+from ui.access import restrict_filters
+from ui.session import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
 from riskcore import aggregates as agg
 from riskcore import appstate, display
 from riskcore import timeline as tl
@@ -267,7 +267,7 @@ with tab_alerts:
                            "cause": st.column_config.TextColumn("cause", help="'rule-set change': the move comes "
                                                                 "from editing the rules, not from the customer")})
         if ev and ev.selection and ev.selection.rows:
-            st.switch_page("pages/accounts.py",
+            st.switch_page("ui/accounts.py",
                            query_params={"account": str(frame.iloc[ev.selection.rows[0]]["account_id"])})
 
 with tab_segments:

@@ -10,11 +10,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import _applies as applies
-from pages._access import book_only, current_access, restrict_filters
-from pages import _layout as layout
-from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
-from pages._state import kept
+from ui import applies
+from ui.access import book_only, current_access, restrict_filters
+from ui import layout
+from ui.session import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
+from ui.state import kept
 from riskcore import urlstate as us
 from riskcore import aggregates as agg
 from riskcore import appstate, display
@@ -190,7 +190,7 @@ def account_list() -> None:
     if restricted:  # a CSM chooses only among their own owners
         owners = [o for o in owners if o in access.book]
     segments = appstate.distinct_values(c.store, table, "segment")
-    # each filter is kept in the session and the URL (pages._state): the account view, Back and a reload keep it
+    # each filter is kept in the session and the URL (ui.state): the account view, Back and a reload keep it
     owner = row.multiselect("Owner", owners, key=kept("f_owner", us.Many("owner", (), tuple(owners))), width=190,
                             placeholder="any" if owners else "no owner column")
     segment = row.multiselect("Segment", segments, key=kept("f_segment", us.Many("segment", (), tuple(segments))),
