@@ -3,7 +3,6 @@ account view with the score history and what changed between its points."""
 
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
 
 import pandas as pd
@@ -13,7 +12,8 @@ import streamlit as st
 from ui import applies
 from ui.access import book_only, current_access, restrict_filters
 from ui import layout
-from ui.session import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
+from ui.session import (QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, setting,
+                        shared_catalog)
 from ui.state import kept
 from riskcore import urlstate as us
 from riskcore import aggregates as agg
@@ -30,7 +30,7 @@ LIST_COLUMNS = ["account", "score", "tier", "top reasons", "playbook", "ARR", "r
 MAX_EXPORT = 200_000     # rows in a CSV download
 HISTORY_MONTHS = 6
 ALERT_LOOKBACK_DAYS = 92  # the "alerted since" date goes back at most this far (re-scoring is weekly)
-SNAPSHOTS = os.environ.get("RISKCORE_SNAPSHOTS") or None  # a snapshot store: history from it
+SNAPSHOTS = setting("RISKCORE_SNAPSHOTS")  # a snapshot store: history from it
 
 
 c = ctx()

@@ -4,7 +4,6 @@ the new alerts and the behavioural segments with their movement since the previo
 from __future__ import annotations
 
 import html
-import os
 from dataclasses import replace
 from datetime import date
 
@@ -15,17 +14,17 @@ import streamlit as st
 from ui import applies
 from ui import layout
 from ui.access import restrict_filters
-from ui.session import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
+from ui.session import (QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, setting,
+                        shared_catalog)
 from riskcore import aggregates as agg
 from riskcore import appstate, display
 from riskcore import timeline as tl
 from riskcore.appstate import md_escape
 from riskcore.valueaxis import value_name_for, value_phrase
 
-MAX_POINTS = int(os.environ.get("RISKCORE_MAX_POINTS") or 20000)  # above: a density grid
-
-SNAPSHOTS = os.environ.get("RISKCORE_SNAPSHOTS") or None  # a snapshot store: history from it
-LIVE_HISTORY_MAX = int(os.environ.get("RISKCORE_LIVE_HISTORY_MAX", "200000"))  # accounts
+MAX_POINTS = setting("RISKCORE_MAX_POINTS")  # above: a density grid
+SNAPSHOTS = setting("RISKCORE_SNAPSHOTS")  # a snapshot store: history from it
+LIVE_HISTORY_MAX = setting("RISKCORE_LIVE_HISTORY_MAX")  # accounts: above, history from snapshots only
 
 
 c = ctx()

@@ -15,7 +15,7 @@ import streamlit as st
 
 from ui import state
 from ui.access import book_only
-from riskcore import appstate, display
+from riskcore import appstate, display, settings
 from riskcore.appstate import md_escape
 from riskcore.report import user_message
 from riskcore.db import Mapping, Store
@@ -51,15 +51,13 @@ class Ctx:
 @st.cache_resource(show_spinner="Loading data…", max_entries=8)
 def shared_store(data_key: str, mapping: Mapping | None = None) -> Store:
     """One loaded store per data path (and mapping), shared by every session."""
-    import os
     from riskcore.workspace import open_app_store  # file-backed, DuckDB memory capped (PRODUCT.md §8)
     from riskcore.security import lock_down  # rule SQL can never reach files once data is in
     if data_key:
         return lock_down(open_app_store(data_key, mapping=mapping))
     from riskcore.sample import ensure_sample
-    from riskcore.workspace import SAMPLE_ACCOUNTS
-    n = int(os.environ.get("RISKCORE_SAMPLE_ACCOUNTS") or SAMPLE_ACCOUNTS)
-    return lock_down(open_app_store(ensure_sample(n)))
+    from riskcore.workspace import sample_accounts
+    return lock_down(open_app_store(ensure_sample(sample_accounts())))
 
 
 @st.cache_resource
@@ -160,6 +158,16 @@ def dataset_text(store: Store) -> str:
         if got is None or got[0] != store.generation:
             got = store.__dict__["_app_dataset_text"] = (store.generation, _dataset_text(store))
         return got[1]
+
+
+def setting(name: str):
+    """The value of a riskcore setting (riskcore.settings); a bad value in the server's environment stops
+    the page with the message naming the variable, not a traceback."""
+    try:
+        return settings.get(name)
+    except settings.SettingError as e:
+        st.error(md_escape(f"The server's setting {e}. Ask the administrator to fix it."))
+        st.stop()
 
 
 # ---- session state -----------------------------------------------------------------------
