@@ -10,30 +10,25 @@ single-user dashboard (full access; the server binds to 127.0.0.1, .streamlit/co
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-ROOT = Path(__file__).resolve().parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import streamlit as st  # noqa: E402
-
-from pages._access import access_config, current_access, signed_in_user  # noqa: E402
-from pages import _state as url_state  # noqa: E402
-from pages._common import current_data, page_setup, shared_store  # noqa: E402
-from riskcore.appstate import md_escape  # noqa: E402
+from riskcore.appstate import md_escape
+from ui import state as url_state
+from ui.access import access_config, current_access, signed_in_user
+from ui.session import current_data, page_setup, shared_store
 
 page_setup()
 
+# One file per page in ui/, a folder Streamlit does not treat as legacy pages. `streamlit run` and
+# AppTest put this file's folder on sys.path, so `ui` and `riskcore` import as packages. A URL path
+# is the page's name (/accounts, /data); the default page is served at /.
 PAGES = {
-    "overview": st.Page(str(ROOT / "pages" / "overview.py"), title="Overview", icon=":material/dashboard:",
-                        default=True),
-    "accounts": st.Page(str(ROOT / "pages" / "accounts.py"), title="Accounts", icon=":material/groups:"),
-    "tuning": st.Page(str(ROOT / "pages" / "tuning.py"), title="Tuning", icon=":material/tune:"),
-    "calibration": st.Page(str(ROOT / "pages" / "calibration.py"), title="Calibration",
-                           icon=":material/analytics:"),
-    "data": st.Page(str(ROOT / "pages" / "data.py"), title="Data", icon=":material/database:"),
+    "overview": st.Page("ui/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    "accounts": st.Page("ui/accounts.py", title="Accounts", icon=":material/groups:", url_path="accounts"),
+    "tuning": st.Page("ui/tuning.py", title="Tuning", icon=":material/tune:", url_path="tuning"),
+    "calibration": st.Page("ui/calibration.py", title="Calibration", icon=":material/analytics:",
+                           url_path="calibration"),
+    "data": st.Page("ui/data.py", title="Data", icon=":material/database:", url_path="data"),
 }
 
 
@@ -45,9 +40,10 @@ def _auth_enabled() -> bool:
 
 
 def _hide_pages() -> None:
-    """Declare the navigation, hidden and not run, before a gate stops the run. A run that never
-    calls st.navigation makes Streamlit list every file in pages/ in the sidebar (legacy mode: data,
-    _access, _common, ...) and run one when clicked; no page runs from here."""
+    """Declare the navigation, hidden and not run, before a gate stops the run: a run that stops
+    without st.navigation leaves the previous run's page list in the sidebar (a session whose role
+    was taken away would still list Data), and a deep link to an unknown page then runs the gate
+    silently instead of saying "Page not found". No page runs from here."""
     st.navigation(list(PAGES.values()), position="hidden")
 
 
@@ -105,6 +101,6 @@ if auth and access.message:  # e.g. a CSM whose email matches no owner in the da
 _lock_shared_store()
 page = st.navigation([p for name, p in PAGES.items() if access.can_open(name)])
 try:
-    page.run()  # the page draws the sidebar (pages._common.ctx)
+    page.run()  # the page draws the sidebar (ui.session.ctx)
 finally:  # also after st.stop / st.rerun in the page: the URL keeps the session's choices
     url_state.flush()

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from . import settings
 from .db import Store
 from .versions import VersionStore
 from .workspace import DEFAULT_RULES, REPO
@@ -26,8 +27,8 @@ UPLOADS = REPO / ".cache" / "uploads"  # an upload's stored copy: the URL names 
 
 
 def rules_home() -> Path:
-    """The rule-set versions folder: $RISKCORE_HOME, else `<repo>/.cache/rulesets`."""
-    return Path(os.environ.get("RISKCORE_HOME") or REPO / ".cache" / "rulesets")
+    """The rule-set versions folder: $RISKCORE_HOME, else `<repo>/.cache/rulesets` (riskcore.settings)."""
+    return settings.get("RISKCORE_HOME")
 
 
 def ensure_versions(folder: str | Path | None = None, default_rules: str | Path = DEFAULT_RULES) -> VersionStore:

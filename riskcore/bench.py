@@ -312,7 +312,7 @@ def app_child(n: int, runs: int) -> dict:
     at = AppTest.from_file(app, default_timeout=3600)
     t = time.perf_counter()
     at.run()
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     res["first_load_s"] = time.perf_counter() - t
     res["errors"] = [e.message for e in at.exception] + [e.value for e in at.error]
     res["rss_loaded_mb"] = _rss_mb()
@@ -345,7 +345,7 @@ def app_child(n: int, runs: int) -> dict:
     for k in range(2):  # more sessions: they share the loaded data
         other = AppTest.from_file(app, default_timeout=3600)
         other.run()
-        other.switch_page("pages/tuning.py").run()
+        other.switch_page("ui/tuning.py").run()
         res[f"rss_session_{k + 2}_mb"] = _rss_mb()
     return res
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import settings
 from .atomic import write_atomic
 from .db import Params, Store, quote_ident, safe_table_name
 from .rules import Override, RuleSet, content_hash, load_ruleset, rule_label, ruleset_to_toml
@@ -59,7 +59,6 @@ class HistoryError(ValueError):
 
 # ---- opening a DuckDB snapshot store ---------------------------------------------------
 
-STORE_WAIT_SECONDS = 30.0  # how long to wait for a store another process holds ($RISKCORE_STORE_WAIT, --wait)
 _FIRST_RETRY_SECONDS, _MAX_RETRY_SECONDS = 0.05, 1.0  # backoff between attempts: doubling, capped
 
 
@@ -68,12 +67,11 @@ class StoreBusyWarning(UserWarning):
 
 
 def store_wait_seconds() -> float:
-    """The bounded wait for a busy store: $RISKCORE_STORE_WAIT (seconds) or STORE_WAIT_SECONDS."""
-    text = os.environ.get("RISKCORE_STORE_WAIT")
+    """The bounded wait for a busy store: $RISKCORE_STORE_WAIT seconds (riskcore.settings; 30), at least 0."""
     try:
-        return max(0.0, float(text)) if text else STORE_WAIT_SECONDS
-    except ValueError:
-        raise HistoryError(f"RISKCORE_STORE_WAIT: expected a number of seconds, found {text!r}") from None
+        return max(0.0, settings.get("RISKCORE_STORE_WAIT"))
+    except settings.SettingError as e:
+        raise HistoryError(str(e)) from None
 
 
 def check_store_file(path: str | Path) -> None:

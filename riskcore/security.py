@@ -27,6 +27,7 @@ from typing import Iterable
 
 import duckdb
 
+from . import settings
 from .db import Mapping, Store
 from .report import LoadError, Problem, Report
 
@@ -36,8 +37,7 @@ LOCKDOWN_STATEMENTS = (
 )
 
 
-ROOT_ENV = "RISKCORE_DATA_ROOT"
-REPO = Path(__file__).resolve().parent.parent
+ROOT_ENV = "RISKCORE_DATA_ROOT"  # riskcore.settings declares it (default: the repo's data and .cache)
 PATTERN_CHARS = "*?["  # DuckDB reads a path holding one of these as a glob of other files
 
 
@@ -57,11 +57,9 @@ def literal_path(path: str | os.PathLike):
 
 def data_roots() -> tuple[Path, ...]:
     """Folders data may be loaded from on a server: $RISKCORE_DATA_ROOT (several separated by the OS
-    path separator), else the repo's `data` folder and `.cache` (sample, uploads); resolved."""
-    raw = os.environ.get(ROOT_ENV, "").strip()
-    roots = [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()] if raw else \
-        [REPO / "data", REPO / ".cache"]
-    return tuple(r.resolve() for r in roots)
+    path separator), else the repo's `data` folder and `.cache` (sample, uploads); resolved
+    (riskcore.settings declares it)."""
+    return tuple(r.resolve() for r in settings.get(ROOT_ENV))
 
 
 def within(path: Path, roots: Iterable[Path]) -> bool:

@@ -8,12 +8,17 @@ import re
 from datetime import date
 from pathlib import Path
 
+from . import settings
 from .db import Mapping, Store
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_RULES = REPO / "data" / "rules" / "default.toml"
 DEFAULT_PLAYBOOKS = REPO / "data" / "playbooks.toml"
-SAMPLE_ACCOUNTS = int(os.environ.get("RISKCORE_SAMPLE_ACCOUNTS", "3000"))
+
+
+def sample_accounts() -> int:
+    """How many accounts the generated sample has: $RISKCORE_SAMPLE_ACCOUNTS, else 3000 (riskcore.settings)."""
+    return settings.get("RISKCORE_SAMPLE_ACCOUNTS")
 
 
 def open_store(data: str | os.PathLike | None = None, mapping: Mapping | None = None,
@@ -33,7 +38,7 @@ def open_store(data: str | os.PathLike | None = None, mapping: Mapping | None = 
             store.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
             if db_path and db_path != ":memory:":
                 store.execute("SET temp_directory = ?", [str(Path(db_path).with_suffix(".tmp"))])
-        path = Path(data) if data else ensure_sample(SAMPLE_ACCOUNTS)
+        path = Path(data) if data else ensure_sample(sample_accounts())
         log_load(path)
         store.last_report = load_data(store, path, mapping=mapping)
     except BaseException:
@@ -45,7 +50,7 @@ def open_store(data: str | os.PathLike | None = None, mapping: Mapping | None = 
 def log_load(path: str | os.PathLike) -> None:
     """Append `<pid> <path>` to the file named by $RISKCORE_LOAD_LOG (if set): one line per data load,
     so a test can count how often a server process loaded its data. Does nothing when unset."""
-    log = os.environ.get("RISKCORE_LOAD_LOG")
+    log = settings.get("RISKCORE_LOAD_LOG")
     if log:
         with open(log, "a", encoding="utf-8") as f:
             f.write(f"{os.getpid()} {path}\n")
@@ -53,14 +58,12 @@ def log_load(path: str | os.PathLike) -> None:
 
 def _checked_size(text: str) -> str:
     """A DuckDB size such as '1GB' or '512MB' (checked: it is spliced into a SET statement)."""
-    import re
-    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", text.strip(), re.IGNORECASE):
+    if not settings.SIZE.fullmatch(text.strip()):
         raise ValueError(f"memory limit: expected a size like '1GB' or '512MB', found {text!r}")
     return text.strip()
 
 
 STORES = REPO / ".cache" / "stores"
-APP_MEMORY_LIMIT = os.environ.get("RISKCORE_MEMORY_LIMIT", "1GB")
 
 
 _OPENED = itertools.count(1)
@@ -103,8 +106,9 @@ def open_app_store(data: str | os.PathLike | None = None, mapping: Mapping | Non
     """The app's store: file-backed under .cache/stores (one file per open), DuckDB memory capped (default
     $RISKCORE_MEMORY_LIMIT or 1GB), its files deleted once nothing uses it or when the process exits."""
     import weakref
-    path = store_path(str(data or f"sample-{SAMPLE_ACCOUNTS}"), mapping)
-    store = open_store(data, mapping=mapping, db_path=str(path), memory_limit=memory_limit or APP_MEMORY_LIMIT)
+    path = store_path(str(data or f"sample-{sample_accounts()}"), mapping)
+    memory_limit = memory_limit or settings.get("RISKCORE_MEMORY_LIMIT")
+    store = open_store(data, mapping=mapping, db_path=str(path), memory_limit=memory_limit)
     weakref.finalize(store, _remove_files, path)  # when no session uses it any more, or at exit
     return store
 
@@ -124,7 +128,7 @@ def data_from_env(argv: list[str] | None = None) -> str | None:
         i = argv.index("--data")
         if i + 1 < len(argv):
             return argv[i + 1]
-    return os.environ.get("RISKCORE_DATA") or None
+    return settings.get("RISKCORE_DATA")
 
 
 # ---- which dataset: a stable id behind the name the user sees ---------------------------------

@@ -142,7 +142,7 @@ def test_rule_sets_belong_to_their_dataset(server, session, tmp_path):  # noqa: 
     assert sidebar_rule_set(pg) == "v1 (published)"
     open_page(pg, "Overview")
     accounts, arr = sample_numbers()
-    from pages._common import money
+    from ui.session import money
     assert metric_value(pg, "Accounts") == f"{accounts:,}" and accounts > 0
     assert metric_value(pg, "Total ARR") == money(arr) and arr > 0
     assert pg.locator(".st-key-rules_do_not_apply").count() == 0

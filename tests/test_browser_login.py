@@ -7,8 +7,8 @@ an admin and nobody else. Each user gets a fresh browser context (own cookies): 
 only the sign-in button; "Log in" goes browser -> Streamlit /auth/login -> stub /authorize ->
 Streamlit /oauth2callback (code exchanged for an RS256 id_token, nonce and PKCE checked) -> the
 app, signed in. Books are read from the Accounts page's CSV download. The sign-in and "no role"
-screens list no pages at all (app.py declares its navigation hidden before it stops; without that,
-Streamlit listed every file in pages/, Data included).
+screens list no pages at all (app.py declares its navigation hidden before it stops, so a session
+whose role was taken away does not keep the previous run's page list).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def shows_no_data(pg) -> bool:
 
 
 def is_sign_in_screen(pg) -> bool:
-    """Only the "Log in" button: no page list in the sidebar (not even Streamlit's list of pages/), no data."""
+    """Only the "Log in" button: no page list in the sidebar, no data."""
     return (pg.locator(".st-key-login button").count() == 1 and pg.locator(".st-key-logout").count() == 0
             and pg.locator("[data-testid=stSidebarNav]").count() == 0 and shows_no_data(pg))
 

@@ -16,7 +16,7 @@ from riskcore.appstate import md_escape
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-PAGES = ["pages/overview.py", "pages/accounts.py", "pages/tuning.py", "pages/calibration.py", "pages/data.py"]
+PAGES = ["ui/overview.py", "ui/accounts.py", "ui/tuning.py", "ui/calibration.py", "ui/data.py"]
 TIMEOUT = 120
 
 
@@ -86,7 +86,7 @@ def test_overview_kpis_and_quadrant_list_match_riskcore():
 def test_weight_slider_changes_tier_counts_to_riskcore_numbers():
     from riskcore.rules import with_points
     at = app().run()
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     no_exception(at)
     c = at.session_state["_ctx"]
     before = {t: metric(at, f"{t.capitalize()} tier") for t in ("low", "medium", "high")}
@@ -104,7 +104,7 @@ def test_weight_slider_changes_tier_counts_to_riskcore_numbers():
 def test_movement_matrix_matches_riskcore():
     from riskcore.rules import with_points
     at = app().run()
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     c = at.session_state["_ctx"]
     at.slider(key="weight:usage_drop").set_value(80).run()
     no_exception(at)
@@ -130,7 +130,7 @@ def test_movement_matrix_matches_riskcore():
 
 def test_save_and_publish_a_draft_version():
     at = app().run()
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     c = at.session_state["_ctx"]
     n_before = len(c.versions.versions())
     at.slider(key="weight:usage_drop").set_value(33).run()
@@ -158,7 +158,7 @@ def test_account_deep_link_shows_its_reasons():
     frame = frame[frame["reasons"].map(lambda r: r is not None and len(r) >= 2)]
     row = frame.sort_values(["risk_score", "account_id"], ascending=[False, True]).iloc[0]
     at.query_params["account"] = row["account_id"]
-    at.switch_page("pages/accounts.py").run()
+    at.switch_page("ui/accounts.py").run()
     no_exception(at)
     assert at.header[0].value.replace("\\", "") == row["account_name"]
     reasons = frame_with(at, "rule_id", "points")
@@ -172,7 +172,7 @@ def test_account_deep_link_unknown_id_warns():
     at = app()
     at.query_params["account"] = "no-such-account"
     at.run()
-    at.switch_page("pages/accounts.py").run()
+    at.switch_page("ui/accounts.py").run()
     no_exception(at)
     assert any(md_escape("no-such-account") in w.value for w in at.warning)
 
@@ -180,7 +180,7 @@ def test_account_deep_link_unknown_id_warns():
 def test_account_filters_narrow_the_list():
     at = app().run()
     c = at.session_state["_ctx"]
-    at.switch_page("pages/accounts.py").run()
+    at.switch_page("ui/accounts.py").run()
     frame = scored_independently(c, c.rs)
     at.multiselect(key="f_tier").set_value(["high"]).run()
     no_exception(at)
@@ -197,7 +197,7 @@ CHURN_CSV = (
 
 def test_pages_render_on_an_uploaded_account_table():
     at = app().run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("ui/data.py").run()
     no_exception(at)
     at.file_uploader(key="upload").set_value(("churn.csv", CHURN_CSV, "text/csv")).run()
     no_exception(at)
@@ -223,15 +223,15 @@ def test_calibration_on_an_account_table_is_cross_validated_without_horizon():
     """No dates: no horizon buttons or as-of date; every account is scored; cross-validated (k folds)."""
     from riskcore.backtest import run_backtest
     at = app().run()
-    at.switch_page("pages/calibration.py").run()
+    at.switch_page("ui/calibration.py").run()
     no_exception(at)
     assert "cal_horizon" in at.session_state and "cal_as_of" in at.session_state  # activity data: both shown
     at = app().run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("ui/data.py").run()
     at.file_uploader(key="upload").set_value(("churn.csv", CHURN_CSV, "text/csv")).run()
     at.button(key="load_upload").click().run()
     at.button(key="starter_rules").click().run()
-    at.switch_page("pages/calibration.py").run()
+    at.switch_page("ui/calibration.py").run()
     no_exception(at)
     assert "cal_horizon" not in at.session_state and "cal_as_of" not in at.session_state
     assert not at.date_input
@@ -251,11 +251,11 @@ def test_calibration_warns_about_the_outcome_in_disguise():
     """A Telco-like export with `Churn Label` / `Churn Score` / `Churn Reason`: the page names them."""
     data = (ROOT / "tests" / "data" / "exports" / "telco_leaky.csv").read_bytes()
     at = app().run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("ui/data.py").run()
     at.file_uploader(key="upload").set_value(("telco.csv", data, "text/csv")).run()
     at.button(key="load_upload").click().run()
     at.button(key="starter_rules").click().run()
-    at.switch_page("pages/calibration.py").run()
+    at.switch_page("ui/calibration.py").run()
     no_exception(at)
     warned = [w.value.replace("\\", "") for w in at.warning]
     for col in ("Churn Label", "Churn Score", "Churn Reason"):
@@ -265,7 +265,7 @@ def test_calibration_warns_about_the_outcome_in_disguise():
 
 def test_failed_upload_keeps_previous_data():
     at = app().run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("ui/data.py").run()
     before = at.session_state["_ctx"].store
     bad = b"customerID,Churn\nA,Yes\nA,No\n"  # duplicated id
     at.file_uploader(key="upload").set_value(("dup.csv", bad, "text/csv")).run()
@@ -282,7 +282,7 @@ def test_import_toml_becomes_the_draft_and_export_round_trips():
     from riskcore.rules import load_ruleset, ruleset_to_toml, with_points
     from riskcore.workspace import DEFAULT_RULES
     at = app().run()
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     text = ruleset_to_toml(with_points(load_ruleset(DEFAULT_RULES), {"usage_drop": 5}))
     at.file_uploader(key="import_toml").set_value(("mine.toml", text.encode(), "application/toml")).run()
     no_exception(at)
@@ -296,7 +296,7 @@ def test_import_toml_becomes_the_draft_and_export_round_trips():
 
 def test_suggested_weights_load_into_the_draft():
     at = app().run()
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     at.button(key="suggest_weights").click().run()
     assert not at.exception
     assert any("Suggested weights" in s.value for s in at.success), [e.value for e in at.error]
@@ -321,7 +321,7 @@ def test_overview_density_mode_keeps_exact_quadrant_counts(monkeypatch):
 def test_unchanged_accuracy_is_grey_not_red():
     """A draft equal to the published rule set shows AUC / Brier deltas without colour or arrow."""
     at = app().run()
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     no_exception(at)
     shown = {m.label: m for m in at.metric if m.label in ("AUC (draft)", "Brier (draft)")}
     assert set(shown) == {"AUC (draft)", "Brier (draft)"}
@@ -341,7 +341,7 @@ def test_tuning_names_overrides_and_value_column_the_data_cannot_honour():
     rs = replace(rs, overrides=rs.overrides + (Override(rule="usage_drop", segment="Enterprize", points=5),),
                  quadrant=replace(rs.quadrant, value_column="no_such_column"))
     at = app().run()
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     at.file_uploader(key="import_toml").set_value(("odd.toml", ruleset_to_toml(rs).encode(),
                                                    "application/toml")).run()
     no_exception(at)

@@ -76,7 +76,7 @@ def test_not_signed_in_sees_only_the_sign_in_screen():
     no_exception(at)
     assert [b.key for b in at.button] == ["login"]
     assert not at.dataframe and not at.metric and "_ctx" not in at.session_state
-    at.switch_page("pages/accounts.py").run()  # a deep link changes nothing
+    at.switch_page("ui/accounts.py").run()  # a deep link changes nothing
     assert not at.dataframe and "_ctx" not in at.session_state
 
 
@@ -86,7 +86,7 @@ def test_unknown_user_sees_a_clear_message_and_nothing_else():
     assert any("has no role yet" in e.value and md_escape(STRANGER) in e.value for e in at.error)
     assert not at.dataframe and not at.metric and "_ctx" not in at.session_state
     assert [b.key for b in at.button] == ["logout"]
-    at.switch_page("pages/data.py").run()
+    at.switch_page("ui/data.py").run()
     assert not at.dataframe and "_ctx" not in at.session_state
 
 
@@ -113,7 +113,7 @@ def test_signed_in_user_and_log_out_in_the_sidebar():
 def test_csm_sees_only_their_own_book_on_accounts():
     at = app(signed_in(CSM))
     no_exception(at)
-    at.switch_page("pages/accounts.py").run()
+    at.switch_page("ui/accounts.py").run()
     no_exception(at)
     assert owners_listed(at) == {"Ava Patel"}
     assert at.multiselect(key="f_owner").options == ["Ava Patel"]  # other owners are not even offered
@@ -125,17 +125,17 @@ def test_csm_sees_only_their_own_book_on_accounts():
 
 def test_csm_book_by_their_name_in_the_data():
     at = app(signed_in(CSM_BY_NAME, "Ben Okafor"))
-    at.switch_page("pages/accounts.py").run()
+    at.switch_page("ui/accounts.py").run()
     no_exception(at)
     assert owners_listed(at) == {"Ben Okafor"}
 
 
 def test_admin_sees_every_book_and_opens_data():
     at = app(signed_in(ADMIN))
-    at.switch_page("pages/accounts.py").run()
+    at.switch_page("ui/accounts.py").run()
     no_exception(at)
     assert owners_listed(at) == sample_owners()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("ui/data.py").run()
     no_exception(at)
     assert page_title(at) == "Data" and at.file_uploader(key="upload")
 
@@ -145,13 +145,13 @@ def test_csm_and_leader_cannot_open_data(email):
     at = app(signed_in(email))
     no_exception(at)
     with pytest.raises(ValueError, match="Could not find a navigation page"):  # not in the navigation
-        at.switch_page("pages/data.py")
+        at.switch_page("ui/data.py")
     assert not at.get("file_uploader")
 
 
 def test_data_page_run_directly_refuses_a_csm():
     """Defence in depth: the page checks the role itself, not only app.py's navigation."""
-    at = app(signed_in(CSM), script=str(ROOT / "pages" / "data.py"))
+    at = app(signed_in(CSM), script=str(ROOT / "ui" / "data.py"))
     no_exception(at)
     assert any("Only the admin and RevOps roles may load data" in e.value for e in at.error)
     assert not at.get("file_uploader")
@@ -161,13 +161,13 @@ def test_local_mode_without_auth_is_the_admin():
     at = app(None, secrets=None)
     no_exception(at)
     assert not [b for b in at.button if b.key in ("login", "logout")]
-    at.switch_page("pages/data.py").run()
+    at.switch_page("ui/data.py").run()
     assert page_title(at) == "Data"
 
 
 def test_csm_cannot_publish():
     at = app(signed_in(CSM))
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     no_exception(at)
     for key in ("save_publish", "publish_version"):
         found = [b for b in at.button if b.key == key]
@@ -175,9 +175,9 @@ def test_csm_cannot_publish():
 
 
 def test_boundary_decision_per_role(monkeypatch):
-    """pages._access with st.user / st.secrets replaced at the boundary (no script run)."""
+    """ui.access with st.user / st.secrets replaced at the boundary (no script run)."""
     sys.path.insert(0, str(ROOT))
-    import pages._access as pa
+    import ui.access as pa
     from riskcore.aggregates import Filters
     monkeypatch.setattr(pa, "secrets_dict", lambda: SECRETS)
     for email, role, data, publish in ((ADMIN, "admin", True, True), (REVOPS, "revops", True, True),

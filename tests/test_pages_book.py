@@ -106,7 +106,7 @@ def book_size(at) -> int:
 def test_the_search_finds_other_books_for_an_admin(others):
     """The control: the admin's Tuning movers and Overview list other owners' accounts, and the
     search reports them (so an empty result for the CSM means something)."""
-    at = open_page(ADMIN, "pages/tuning.py")
+    at = open_page(ADMIN, "ui/tuning.py")
     move_weights(at)
     assert {"names", "owners", "arr"} <= set(leaks(at, others))  # the movers table has no id column
     at = open_page(ADMIN, None)
@@ -115,7 +115,7 @@ def test_the_search_finds_other_books_for_an_admin(others):
 
 
 def test_tuning_shows_only_the_book(others):
-    at = open_page(CSM, "pages/tuning.py")
+    at = open_page(CSM, "ui/tuning.py")
     move_weights(at)
     movers = frame_with(at, "account", "move", "owner")
     assert len(movers) > 0 and set(movers["owner"]) == {OWNER}
@@ -145,7 +145,7 @@ def test_overview_shows_only_the_book(others):
 
 
 def test_accounts_list_and_views_show_only_the_book(others):
-    at = open_page(CSM, "pages/accounts.py")
+    at = open_page(CSM, "ui/accounts.py")
     assert leaks(at, others) == {}
     assert set(at.multiselect(key="f_owner").options) == {OWNER}  # no other owner to pick
     assert at.toggle(key="f_group_parent").disabled  # a parent's roll-up would sum other books
@@ -157,7 +157,7 @@ def test_accounts_list_and_views_show_only_the_book(others):
         at = app(signed_in(CSM))
         at.query_params["account"] = account
         at.run()
-        at.switch_page("pages/accounts.py").run()
+        at.switch_page("ui/accounts.py").run()
         no_exception(at)
         found = leaks(at, others)
         if account == other:  # the id the user typed is echoed in the warning; nothing else of it
@@ -169,5 +169,5 @@ def test_accounts_list_and_views_show_only_the_book(others):
 
 
 def test_calibration_lists_no_account(others):
-    at = open_page(CSM, "pages/calibration.py")
+    at = open_page(CSM, "ui/calibration.py")
     assert leaks(at, others) == {}

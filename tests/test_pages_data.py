@@ -60,7 +60,7 @@ def small_sample(tmp_path_factory):
 def data_page():
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("ui/data.py").run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 
@@ -178,7 +178,7 @@ def test_server_path_inside_the_configured_root_loads(tmp_path, monkeypatch):
 def test_check_server_path_resolves_links_and_dots(tmp_path, monkeypatch):
     import sys
     sys.path.insert(0, str(ROOT))
-    from pages._access import check_server_path, data_roots
+    from ui.access import check_server_path, data_roots
     root, outside = tmp_path / "root", tmp_path / "outside"
     root.mkdir()
     outside.mkdir()

@@ -17,7 +17,7 @@ from riskcore.appstate import md_escape
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 TELCO = (ROOT / "tests" / "data" / "exports" / "telco_leaky.csv").read_bytes()
-PAGES = ["pages/overview.py", "pages/accounts.py", "pages/tuning.py", "pages/calibration.py"]
+PAGES = ["ui/overview.py", "ui/accounts.py", "ui/tuning.py", "ui/calibration.py"]
 BANNER = md_escape("21 of 21 rules cannot run on this data: every account scores 0 on them")
 
 
@@ -38,7 +38,7 @@ def ok(at) -> None:
 
 
 def upload(at, name: str, data: bytes = TELCO) -> None:
-    at.switch_page("pages/data.py").run()
+    at.switch_page("ui/data.py").run()
     at.file_uploader(key="upload").set_value((name, data, "text/csv")).run()
     at.button(key="load_upload").click().run()
     ok(at)
@@ -78,7 +78,7 @@ def test_banner_on_every_page_then_starter_rules_in_one_click():
     c = at.session_state["_ctx"]
     assert c.rs_label == "Draft (this session)"
     assert scored(c, c.rs)["risk_score"].max() > 0
-    at.switch_page("pages/overview.py").run()
+    at.switch_page("ui/overview.py").run()
     ok(at)
     assert BANNER not in [w.value for w in at.warning]
 
@@ -89,7 +89,7 @@ def test_publishing_for_an_upload_leaves_the_sample_alone():
     sample_published = sample_vs.published()
     upload(at, "telco.csv")
     at.button(key="starter_rules").click().run()
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     at.text_input(key="save_note").set_value("starter rules for telco").run()
     at.button(key="save_publish").click().run()
     ok(at)
@@ -99,18 +99,18 @@ def test_publishing_for_an_upload_leaves_the_sample_alone():
         "starter rules for telco"
     assert sample_vs.published() == sample_published  # untouched
 
-    at.switch_page("pages/data.py").run()
+    at.switch_page("ui/data.py").run()
     at.segmented_control(key="data_source").set_value("Sample").run()
     at.button(key="use_sample").click().run()
     c = at.session_state["_ctx"]
     assert c.versions is sample_vs and c.rs_label == f"v{sample_published} (published)"
     assert at.session_state["draft"] == c.published  # the starter draft stayed with telco.csv
-    at.switch_page("pages/overview.py").run()
+    at.switch_page("ui/overview.py").run()
     ok(at)
     c = at.session_state["_ctx"]
     assert c.versions is sample_vs and c.rs == c.published  # draft or published: the sample's own rules
     frame = scored(c, c.rs)
-    from pages._common import money
+    from ui.session import money
     assert metric(at, "Accounts") == f"{len(frame):,}" and len(frame) > 0
     assert metric(at, "Total ARR") == money(frame["value"].sum()) and frame["value"].sum() > 0
 
@@ -124,7 +124,7 @@ def test_publishing_for_an_upload_leaves_the_sample_alone():
 def test_publishing_rules_that_cannot_run_asks_first():
     at = app()
     upload(at, "confirm.csv")
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     vs = at.session_state["_ctx"].versions
     assert vs.published() == 1  # the default rule set, seeded
     at.button(key="save_publish").click().run()  # the draft is the default set: no rule can run here
@@ -143,9 +143,9 @@ def test_publishing_rules_that_cannot_run_asks_first():
     assert any(md_escape("Saved as v2 and published.") in s.value for s in at.success)
 
     # a set whose rules all run publishes at once; going back to one that cannot asks again
-    at.switch_page("pages/data.py").run()
+    at.switch_page("ui/data.py").run()
     at.button(key="starter_rules").click().run()
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     at.button(key="save_publish").click().run()
     ok(at)
     assert vs.published() == 3 and not [w for w in at.warning if "Publish anyway" in w.value]
@@ -160,10 +160,10 @@ def test_publishing_rules_that_cannot_run_asks_first():
     at.selectbox(key="publish_pick").set_value(2).run()
     at.button(key="publish_version").click().run()
     assert any("Publish anyway" in w.value for w in at.warning)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("ui/data.py").run()
     at.segmented_control(key="data_source").set_value("Sample").run()
     at.button(key="use_sample").click().run()
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     ok(at)
     assert not [w for w in at.warning if "Publish anyway" in w.value] and "publish_pending" not in at.session_state
     assert vs.published() == 1
@@ -174,7 +174,7 @@ def test_two_uploads_with_the_same_name_keep_their_own_rule_sets():
     upload(at, "twin.csv")
     first = at.session_state["_ctx"]
     at.button(key="starter_rules").click().run()
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     at.button(key="save_publish").click().run()
     ok(at)
     other = TELCO.replace(b"Month-to-month", b"Monthly")  # another export called twin.csv

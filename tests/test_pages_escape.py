@@ -100,7 +100,7 @@ def assert_literal(at, *expected: str) -> None:
 def test_account_query_parameter_is_literal():
     for value in (LINK, IMAGE):
         at = app({"account": value})
-        at.switch_page("pages/accounts.py").run()
+        at.switch_page("ui/accounts.py").run()
         assert not at.exception
         assert at.warning, "the unknown id is reported"
         assert_literal(at, value)
@@ -108,14 +108,14 @@ def test_account_query_parameter_is_literal():
 
 def test_account_name_owner_and_segment_are_literal():
     at = app({"account": "C1"})
-    at.switch_page("pages/accounts.py").run()
+    at.switch_page("ui/accounts.py").run()
     assert not at.exception
     assert_literal(at, LINK, IMAGE, AUTOLINK)  # header (name), caption (owner, segment)
 
 
 def test_list_filters_in_the_caption_are_literal():
     at = app()
-    at.switch_page("pages/accounts.py").run()
+    at.switch_page("ui/accounts.py").run()
     at.multiselect(key="f_owner").set_value([IMAGE])
     at.text_input(key="f_search").input(LINK).run()
     assert not at.exception
@@ -124,7 +124,7 @@ def test_list_filters_in_the_caption_are_literal():
 
 def test_rule_labels_file_names_and_thresholds_are_literal():
     at = app()
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     name = f"{LINK}.toml"
     at.file_uploader(key="import_toml").set_value((name, hostile_rules().encode(), "application/toml")).run()
     assert not at.exception
@@ -142,17 +142,17 @@ def test_rule_labels_file_names_and_thresholds_are_literal():
 
 def test_segment_labels_on_the_overview_are_literal():
     at = app()
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     at.file_uploader(key="import_toml").set_value(("r.toml", hostile_rules().encode(), "application/toml")).run()
     at.sidebar.selectbox(key="ruleset_choice").set_value("draft")
-    at.switch_page("pages/overview.py").run()
+    at.switch_page("ui/overview.py").run()
     assert not at.exception
     assert_literal(at, f"{LINK} {IMAGE}")  # behavioural segment labels in st.table
 
 
 def test_data_page_file_names_and_paths_are_literal():
     at = app()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("ui/data.py").run()
     name = f"{LINK}.csv"
     at.file_uploader(key="upload").set_value((name, b"customerID,ARR\nC1,10\n", "text/csv")).run()
     assert not at.exception

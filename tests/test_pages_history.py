@@ -81,7 +81,7 @@ def test_overview_segment_sizes_equal_riskcore():
 
 def test_accounts_alerted_since_filter_lists_riskcore_accounts():
     at = app().run()
-    at.switch_page("pages/accounts.py").run()
+    at.switch_page("ui/accounts.py").run()
     no_exception(at)
     c = at.session_state["_ctx"]
     since = c.as_of - timedelta(days=10)
@@ -99,7 +99,7 @@ def test_accounts_behaviour_filter_and_column_equal_riskcore():
     from riskcore.segments import segments_df
     from riskcore.signals import signals_table
     at = app().run()
-    at.switch_page("pages/accounts.py").run()
+    at.switch_page("ui/accounts.py").run()
     c = at.session_state["_ctx"]
     with c.store.lock:
         segs = segments_df(c.store, c.rs, signals_table(c.store, c.as_of))
@@ -119,7 +119,7 @@ def test_account_view_shows_riskcore_sentences():
     found = hist.alerts(c.rs, appstate.previous_period(c.as_of), store=c.store)
     acc = next(a["account_id"] for a in found if a["alert"] == "score_jump")
     at.query_params["account"] = acc
-    at.switch_page("pages/accounts.py").run()
+    at.switch_page("ui/accounts.py").run()
     no_exception(at)
     shown = "\n".join(m.value for m in at.markdown).replace("\\", "")
     checked = 0
@@ -161,7 +161,7 @@ def test_overview_and_account_view_from_snapshots_label_rule_set_changes(tmp_pat
     # an account whose score moved only through the edit: the marker and the rule-set sentence
     acc = next(a["account_id"] for a in expected if a["cause"] == "rule_set" and a["alert"] == "score_jump")
     at.query_params["account"] = acc
-    at.switch_page("pages/accounts.py").run()
+    at.switch_page("ui/accounts.py").run()
     no_exception(at)
     import json
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)

@@ -13,7 +13,7 @@ from conftest import app_env, shown
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-PAGES = ["pages/overview.py", "pages/accounts.py", "pages/tuning.py", "pages/calibration.py", "pages/data.py"]
+PAGES = ["ui/overview.py", "ui/accounts.py", "ui/tuning.py", "ui/calibration.py", "ui/data.py"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -69,13 +69,13 @@ def test_choosing_the_published_version_follows_a_new_publish():
     from riskcore.rules import load_ruleset
     at = app().run()
     assert ctx(at).rs_label == f"v{versions().published()} (published)"
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     at.slider(key="weight:usage_drop").set_value(44).run()
     at.button(key="save_publish").click().run()
     no_exception(at)
     new = versions().published()
     assert load_ruleset(versions().text(new)).rule("usage_drop").points == 44
-    for page in ("pages/tuning.py", "pages/overview.py"):
+    for page in ("ui/tuning.py", "ui/overview.py"):
         at.switch_page(page).run()
         assert ctx(at).rs_label == f"v{new} (published)" and ctx(at).rs.rule("usage_drop").points == 44
     versions().publish(1)  # leave the home as the other tests expect
@@ -85,7 +85,7 @@ def test_an_explicit_older_version_stays_chosen():
     at = app().run()
     at.sidebar.selectbox(key="ruleset_choice").set_value(2).run()
     versions().publish(1)
-    at.switch_page("pages/accounts.py").run()
+    at.switch_page("ui/accounts.py").run()
     assert ctx(at).rs_label == "v2"
 
 
@@ -98,7 +98,7 @@ def test_the_url_restores_the_sidebar_and_the_filters():
     at = app(as_of=str(last.replace(day=1))).run()
     assert ctx(at).as_of == last.replace(day=1) != last
     at = app(rules="v2", dim="payment", tier=["high", "medium"], q="ACC", renews="120")
-    at.switch_page("pages/accounts.py").run()
+    at.switch_page("ui/accounts.py").run()
     no_exception(at)
     assert at.multiselect(key="f_tier").value == ["high", "medium"]
     assert at.text_input(key="f_search").value == "ACC" and at.number_input(key="f_renewal").value == 120
@@ -122,7 +122,7 @@ def test_bad_query_parameters_are_ignored_and_never_shown(page):
     texts, _ = shown(at)
     for v in ("onerror", "evil.example", "/etc/passwd", "<script>", "Nowhere", "bogus"):
         assert not any(v in t for t in texts), v
-    if page == "pages/accounts.py":
+    if page == "ui/accounts.py":
         assert at.multiselect(key="f_tier").value == ["high"]  # the one allowed value of the list stays
         assert at.number_input(key="f_renewal").value is None and at.text_input(key="f_search").value == "xy"
 
@@ -135,7 +135,7 @@ def test_a_draft_comes_back_from_its_record():
     rs = with_points(load_ruleset(versions().text(1)), {"usage_drop": 77})
     DraftStore(Path(os.environ["RISKCORE_HOME"]) / ".drafts").save(did, Record(draft=ruleset_to_toml(rs)))
     at = app(draft=did, rules="draft")
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     no_exception(at)
     assert at.session_state["draft"].rule("usage_drop").points == 77
     assert at.slider(key="weight:usage_drop").value == 77
@@ -150,7 +150,7 @@ def test_an_edited_draft_gets_an_id_and_a_record():
     from riskcore.drafts import DraftStore
     from riskcore.rules import load_ruleset
     at = app()
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     assert at.session_state.get("_draft_id") is None  # untouched: nothing stored
     at.slider(key="weight:inactive_7d").set_value(3).run()
     did = at.session_state["_draft_id"]
@@ -180,7 +180,7 @@ def test_a_tampered_draft_is_named_and_not_used(draft_text, words):
 def test_an_upload_stays_the_dataset_of_a_reload():
     from test_pages import CHURN_CSV
     at = app()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("ui/data.py").run()
     at.file_uploader(key="upload").set_value(("churn state.csv", CHURN_CSV, "text/csv")).run()
     at.button(key="load_upload").click().run()
     no_exception(at)
@@ -192,7 +192,7 @@ def test_an_upload_stays_the_dataset_of_a_reload():
     assert param.startswith("upload:churn_state-")
     did = at.session_state["_draft_id"]  # the mapping chosen on the Data page is kept under the draft id
     again = app(data=param, draft=did)  # a new session with the URL the browser shows
-    again.switch_page("pages/data.py").run()
+    again.switch_page("ui/data.py").run()
     no_exception(again)
     assert ctx(again).data_key == key and ctx(again).store.dataset.kind == "account_table"
     assert any("churn state.csv" in t.value for t in again.text)  # the user's name, not the stored copy's
@@ -200,7 +200,7 @@ def test_an_upload_stays_the_dataset_of_a_reload():
 
 def test_versions_panel_diff_note_and_a_deliberate_publish():
     at = app()
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     assert at.selectbox(key="publish_pick").value is None
     assert at.button(key="publish_version").disabled
     before = versions().versions()[-1].number
@@ -281,16 +281,16 @@ def test_another_users_draft_is_not_opened():
 
 def test_accounts_tier_of_follows_the_sidebar_until_chosen():
     at = app()
-    at.switch_page("pages/accounts.py").run()
+    at.switch_page("ui/accounts.py").run()
     assert at.selectbox(key="f_dimension").value == "churn"
     at.sidebar.selectbox(key="dimension").set_value("payment").run()
     assert at.selectbox(key="f_dimension").value == "payment"
-    at.switch_page("pages/overview.py").run()
+    at.switch_page("ui/overview.py").run()
     at.sidebar.selectbox(key="dimension").set_value("fraud").run()
-    at.switch_page("pages/accounts.py").run()
+    at.switch_page("ui/accounts.py").run()
     assert at.selectbox(key="f_dimension").value == "fraud"
     at.selectbox(key="f_dimension").set_value("churn").run()  # chosen: it stays
-    at.switch_page("pages/overview.py").run()
+    at.switch_page("ui/overview.py").run()
     at.sidebar.selectbox(key="dimension").set_value("payment").run()
-    at.switch_page("pages/accounts.py").run()
+    at.switch_page("ui/accounts.py").run()
     assert at.selectbox(key="f_dimension").value == "churn"

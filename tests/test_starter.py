@@ -180,7 +180,7 @@ def test_data_page_starter_shows_what_it_left_out(tmp_path_factory):
     from streamlit.testing.v1 import AppTest
     with app_env(tmp_path_factory):
         at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120).run()
-        at.switch_page("pages/data.py").run()
+        at.switch_page("ui/data.py").run()
         data = (EXPORTS / "telco_leaky.csv").read_bytes()
         at.file_uploader(key="upload").set_value(("telco.csv", data, "text/csv")).run()
         at.button(key="load_upload").click().run()

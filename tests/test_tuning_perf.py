@@ -167,7 +167,7 @@ def test_slider_rerun_scores_no_account(monkeypatch, tmp_path):
     monkeypatch.delenv("RISKCORE_DATA", raising=False)
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
     at.run()
-    at.switch_page("pages/tuning.py").run()
+    at.switch_page("ui/tuning.py").run()
     calls = []
     real = scoring.score
     monkeypatch.setattr(scoring, "score", lambda *a, **k: calls.append(1) or real(*a, **k))

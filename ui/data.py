@@ -1,6 +1,6 @@
 """Data (admin, revops): choose the dataset, upload and map an account table, see what was rejected and why.
 
-Only roles that may load data open this page (pages._access); server paths are limited to the
+Only roles that may load data open this page (ui.access); server paths are limited to the
 data roots (RISKCORE_DATA_ROOT). A new dataset gets its own store, locked down once loaded; a
 rejected file leaves the previous data active.
 """
@@ -12,11 +12,11 @@ from pathlib import PurePath
 import pandas as pd
 import streamlit as st
 
-from pages import _layout as layout
-from pages._access import ROOT_ENV, check_server_path, current_access, data_roots, require_page
-from pages._applies import start_from_starter, starter_result
-from pages._common import ctx, shared_store
-from pages._datasets import dataset_name, register, switch_to
+from ui import layout
+from ui.access import ROOT_ENV, check_server_path, current_access, data_roots, require_page
+from ui.applies import start_from_starter, starter_result
+from ui.session import ctx, shared_store
+from ui.datasets import dataset_name, register, switch_to
 from riskcore import appstate, display
 from riskcore.appstate import md_escape
 from riskcore.db import Mapping

@@ -9,10 +9,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import _applies as applies
-from pages import _layout as layout
-from pages._access import require_page
-from pages._common import TIER_COLORS, backtest, ctx
+from ui import applies
+from ui import layout
+from ui.access import require_page
+from ui.session import TIER_COLORS, backtest, ctx
 from riskcore import appstate, display
 from riskcore.aggregates import NO_SEGMENT
 from riskcore.report import user_message

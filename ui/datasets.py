@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._common import current_data, draft, published_ruleset, set_data, set_draft, shared_versions
+from ui.session import current_data, draft, published_ruleset, set_data, set_draft, shared_versions
 from riskcore import appstate
 from riskcore.db import Mapping
 from riskcore.versions import Library

@@ -62,9 +62,9 @@ def owners_in_data(store: Store | None) -> list[str]:
 
 
 def _session_store() -> Store | None:
-    """The store this session scores with (pages._common; imported late: _common may import us)."""
+    """The store this session scores with (ui.session; imported late: ui.session imports us)."""
     try:
-        from pages._common import current_data, shared_store
+        from ui.session import current_data, shared_store
         key, mapping = current_data()
         return shared_store(key, mapping)
     except Exception:  # no data loaded (yet): a CSM's book can still come from [riskcore.owners]
@@ -104,8 +104,8 @@ def book_only(access: acc.Access | None = None) -> bool:
 def require_page(page: str) -> acc.Access:
     """Stop the script run with the reason unless the user may open `page` (riskcore.access.PAGES).
 
-    app.py only lists allowed pages; this also covers a page file that runs without app.py
-    (Streamlit's legacy pages/ mode before st.navigation first ran in the process)."""
+    app.py only lists allowed pages; this also covers a page file run without app.py
+    (`streamlit run ui/data.py`, AppTest.from_file on a page)."""
     access = current_access()
     if not access.can_open(page):
         st.error(md_escape(access.message or f"Your role ({access.role}) cannot open this page."))

@@ -46,7 +46,7 @@ def drafts() -> DraftStore:
 
 def owner() -> str:
     """Whose drafts these are: the signed-in user's email, "" in local single-user mode."""
-    from pages._access import signed_in_user
+    from ui.access import signed_in_user
     user = signed_in_user()
     return (user.email or user.name or "") if user.signed_in else ""
 
@@ -187,7 +187,7 @@ def _url_name(data_key: str) -> str:
 
 
 def may_load() -> bool:
-    from pages._access import current_access
+    from ui.access import current_access
     try:
         return current_access().can("load_data")
     except Exception:  # noqa: BLE001 - no access decision possible: do not load from a URL
@@ -197,7 +197,7 @@ def may_load() -> bool:
 def restore_data() -> None:
     """The dataset the URL names (an upload's stored copy or a checked server path; only for a user who
     may load data), with the label and column mapping this draft's record kept for it."""
-    from pages._access import check_server_path
+    from ui.access import check_server_path
     if "data_key" not in st.session_state:
         st.session_state["data_key"], st.session_state["data_mapping"] = default_data(), None
     raw = url_values("data")
@@ -207,7 +207,7 @@ def restore_data() -> None:
     if key == st.session_state.get("data_key"):
         return
     kept_set = (st.session_state.get(RECORD) or Record()).datasets.get(_url_name(key))
-    from pages._common import set_data
+    from ui.session import set_data
     set_data(key, kept_set.mapping if kept_set else None)
     label = kept_set.label if kept_set and kept_set.label else (us.upload_label(key) if key else "")
     if key:
@@ -271,7 +271,7 @@ def restore_draft() -> None:
     if record is None:  # unknown id (expired, another server): ignored
         return
     if record.draft is not None:
-        from pages._common import load_rules, set_draft
+        from ui.session import load_rules, set_draft
         from riskcore.report import user_message
         try:
             rs = load_rules(record.draft)

@@ -4,7 +4,6 @@ the new alerts and the behavioural segments with their movement since the previo
 from __future__ import annotations
 
 import html
-import os
 from dataclasses import replace
 from datetime import date
 
@@ -12,20 +11,20 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import _applies as applies
-from pages import _layout as layout
-from pages._access import restrict_filters
-from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
+from ui import applies
+from ui import layout
+from ui.access import restrict_filters
+from ui.session import (QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, setting,
+                        shared_catalog)
 from riskcore import aggregates as agg
 from riskcore import appstate, display
 from riskcore import timeline as tl
 from riskcore.appstate import md_escape
 from riskcore.valueaxis import value_name_for, value_phrase
 
-MAX_POINTS = int(os.environ.get("RISKCORE_MAX_POINTS") or 20000)  # above: a density grid
-
-SNAPSHOTS = os.environ.get("RISKCORE_SNAPSHOTS") or None  # a snapshot store: history from it
-LIVE_HISTORY_MAX = int(os.environ.get("RISKCORE_LIVE_HISTORY_MAX", "200000"))  # accounts
+MAX_POINTS = setting("RISKCORE_MAX_POINTS")  # above: a density grid
+SNAPSHOTS = setting("RISKCORE_SNAPSHOTS")  # a snapshot store: history from it
+LIVE_HISTORY_MAX = setting("RISKCORE_LIVE_HISTORY_MAX")  # accounts: above, history from snapshots only
 
 
 c = ctx()
@@ -267,7 +266,7 @@ with tab_alerts:
                            "cause": st.column_config.TextColumn("cause", help="'rule-set change': the move comes "
                                                                 "from editing the rules, not from the customer")})
         if ev and ev.selection and ev.selection.rows:
-            st.switch_page("pages/accounts.py",
+            st.switch_page("ui/accounts.py",
                            query_params={"account": str(frame.iloc[ev.selection.rows[0]]["account_id"])})
 
 with tab_segments:

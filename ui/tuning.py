@@ -6,11 +6,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages._common import (QUADRANTS, TIER_COLORS, TIERS, ctx, draft, load_rules, money, quick_accuracy,
+from ui.session import (QUADRANTS, TIER_COLORS, TIERS, ctx, draft, load_rules, money, quick_accuracy,
                            scored_table, set_draft)
-from pages import _applies as applies
-from pages import _layout as layout
-from pages._access import require_page, restrict_filters, signed_in_user
+from ui import applies
+from ui import layout
+from ui.access import require_page, restrict_filters, signed_in_user
 from riskcore import aggregates as agg
 from riskcore import appstate, display
 from riskcore.appstate import md_escape
@@ -379,7 +379,7 @@ def live() -> None:
     controls, results = layout.panes("tuning", [2, 3])
     with controls:
         new = draw_controls(draft())
-    set_draft(new, clear_widgets=False)  # kept on the server too: a reload finds it (pages._state)
+    set_draft(new, clear_widgets=False)  # kept on the server too: a reload finds it (ui.state)
     _box["rs"] = new
     draft_rs = _with_dimension(new)
     with c.store.lock:

@@ -3,18 +3,18 @@ account view with the score history and what changed between its points."""
 
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import _applies as applies
-from pages._access import book_only, current_access, restrict_filters
-from pages import _layout as layout
-from pages._common import QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, shared_catalog
-from pages._state import kept
+from ui import applies
+from ui.access import book_only, current_access, restrict_filters
+from ui import layout
+from ui.session import (QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, setting,
+                        shared_catalog)
+from ui.state import kept
 from riskcore import urlstate as us
 from riskcore import aggregates as agg
 from riskcore import appstate, display
@@ -30,7 +30,7 @@ LIST_COLUMNS = ["account", "score", "tier", "top reasons", "playbook", "ARR", "r
 MAX_EXPORT = 200_000     # rows in a CSV download
 HISTORY_MONTHS = 6
 ALERT_LOOKBACK_DAYS = 92  # the "alerted since" date goes back at most this far (re-scoring is weekly)
-SNAPSHOTS = os.environ.get("RISKCORE_SNAPSHOTS") or None  # a snapshot store: history from it
+SNAPSHOTS = setting("RISKCORE_SNAPSHOTS")  # a snapshot store: history from it
 
 
 c = ctx()
@@ -190,7 +190,7 @@ def account_list() -> None:
     if restricted:  # a CSM chooses only among their own owners
         owners = [o for o in owners if o in access.book]
     segments = appstate.distinct_values(c.store, table, "segment")
-    # each filter is kept in the session and the URL (pages._state): the account view, Back and a reload keep it
+    # each filter is kept in the session and the URL (ui.state): the account view, Back and a reload keep it
     owner = row.multiselect("Owner", owners, key=kept("f_owner", us.Many("owner", (), tuple(owners))), width=190,
                             placeholder="any" if owners else "no owner column")
     segment = row.multiselect("Segment", segments, key=kept("f_segment", us.Many("segment", (), tuple(segments))),

@@ -13,9 +13,9 @@ from datetime import date
 
 import streamlit as st
 
-from pages import _state as state
-from pages._access import book_only
-from riskcore import appstate, display
+from ui import state
+from ui.access import book_only
+from riskcore import appstate, display, settings
 from riskcore.appstate import md_escape
 from riskcore.report import user_message
 from riskcore.db import Mapping, Store
@@ -51,15 +51,13 @@ class Ctx:
 @st.cache_resource(show_spinner="Loading data…", max_entries=8)
 def shared_store(data_key: str, mapping: Mapping | None = None) -> Store:
     """One loaded store per data path (and mapping), shared by every session."""
-    import os
     from riskcore.workspace import open_app_store  # file-backed, DuckDB memory capped (PRODUCT.md §8)
     from riskcore.security import lock_down  # rule SQL can never reach files once data is in
     if data_key:
         return lock_down(open_app_store(data_key, mapping=mapping))
     from riskcore.sample import ensure_sample
-    from riskcore.workspace import SAMPLE_ACCOUNTS
-    n = int(os.environ.get("RISKCORE_SAMPLE_ACCOUNTS") or SAMPLE_ACCOUNTS)
-    return lock_down(open_app_store(ensure_sample(n)))
+    from riskcore.workspace import sample_accounts
+    return lock_down(open_app_store(ensure_sample(sample_accounts())))
 
 
 @st.cache_resource
@@ -162,6 +160,16 @@ def dataset_text(store: Store) -> str:
         return got[1]
 
 
+def setting(name: str):
+    """The value of a riskcore setting (riskcore.settings); a bad value in the server's environment stops
+    the page with the message naming the variable, not a traceback."""
+    try:
+        return settings.get(name)
+    except settings.SettingError as e:
+        st.error(md_escape(f"The server's setting {e}. Ask the administrator to fix it."))
+        st.stop()
+
+
 # ---- session state -----------------------------------------------------------------------
 
 def current_data() -> tuple[str, Mapping | None]:
@@ -199,7 +207,7 @@ def published_ruleset(vs: VersionStore):
 
 def draft() -> object:
     """This session's draft rule set (starts as the published one; a reload finds it again through
-    the URL's draft id, pages._state)."""
+    the URL's draft id, ui.state)."""
     if "draft" not in st.session_state:
         from riskcore.rules import ruleset_to_toml
         vs = shared_versions(str(appstate.rules_home()), dataset_id(current_data()[0]))
@@ -225,23 +233,11 @@ def set_draft(rs, clear_widgets: bool = True, keep: bool = True) -> None:
 
 def page_setup() -> None:
     """Title, a local favicon (no network), wide layout, the sidebar collapsed on a narrow window
-    ("auto"), and the row sizes of pages._layout."""
-    from pages._layout import FAVICON, style
+    ("auto"), and the row sizes of ui.layout."""
+    from ui.layout import FAVICON, style
     st.set_page_config(page_title="riskcore: customer risk", page_icon=str(FAVICON), layout="wide",
                        initial_sidebar_state="auto")
     style()
-
-
-def _leave_legacy_pages_mode() -> None:
-    """Streamlit treats an app with a `pages/` folder as a legacy multipage app until st.navigation
-    has run once in the process; then a page file runs without app.py (file names in the menu, no
-    shared setup). Switch that off and rerun, so every run goes through app.py's st.navigation.
-    Only on a session's first run: a rerun would drop a button click (AppTest resets the flag on
-    every run; the pages draw their own sidebar, so they work either way)."""
-    from streamlit.runtime.pages_manager import PagesManager
-    if PagesManager.uses_pages_directory and "_ctx" not in st.session_state:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
 
 
 NO_RULES = ("This rule set has no rules: every account scores 0 and sits in the low tier. Import a rule set "
@@ -250,9 +246,8 @@ NO_RULES = ("This rule set has no rules: every account scores 0 and sits in the 
 
 def ctx() -> Ctx:
     """Draw the sidebar and return its choices; every page calls this first (a rule set without
-    rules is said once, at the top of the page, instead of empty charts that look like data)."""
-    _leave_legacy_pages_mode()
-    page_setup()
+    rules is said once, at the top of the page, instead of empty charts that look like data).
+    app.py has already set the page up (page_setup) before it ran the page."""
     c = sidebar()
     if not c.rs.rules:
         st.info(NO_RULES)
@@ -283,7 +278,7 @@ def _dataset_text(store: Store) -> str:
 def sidebar() -> Ctx:
     """Dataset, as-of date, rule-set version and risk dimension; stores the Ctx for the page.
 
-    One state for every page: each choice is kept in the session and the URL (pages._state), so a
+    One state for every page: each choice is kept in the session and the URL (ui.state), so a
     page switch, a reload or Back shows the same rule set, dimension and counts."""
     from riskcore import urlstate as us
     state.start_run()
@@ -302,7 +297,7 @@ def sidebar() -> Ctx:
         if note:
             st.warning(md_escape(note))
         st.caption("Dataset")
-        from pages._datasets import dataset_name  # the name the user knows ('telco.csv'), not the cache file's
+        from ui.datasets import dataset_name  # the name the user knows ('telco.csv'), not the cache file's
         source = dataset_name(data_key)
         st.text(f"{source}: {_dataset_kind(store) if book_only() else dataset_text(store)}")  # no totals for a CSM
         if store.dataset is not None and store.dataset.kind == "activity":

@@ -9,8 +9,8 @@ from typing import Callable
 
 import streamlit as st
 
-from pages._common import Ctx, set_draft
-from pages._datasets import dataset_name
+from ui.session import Ctx, set_draft
+from ui.datasets import dataset_name
 from riskcore import appstate
 from riskcore.appstate import md_escape
 from riskcore.coverage import Coverage, rule_coverage
