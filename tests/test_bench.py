@@ -231,7 +231,7 @@ def test_numpy_regroup_falls_back_to_sql(data, monkeypatch):
     check_all(store, pct, patterns_for(store, idx, pct))
 
     new = with_thresholds(rs, {"usage_drop": -0.25})
-    monkeypatch.setattr(scoring, "IN_MEMORY_MAX_ACCOUNTS", 100)
+    monkeypatch.setattr(scoring.index, "IN_MEMORY_MAX_ACCOUNTS", 100)  # read where the regroup runs
     assert scoring._regroup_in_memory(store, idx, new, ["usage_drop"]) is None
     check_all(store, new, patterns_for(store, idx, new))
 
