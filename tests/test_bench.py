@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st_h
 
 from riskcore import aggregates as agg
-from riskcore.bench import _same, bench_size, peer_degrees, peer_tiers, render, table
+from benchmarks.bench import _same, bench_size, peer_degrees, peer_tiers, render, table
 from riskcore.db import Store
 from riskcore.fixtures import random_signals_frame, signals_store
 from riskcore.rules import (DEFAULT_RULESET_PATH, Percentile, load_ruleset, with_enabled, with_fusion, with_points,
