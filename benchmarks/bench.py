@@ -16,6 +16,7 @@ measured with AppTest in a child process.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import os
@@ -285,8 +286,7 @@ def _rss_mb() -> float:
 
 def app_child(n: int, runs: int) -> dict:
     """Run the app headless at n accounts: Tuning page rerun times after a slider change, RSS."""
-    import functools
-    from streamlit.testing.v1 import AppTest
+    from streamlit.testing.v1 import AppTest  # optional and heavy: only the app child needs it
     spent: dict[str, float] = {}
 
     def timed(mod, name):  # where a rerun's time goes: the page looks these up at call time
