@@ -92,3 +92,11 @@ def test_movement_from_patterns_accepts_a_relabelled_rule_set(data):
     assert int(mv["accounts"].sum()) == idx.base.accounts
     with pytest.raises(ValueError, match="differ in thresholds or signals"):
         agg.tier_movement_from_patterns(idx.base, RS, with_thresholds(RS, {"no_qbr": 45}))
+
+
+def test_doctests_of_the_split_packages():
+    import doctest
+    import importlib
+    for name in ("riskcore.rules", "riskcore.rules.model", "riskcore.rules.labels", "riskcore.expressions"):
+        result = doctest.testmod(importlib.import_module(name))
+        assert result.failed == 0 and result.attempted > 0, name
