@@ -10,7 +10,7 @@ import re
 from typing import Any, Iterable
 
 from ..expressions import INT64_MAX, ExpressionError, parse_expression
-from .model import OPS, ID_PATTERN, Percentile, RuleSetError, Threshold, is_number
+from .model import ID_PATTERN, OPS, Percentile, RuleSetError, Threshold, is_number
 
 # a signal that fails to parse as an expression may still be a plain column name with spaces
 _NAME_LIKE = re.compile(r"[\w][\w .\-]*")
