@@ -16,14 +16,19 @@ from typing import Any, Literal
 import pandas as pd
 
 from .db import Store, quote_ident, safe_table_name
+from .rules.model import QUADRANTS, TIERS
 
-TIERS = ("low", "medium", "high")
-QUADRANTS = ("Save", "Expand", "Maintain", "Triage")
 NO_SEGMENT = "(none)"
 
+
+def _ordered(names: tuple[str, ...]) -> str:
+    """`('low', 1), ('medium', 2), ...`: fixed names (word characters only) with their order."""
+    return ", ".join(f"('{n}', {i})" for i, n in enumerate(names, 1))
+
+
 # Fixed lists joined to the data so every tier / quadrant appears even with no account.
-_TIER_LIST = "(VALUES ('low', 1), ('medium', 2), ('high', 3)) AS t(tier, ord)"
-_QUADRANT_LIST = "(VALUES ('Save', 1), ('Expand', 2), ('Maintain', 3), ('Triage', 4)) AS q(quadrant, ord)"
+_TIER_LIST = f"(VALUES {_ordered(TIERS)}) AS t(tier, ord)"
+_QUADRANT_LIST = f"(VALUES {_ordered(QUADRANTS)}) AS q(quadrant, ord)"
 
 
 # -- checking names -------------------------------------------------------------------
@@ -206,23 +211,19 @@ FROM seg CROSS JOIN {tiers} LEFT JOIN s ON s.segment = seg.segment AND s.tier = 
 GROUP BY seg.segment, t.tier, t.ord ORDER BY seg.segment, t.ord
 """
 
-KPIS = """
+KPIS = ("""
 SELECT count(*) AS accounts, coalesce(sum(value), 0.0) AS arr,
-       count(*) FILTER (WHERE {tier} = 'low') AS accounts_low,
-       count(*) FILTER (WHERE {tier} = 'medium') AS accounts_medium,
-       count(*) FILTER (WHERE {tier} = 'high') AS accounts_high,
-       coalesce(sum(value) FILTER (WHERE {tier} = 'low'), 0.0) AS arr_low,
-       coalesce(sum(value) FILTER (WHERE {tier} = 'medium'), 0.0) AS arr_medium,
-       coalesce(sum(value) FILTER (WHERE {tier} = 'high'), 0.0) AS arr_high
+""" + "".join(f"       count(*) FILTER (WHERE {{tier}} = '{t}') AS accounts_{t},\n" for t in TIERS)
+    + ",\n".join(f"       coalesce(sum(value) FILTER (WHERE {{tier}} = '{t}'), 0.0) AS arr_{t}" for t in TIERS) + """
 FROM {table} WHERE {where}
-"""
+""")
 
 TIER_MOVEMENT = """
 WITH j AS (SELECT a.{tier_a} AS from_tier, b.{tier_b} AS to_tier, b.value
            FROM {a} AS a JOIN (SELECT * FROM {b} WHERE {where}) AS b ON a.account_id = b.account_id)
 SELECT f.tier AS from_tier, t.tier AS to_tier, count(j.from_tier) AS accounts,
        coalesce(sum(j.value), 0.0) AS value
-FROM (VALUES ('low', 1), ('medium', 2), ('high', 3)) AS f(tier, ord)
+FROM (VALUES """ + _ordered(TIERS) + """) AS f(tier, ord)
 CROSS JOIN {tiers}
 LEFT JOIN j ON j.from_tier = f.tier AND j.to_tier = t.tier
 GROUP BY f.tier, f.ord, t.tier, t.ord ORDER BY f.ord, t.ord
@@ -393,9 +394,9 @@ def sortable_columns(store: Store, scored: str) -> list[str]:
 def _order_expr(col: str) -> str:
     q = quote_ident(col)
     if col == "tier" or col.endswith("_tier"):
-        return f"CASE {q} WHEN 'low' THEN 1 WHEN 'medium' THEN 2 WHEN 'high' THEN 3 END"
+        return f"CASE {q} " + " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(TIERS, 1)) + " END"
     if col == "quadrant":
-        return f"CASE {q} WHEN 'Save' THEN 1 WHEN 'Expand' THEN 2 WHEN 'Maintain' THEN 3 WHEN 'Triage' THEN 4 END"
+        return f"CASE {q} " + " ".join(f"WHEN '{n}' THEN {i}" for i, n in enumerate(QUADRANTS, 1)) + " END"
     return q
 
 
@@ -586,12 +587,8 @@ def score_histogram_from_patterns(pat: Any, rs: Any, bins: int = 20, dimension: 
 
 
 def _firing_parts(rs: Any, rule_ids: tuple[str, ...]) -> tuple:
-    """What the firings of these rules depend on (not points, tiers, fusion or enabled)."""
-    from dataclasses import replace
-    rules = tuple(replace(r, points=0, enabled=True) for r in rs.rules if r.id in rule_ids)
-    overrides = tuple((o.segment, o.stage, o.rule, o.threshold) for o in rs.overrides
-                      if o.rule in rule_ids and o.threshold is not None)
-    return rules, overrides, rs.quadrant.value_column
+    """What the firings of these rules depend on (not points, tiers, fusion, enabled or labels)."""
+    return rs.firing_key(rule_ids), rs.quadrant.value_column
 
 
 def tier_movement_from_patterns(pat: Any, rs_a: Any, rs_b: Any, dimension: str | None = None) -> pd.DataFrame:

@@ -15,8 +15,6 @@ import pandas as pd
 from .db import Store
 from .rules import RuleSet, with_points
 
-TIERS = ("low", "medium", "high")
-
 
 @dataclass(frozen=True)
 class Window:

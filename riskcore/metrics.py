@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.metrics import (average_precision_score, brier_score_loss, confusion_matrix, log_loss,
                              roc_auc_score, roc_curve)
 
-TIERS = ("low", "medium", "high")
+from .rules.model import TIERS
 
 
 # ---- input checks -----------------------------------------------------------

@@ -18,10 +18,9 @@ from typing import Any, Literal, Mapping
 
 import pandas as pd
 
+from .rules.model import DIMENSIONS, QUADRANTS, TIERS
+
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "playbooks.toml"
-DIMENSIONS = ("churn", "payment", "fraud", "reputation", "expansion")
-TIERS = ("low", "medium", "high")
-QUADRANTS = ("Save", "Expand", "Maintain", "Triage")
 STEP_KINDS = ("human", "automated_email", "task")
 CONSENT_NOTE = "Automated emails suppressed: no marketing consent."
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st_h
 
 from riskcore import aggregates as agg
-from riskcore.bench import _same, bench_size, peer_degrees, peer_tiers, render, table
+from benchmarks.bench import _same, bench_size, peer_degrees, peer_tiers, render, table
 from riskcore.db import Store
 from riskcore.fixtures import random_signals_frame, signals_store
 from riskcore.rules import (DEFAULT_RULESET_PATH, Percentile, load_ruleset, with_enabled, with_fusion, with_points,
@@ -231,7 +231,7 @@ def test_numpy_regroup_falls_back_to_sql(data, monkeypatch):
     check_all(store, pct, patterns_for(store, idx, pct))
 
     new = with_thresholds(rs, {"usage_drop": -0.25})
-    monkeypatch.setattr(scoring, "IN_MEMORY_MAX_ACCOUNTS", 100)
+    monkeypatch.setattr(scoring.index, "IN_MEMORY_MAX_ACCOUNTS", 100)  # read where the regroup runs
     assert scoring._regroup_in_memory(store, idx, new, ["usage_drop"]) is None
     check_all(store, new, patterns_for(store, idx, new))
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-import sys
 import time
 import tracemalloc
-import types
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from riskcore import fixtures, loading
+from riskcore import fixtures
+from riskcore.io import columns, readers
 from riskcore.db import Mapping, Store
 from riskcore.loading import load_account_table, load_data, validate_many, validate_path
 from riskcore.report import LoadError
@@ -386,7 +385,7 @@ def test_account_table_drops_activity_tables():
 def test_unexpected_failure_is_a_problem_not_a_traceback(monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disk on fire\nsecond line")
-    monkeypatch.setattr(loading, "_read_csv", boom)
+    monkeypatch.setattr(readers, "read_csv", boom)  # where read_table looks it up
     with pytest.raises(LoadError) as info:
         load_account_table(Store(), GOOD / "accounts.csv")
     assert str(info.value) == f"error: {GOOD / 'accounts.csv'}: could not load: disk on fire"
@@ -406,7 +405,7 @@ def test_unexpected_engine_failure_is_a_plain_sentence(monkeypatch, exc, reason)
     """No engine exception name or label ('IOException', 'IO Error:') reaches the user, at any load entry."""
     def boom(*a, **k):
         raise exc
-    monkeypatch.setattr(loading, "_read_csv", boom)
+    monkeypatch.setattr(readers, "read_csv", boom)  # where read_table looks it up
     report = validate_path(GOOD / "accounts.csv")
     assert len(report.problems) == 1 and report.problems[0].message.startswith(f"could not load: {reason}")
     assert not re.search(r"Exception|Error\b|Traceback", str(report.problems[0]))
@@ -421,10 +420,9 @@ def test_corpus_messages_have_no_engine_names_or_empty_values(name):
 
 
 def test_dispatch_to_activity_loader(monkeypatch, tmp_path):
+    from riskcore.io import load as io_load
     calls = []
-    fake = types.ModuleType("riskcore.activity")
-    fake.load_activity = lambda store, path: calls.append(Path(path)) or "activity report"
-    monkeypatch.setitem(sys.modules, "riskcore.activity", fake)
+    monkeypatch.setattr(io_load, "load_activity", lambda store, path: calls.append(Path(path)) or "activity report")
     db = tmp_path / "warehouse.duckdb"
     db.write_bytes(b"")
     assert load_data(Store(), tmp_path) == "activity report"
@@ -575,7 +573,7 @@ def test_excel_and_parquet_blank_cells():
 
 def test_blank_mask_counts_null_empty_spaces_and_words():
     col = pa.chunked_array([pa.array([None, "", "  ", "NA", "n/a", "Null", "nan", "0", "x"])])
-    assert loading._blank_mask(col).to_pylist() == [True] * 7 + [False, False]
+    assert columns.blank_mask(col).to_pylist() == [True] * 7 + [False, False]
 
 
 def test_thousands_separators_and_percent_signs_become_numbers():

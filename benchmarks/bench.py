@@ -1,6 +1,6 @@
 """Benchmark of the interactive paths at 1e4..1e6 accounts (PRODUCT.md §8, issue 6).
 
-`python -m riskcore.bench [--sizes 1e4,1e5,1e6] [--runs 5] [--out FILE] [--no-app]`
+`python -m benchmarks.bench [--sizes 1e4,1e5,1e6] [--runs 5] [--out FILE] [--no-app]`
 
 Per size: load the cached sample, compute the signals once (reported as one-off costs), then time
 (median of `runs` after one warm-up) every operation of the Tuning and Overview pages on three
@@ -16,6 +16,7 @@ measured with AppTest in a child process.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import os
@@ -24,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable
@@ -32,8 +33,15 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .db import Store, quote_ident
-from .rules import RuleSet, load_ruleset, signal_columns, with_points, with_thresholds
+from riskcore import aggregates as agg
+from riskcore import backtest as bt
+from riskcore import scoring as sc
+from riskcore.activity import load_activity
+from riskcore.db import Store, quote_ident
+from riskcore.rules import RuleSet, load_ruleset, signal_columns, with_points, with_thresholds
+from riskcore.sample import ensure_sample
+from riskcore.scoring import firings, pattern_index, patterns_for, round_score, score_firings
+from riskcore.signals import active_dates, signals_table
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_RULES = REPO / "data" / "rules" / "default.toml"
@@ -106,7 +114,6 @@ def peer_degrees(df: pd.DataFrame, rs: RuleSet, rule_ids: list[str]) -> pd.DataF
 
 def peer_tiers(df: pd.DataFrame, fired: pd.DataFrame, rs: RuleSet) -> pd.DataFrame:
     """Tier counts and ARR of the primary dimension, in pandas: columns tier, accounts, value."""
-    from .scoring import round_score
     dim = rs.primary_dimension
     rules = [r for r in rs.rules if r.enabled and r.dimension == dim and r.id in fired.columns]
     contrib = {}
@@ -164,11 +171,6 @@ def _same(a: pd.DataFrame, b: pd.DataFrame, key: str) -> bool:
 def bench_size(n: int, runs: int, log: Callable[[str], None] = print, data: Path | None = None,
                backtest: bool = True) -> tuple[list[Timing], dict]:
     """Every timing of one size; also the one-off costs and facts (patterns, chart points)."""
-    from . import aggregates as agg
-    from .activity import load_activity
-    from .sample import ensure_sample
-    from .scoring import firings, pattern_index, patterns_for, score_firings
-    from .signals import active_dates, signals_table
 
     out: list[Timing] = []
     facts: dict[str, Any] = {"size": n}
@@ -264,9 +266,8 @@ def bench_size(n: int, runs: int, log: Callable[[str], None] = print, data: Path
     add("score histogram (patterns)", ms, "= full" if same else "DIFFERS")
 
     if backtest:
-        from .backtest import run_backtest
         k = max(1, min(runs, 3 if n < 10**6 else 1))
-        ms, res = _ms(lambda: run_backtest(store, rs, horizon_days=90), k, warmup=1)
+        ms, res = _ms(lambda: bt.run_backtest(store, rs, horizon_days=90), k, warmup=1)
         facts["calibration_bins"] = len(res.get("calibration") or [])
         add(f"backtest + calibration bins ({facts['calibration_bins']} bins, signals cached)", ms, k=k)
     store.close()
@@ -285,10 +286,7 @@ def _rss_mb() -> float:
 
 def app_child(n: int, runs: int) -> dict:
     """Run the app headless at n accounts: Tuning page rerun times after a slider change, RSS."""
-    import functools
-    from streamlit.testing.v1 import AppTest
-    from . import backtest as bt
-    from . import scoring as sc
+    from streamlit.testing.v1 import AppTest  # optional and heavy: only the app child needs it
     spent: dict[str, float] = {}
 
     def timed(mod, name):  # where a rerun's time goes: the page looks these up at call time
@@ -351,7 +349,7 @@ def app_child(n: int, runs: int) -> dict:
 
 
 def app_bench(n: int, runs: int, timeout: float = 3600) -> dict:
-    cmd = [sys.executable, "-m", "riskcore.bench", "--app-child", str(n), "--runs", str(runs)]
+    cmd = [sys.executable, "-m", "benchmarks.bench", "--app-child", str(n), "--runs", str(runs)]
     p = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout)
     lines = [x for x in p.stdout.splitlines() if x.startswith("{")]
     if p.returncode != 0 or not lines:
@@ -380,7 +378,7 @@ def _size(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m riskcore.bench", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="1e4,1e5,1e6", help="account counts, comma-separated (default 1e4,1e5,1e6)")
     ap.add_argument("--runs", type=int, default=5, help="timed runs per operation after one warm-up (default 5)")
     ap.add_argument("--out", default=None, help="Markdown file for the table (default benchmarks/results-<date>.md)")
