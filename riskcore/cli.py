@@ -319,6 +319,16 @@ def cmd_alerts(args) -> int:
     return 0
 
 
+def cmd_uplift(args) -> int:
+    from .uplift import format_uplift, uplift
+    rs = _rules(args)
+    store = _open(args, rs)
+    horizon = args.horizon if args.horizon is not None else 90
+    result = uplift(store, args.play, horizon_days=horizon, rules=rs)
+    print(json.dumps(result, indent=2) if args.json else format_uplift(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m riskcore", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -394,6 +404,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", type=_date, required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_alerts)
+
+    p = sub.add_parser("uplift", help="did a play work? churn of the accounts that got it against a control group")
+    _add_data(p); _add_rules(p)
+    p.add_argument("--play", required=True, help="the play's name in the plays table")
+    p.add_argument("--horizon", type=int, help="days after each start in which churn counts (default 90)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_uplift)
     return parser
 
 
