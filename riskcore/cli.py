@@ -237,7 +237,8 @@ def cmd_backtest(args) -> int:
     rs = _rules(args, scoring=True)
     store = _open(args, rs)
     as_of = args.as_of or None
-    result = run_backtest(store, rs, as_of=as_of, horizon_days=_horizon(args, store), train_as_of=args.train_as_of)
+    result = run_backtest(store, rs, as_of=as_of, horizon_days=_horizon(args, store), train_as_of=args.train_as_of,
+                          with_alerts=True)
     scored_on = result.get("as_of")  # the evaluation date's signals exist by now: no extra computation
     _notes(args, store, rs, signals_table(store, date.fromisoformat(scored_on) if isinstance(scored_on, str)
                                           else _as_of(args, store)))
