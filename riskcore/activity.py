@@ -37,6 +37,8 @@ TABLES: dict[str, dict[str, str]] = {
     "touchpoints": {"account_id": "VARCHAR", "date": "DATE", "kind": "VARCHAR", "nps": "DOUBLE"},
     "relationship_events": {"account_id": "VARCHAR", "date": "DATE", "event": "VARCHAR"},
     "outcomes": {"account_id": "VARCHAR", "date": "DATE", "outcome": "VARCHAR", "arr_change": "DOUBLE"},
+    # save plays started (uplift.py); holdout = eligible but randomly kept out of the play (the control)
+    "plays": {"account_id": "VARCHAR", "play": "VARCHAR", "started_at": "DATE", "holdout": "BOOLEAN"},
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
     "accounts": ("account_id", "arr", "contract_start"),
@@ -46,6 +48,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "touchpoints": ("account_id", "date", "kind"),
     "relationship_events": ("account_id", "date", "event"),
     "outcomes": ("account_id", "date", "outcome"),
+    "plays": ("account_id", "play", "started_at"),
 }
 # Coded columns: values are trimmed and lower-cased; others are kept with a warning.
 CODES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -62,7 +65,7 @@ DATED_COLUMNS = EVENT_DATES + PLANNED_DATES
 # Tables where a row repeated exactly is an export error (counted once, reported). Not accounts (a
 # repeated id is an error already) nor touchpoints (two calls on one day are two identical rows, and
 # no signal counts touchpoints).
-DUPLICATES_CHECKED = ("usage", "tickets", "invoices", "relationship_events", "outcomes")
+DUPLICATES_CHECKED = ("usage", "tickets", "invoices", "relationship_events", "outcomes", "plays")
 MAX_EXAMPLES = 3  # bad rows reported one by one per column; the rest as a count
 SUFFIXES = (".csv", ".parquet")
 

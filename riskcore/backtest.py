@@ -131,12 +131,15 @@ def cv_label(folds: int) -> str:
 
 
 def run_backtest(store: Store, rs: RuleSet, as_of: date | None = None, horizon_days: int = 90,
-                 train_as_of: date | None = None, method: str = "platt", folds: int = 5) -> dict:
+                 train_as_of: date | None = None, method: str = "platt", folds: int = 5,
+                 with_alerts: bool = False) -> dict:
     """Activity tables: out-of-time backtest, the score-to-probability mapping and baselines fitted
     on an earlier window, everything evaluated on the later one. An account table (no dates):
     every account with an outcome is scored and evaluated; the mapping and the baselines are
     cross-fitted over `folds` stratified folds (fewer when a class is small), mode "cross_validated".
-    A baseline that cannot be fitted is reported unavailable with its reason; the rest stands."""
+    A baseline that cannot be fitted is reported unavailable with its reason; the rest stands.
+    `with_alerts`: also measure each alert (`alerts`, alertstats: it re-scores the weeks before D,
+    about 15 s on 3,000 accounts, so pages that only need the metrics leave it off)."""
     from .leakage import leaky_rules, outcome_leaks
 
     if _is_activity(store):
@@ -178,7 +181,22 @@ def run_backtest(store: Store, rs: RuleSet, as_of: date | None = None, horizon_d
     result["leaks"] = [{"column": leak.column, "reason": leak.message} for leak in leaks]
     result["warnings"] = list(leaky_rules(store, rs.rules).values()) + [
         leak.warning("not used by the baselines") for leak in leaks]
+    if with_alerts:
+        result["alerts"] = _alert_figures(store, rs, test_w if _is_activity(store) else None, result["warnings"])
     return result
+
+
+def _alert_figures(store: Store, rs: RuleSet, window: Window | None, warnings: list[str]) -> list[dict]:
+    """Each alert's precision and volume over the weeks ending at the window's date (alertstats);
+    none on an account table (no history to alert on)."""
+    from .alertstats import alert_stats
+    if window is None:
+        return []
+    try:
+        return alert_stats(store, rs, window.as_of, window.horizon_days)
+    except ValueError as e:
+        warnings.append(f"alerts not measured: {e}")
+        return []
 
 
 def _out_of_time(train: pd.DataFrame, test: pd.DataFrame, method: str):
@@ -360,5 +378,7 @@ def format_backtest(result: dict) -> str:
     dropped = next((m.get("features_dropped") for m in (result.get("baselines") or {}).values()), None)
     if dropped:
         lines.append("baseline features left out: " + "; ".join(f"{d['column']} ({d['reason']})" for d in dropped))
+    from .alertstats import format_alert_figures
+    lines += format_alert_figures(result.get("alerts") or [])
     lines += [f"warning: {w}" for w in result.get("warnings") or []]
     return "\n".join(lines)

@@ -237,7 +237,8 @@ def cmd_backtest(args) -> int:
     rs = _rules(args, scoring=True)
     store = _open(args, rs)
     as_of = args.as_of or None
-    result = run_backtest(store, rs, as_of=as_of, horizon_days=_horizon(args, store), train_as_of=args.train_as_of)
+    result = run_backtest(store, rs, as_of=as_of, horizon_days=_horizon(args, store), train_as_of=args.train_as_of,
+                          with_alerts=True)
     scored_on = result.get("as_of")  # the evaluation date's signals exist by now: no extra computation
     _notes(args, store, rs, signals_table(store, date.fromisoformat(scored_on) if isinstance(scored_on, str)
                                           else _as_of(args, store)))
@@ -319,6 +320,16 @@ def cmd_alerts(args) -> int:
     return 0
 
 
+def cmd_uplift(args) -> int:
+    from .uplift import format_uplift, uplift
+    rs = _rules(args)
+    store = _open(args, rs)
+    horizon = args.horizon if args.horizon is not None else 90
+    result = uplift(store, args.play, horizon_days=horizon, rules=rs)
+    print(json.dumps(result, indent=2) if args.json else format_uplift(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m riskcore", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -394,6 +405,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", type=_date, required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_alerts)
+
+    p = sub.add_parser("uplift", help="did a play work? churn of the accounts that got it against a control group")
+    _add_data(p); _add_rules(p)
+    p.add_argument("--play", required=True, help="the play's name in the plays table")
+    p.add_argument("--horizon", type=int, help="days after each start in which churn counts (default 90)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_uplift)
     return parser
 
 

@@ -670,3 +670,121 @@ def scored_store():
     load_scored(store, "scored", a)
     load_scored(store, "scored_b", b)
     return store
+
+
+# ---- plays and hold-outs (uplift) -------------------------------------------
+
+PLAYS_END = _dt.date(2024, 12, 31)  # the fixtures' last activity date
+
+
+def uplift_holdout_frames() -> dict:
+    """Play "call" with random hold-outs, counted by hand (horizon 90: churn in (2024-06-01, 2024-08-30]).
+
+    | id | play rows (started_at, holdout)        | churned    | counted as                            |
+    |----|----------------------------------------|------------|---------------------------------------|
+    | T1 | 06-01                                  | 2024-07-15 | treated, churned                      |
+    | T2 | 06-01 false                            | 2024-10-15 | treated (churn after the horizon)     |
+    | T3 | 06-01                                  | 2024-05-01 | not active at the start               |
+    | T4 | 06-01                                  | 2024-08-31 | treated (start + 91 days: outside)    |
+    | T5 | 06-01 (contract starts 2024-07-01)     |            | not active at the start               |
+    | T6 | 11-01                                  |            | horizon past the data's end           |
+    | T7 | 06-01, then 09-01 holdout              |            | treated (its first start counts)      |
+    | H1 | 06-01 true                             | 2024-06-20 | control, churned                      |
+    | H2 | 06-01 true                             | 2024-08-30 | control, churned (start + 90: inside) |
+    | H3 | 06-01 true                             | 2024-06-01 | not active at the start (churned on it)|
+    | H4 | 06-01 true; also play "other"          |            | control                               |
+    | C1 | 06-01 true and 06-01 false             |            | both groups at once: left out         |
+
+    treated 4 (1 churned, ARR 1000 + 2000 + 4000 + 7000), control 3 (2 churned).
+    """
+    import pandas as pd
+
+    d = _dt.date.fromisoformat
+    ids = ["T1", "T2", "T3", "T4", "T5", "T6", "T7", "H1", "H2", "H3", "H4", "C1"]
+    arr = {"T1": 1000.0, "T2": 2000.0, "T3": 3000.0, "T4": 4000.0, "T5": 5000.0, "T6": 6000.0, "T7": 7000.0}
+    accounts = pd.DataFrame({
+        "account_id": ids, "segment": "SMB", "csm_owner": "Ana",
+        "arr": [arr.get(i, 500.0) for i in ids],
+        "contract_start": [d("2024-07-01") if i == "T5" else d("2024-01-01") for i in ids]})
+    usage = pd.DataFrame({"account_id": ids + ["T1"], "date": [d("2024-01-10")] * len(ids) + [PLAYS_END],
+                          "logins": 10})
+    churn = {"T1": "2024-07-15", "T2": "2024-10-15", "T3": "2024-05-01", "T4": "2024-08-31", "H1": "2024-06-20",
+             "H2": "2024-08-30", "H3": "2024-06-01"}
+    outcomes = pd.DataFrame({"account_id": list(churn), "date": [d(v) for v in churn.values()],
+                             "outcome": "churned"})
+    rows = [("T1", "call", "2024-06-01", None), ("T2", "call", "2024-06-01", False),
+            ("T3", "call", "2024-06-01", None), ("T4", "call", "2024-06-01", None),
+            ("T5", "call", "2024-06-01", None), ("T6", "call", "2024-11-01", None),
+            ("T7", "call", "2024-06-01", None), ("T7", "call", "2024-09-01", True),
+            ("H1", "call", "2024-06-01", True), ("H2", "call", "2024-06-01", True),
+            ("H3", "call", "2024-06-01", True), ("H4", "call", "2024-06-01", True),
+            ("H4", "other", "2024-06-01", None),
+            ("C1", "call", "2024-06-01", True), ("C1", "call", "2024-06-01", False)]
+    plays = pd.DataFrame([(a, p, d(s), h) for a, p, s, h in rows],
+                         columns=["account_id", "play", "started_at", "holdout"]).astype({"holdout": "boolean"})
+    return {"accounts": accounts, "usage": usage, "outcomes": outcomes, "plays": plays}
+
+
+UPLIFT_MATCH_RULES = """
+name = "plays fixture"
+primary_dimension = "churn"
+
+[tiers]
+medium = 31
+high = 61
+
+[[rules]]
+id = "quiet"
+label = "Fewer than {threshold} logins in 30 days"
+dimension = "churn"
+signal = "logins_30d"
+op = "<"
+threshold = 5
+points = 100
+group = "engagement"
+"""
+
+
+def uplift_matched_frames() -> dict:
+    """Play "nudge" without hold-outs: matched 1:1 on tier and segment at Monday 2024-06-03 (the week
+    the play started), under UPLIFT_MATCH_RULES (no login in the 30 days before: high, else low).
+
+    | id | segment    | tier at 06-03 | nudge      | churned    | counted as                          |
+    |----|------------|---------------|------------|------------|-------------------------------------|
+    | N1 | SMB        | high          | 2024-06-05 | 2024-07-01 | treated, churned                    |
+    | N2 | SMB        | high          | 2024-06-05 |            | treated                             |
+    | N3 | SMB        | low           | 2024-06-06 |            | treated                             |
+    | N4 | Enterprise | low           | 2024-06-06 |            | no Enterprise control: unmatched    |
+    | P1-P3 | SMB     | high          |            | all, in (06-03, 09-01] | 2 of them: control, churned |
+    | P4-P6 | SMB     | low           |            |            | 1 of them: control                  |
+    | P7 | SMB        | (churned 05-01) |          | 2024-05-01 | not active: never a control         |
+
+    treated 3 (1 churned), control 3 (2 churned), 1 unmatched: whichever controls the draw picks.
+    """
+    import pandas as pd
+
+    d = _dt.date.fromisoformat
+    quiet = {"N1", "N2", "P1", "P2", "P3", "P7"}
+    ids = ["N1", "N2", "N3", "N4", "P1", "P2", "P3", "P4", "P5", "P6", "P7"]
+    accounts = pd.DataFrame({
+        "account_id": ids, "segment": ["Enterprise" if i == "N4" else "SMB" for i in ids], "csm_owner": "Ben",
+        "arr": [1000.0 * (k + 1) for k in range(len(ids))], "contract_start": d("2024-01-01")})
+    usage = pd.DataFrame({"account_id": ids + ["P4"],
+                          "date": [d("2024-01-10") if i in quiet else d("2024-05-20") for i in ids] + [PLAYS_END],
+                          "logins": 50})
+    churn = {"N1": "2024-07-01", "P1": "2024-07-10", "P2": "2024-08-01", "P3": "2024-09-01", "P7": "2024-05-01"}
+    outcomes = pd.DataFrame({"account_id": list(churn), "date": [d(v) for v in churn.values()],
+                             "outcome": "churned"})
+    plays = pd.DataFrame({"account_id": ["N1", "N2", "N3", "N4"], "play": "nudge",
+                          "started_at": [d("2024-06-05"), d("2024-06-05"), d("2024-06-06"), d("2024-06-06")]})
+    return {"accounts": accounts, "usage": usage, "outcomes": outcomes, "plays": plays}
+
+
+def uplift_store(frames: dict, store=None):
+    """A Store (new, or the one given) with the given activity frames loaded through load_frames."""
+    from .activity import load_frames
+    from .db import Store
+
+    store = store or Store()
+    load_frames(store, frames, source="fixture:plays")
+    return store

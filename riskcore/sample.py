@@ -3,7 +3,11 @@
 At each contract anniversary an account churns with probability
 sigmoid(intercept + sum(coef * driver) + noise), the drivers being signals as of the day before the
 renewal (the definitions of riskcore/signals.py). The coefficients are written to `truth.json`, so
-calibration and fitted weights can be checked against the truth. Vectorised numpy, written per
+calibration and fitted weights can be checked against the truth. Save plays (the `plays` table)
+start 20-80 days before the renewal of accounts at risk, some eligible accounts held out at random;
+a play multiplies the churn probability of its treated accounts by a known factor (PLAYS, also in
+`truth.json`, with the effect to expect), so uplift estimates can be checked against the truth. The
+plays draw from their own random stream: an account that got no play is the same as without plays. Vectorised numpy, written per
 chunk of accounts, so 1,000,000 accounts run in minutes with bounded memory.
 """
 
@@ -22,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-GENERATOR_VERSION = 2  # bump when the output changes: the cache of ensure_sample is keyed on it
+GENERATOR_VERSION = 3  # bump when the output changes: the cache of ensure_sample is keyed on it
 # Usage rows every STEP days: 30 is a multiple, so every 30-day window holds the same number of rows
 # (weekly rows put 4 or 5 weeks in a window, a +-25% swing of usage_change_30d by calendar alone).
 STEP = 6
@@ -56,6 +60,22 @@ DRIVERS = {  # driver -> its definition over the signals as of the day before th
     "late_invoices": "min(late_invoices_90d, 3)",
     "tickets": "min(tickets_30d, 10)",
 }
+
+# ---- save plays with a known effect ------------------------------------------------------
+# An account is eligible once, at its first renewal in the period whose churn risk without noise,
+# sigmoid(INTERCEPT + sum(coef * driver)), reaches PLAY_ELIGIBLE_P with the drivers as of the play's
+# start (20-80 days before the renewal, so the renewal falls inside a 90-day horizon; starts after
+# the period's end - 90 days are not made). PLAY_ENROL_P of the eligible get a play, chosen by share;
+# each is held out at random with the play's holdout share. A treated account's churn probability at
+# that renewal is multiplied by (1 - relative_reduction); a held-out one keeps it.
+PLAYS = {  # play -> share of the enrolled, hold-out share, relative churn reduction
+    "exec_sponsor_call": {"share": 0.6, "holdout": 0.3, "relative_reduction": 0.5},
+    "health_check_email": {"share": 0.4, "holdout": 0.3, "relative_reduction": 0.0},  # no effect at all
+}
+PLAY_ELIGIBLE_P = 0.12
+PLAY_ENROL_P = 0.8
+PLAY_LEAD = (20, 81)        # days before the renewal a play starts (uniform, high exclusive)
+PLAY_HORIZON = 90           # every start has this many days of data after it
 
 # ---- segments: share, seats, price, behaviour ----------------------------------------------
 SEGMENTS = ("SMB", "Mid-Market", "Enterprise")
@@ -96,7 +116,8 @@ NAME_C = ("Logistics", "Analytics", "Health", "Foods", "Systems", "Retail", "Ene
           "Robotics", "Studios", "Partners", "Solutions", "Software", "Group", "Outfitters")
 NAME_D = ("Inc.", "LLC", "Ltd", "GmbH", "Co.", "", "", "")
 
-TABLE_NAMES = ("accounts", "usage", "tickets", "invoices", "touchpoints", "relationship_events", "outcomes")
+TABLE_NAMES = ("accounts", "usage", "tickets", "invoices", "touchpoints", "relationship_events", "outcomes",
+               "plays")
 
 
 def _day(d: date) -> int:
@@ -146,8 +167,11 @@ def _last_on_or_before(acct: np.ndarray, day: np.ndarray, d: np.ndarray, n: int,
 class _Chunk:
     """All generated arrays for one chunk of accounts (days are integers since 1970-01-01)."""
 
-    def __init__(self, rng: np.random.Generator, first: int, n: int, start: int, end: int):
+    def __init__(self, rng: np.random.Generator, first: int, n: int, start: int, end: int,
+                 plays_rng: np.random.Generator | None = None):
+        """`plays_rng`: the plays' own stream (None: no plays); `rng` draws the same numbers either way."""
         self.rng, self.first, self.n, self.start, self.end = rng, first, n, start, end
+        self.plays_rng = plays_rng
         self.grid = np.arange(start, end + 1, STEP, dtype=np.int64)  # the usage periods' first days
         self._accounts()
         self._health()
@@ -403,6 +427,11 @@ class _Chunk:
         o_acct, o_day, o_kind, o_change = [], [], [], []
         self.renewals = self.churned = 0
         self.renewal_log: list[tuple[np.ndarray, np.ndarray]] = []  # (drivers, churned) per renewal round
+        self.play = np.full(n, -1, np.int64)  # index into PLAYS of the account's play, -1: none
+        self.play_start = np.zeros(n, np.int64)
+        self.play_holdout = np.zeros(n, bool)
+        # play -> [n treated, n held out, sum of churn probabilities (without the play) of each]
+        self.play_stats = {name: [0, 0, 0.0, 0.0] for name in PLAYS}
         years = (self.end - self.cs.min()) // 365 + 2
         for k in range(1, years + 1):
             r = _add_years(self.cs, k)
@@ -412,14 +441,17 @@ class _Chunk:
             x = self.drivers(r - 1)  # the signals the day before: what a CSM could know
             logit = INTERCEPT + sum(c * x[name] for name, c in COEFFICIENTS.items()) + rng.normal(0, NOISE_SD, n)
             u = rng.random(n)
-            churn = due & (u < _sigmoid(logit))
+            p = _sigmoid(logit)
+            factor = self._start_plays(due, r, p) if self.plays_rng is not None else np.ones(n)
+            churn = due & (u < p * factor)
             down = due & ~churn & (rng.random(n) < _sigmoid(-2.8 + 1.0 * x["low_seat_utilization"]
                                                               + 1.0 * x["usage_decline"]))
             grow = due & ~churn & ~down & (rng.random(n) < 0.3)
             change = np.where(churn, -arr, np.where(down, -np.round(arr * rng.uniform(0.1, 0.4, n), -2),
                                                      np.where(grow, np.round(arr * rng.uniform(0.02, 0.2, n), -2), 0.0)))
-            idx = np.nonzero(due)[0]
+            idx = np.nonzero(due & (factor == 1))[0]  # renewals a play did not change: the churn model alone
             self.renewal_log.append((np.column_stack([x[name][idx] for name in COEFFICIENTS]), churn[idx]))
+            idx = np.nonzero(due)[0]
             o_acct.append(idx)
             o_day.append(r[idx])
             o_kind.append(np.where(churn[idx], 0, np.where(down[idx], 1, 2)).astype(np.int8))
@@ -439,6 +471,32 @@ class _Chunk:
         cat = lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dt)  # noqa: E731
         self.o_acct, self.o_day = cat(o_acct, np.int64), cat(o_day, np.int64)
         self.o_kind, self.o_change = cat(o_kind, np.int8), cat(o_change, float)
+
+    def _start_plays(self, due: np.ndarray, r: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """Start PLAYS for the eligible accounts renewing at r (rules above PLAYS); returns each
+        account's churn-probability factor at this renewal (1: no play, or held out). Draws only
+        from the plays' own stream, the same amount whoever is eligible."""
+        prng, n, names = self.plays_rng, self.n, list(PLAYS)
+        s = r - prng.integers(*PLAY_LEAD, n)
+        choice = prng.choice(len(names), size=n, p=[PLAYS[m]["share"] for m in names])
+        enrol = prng.random(n) < PLAY_ENROL_P
+        hold = prng.random(n) < np.array([PLAYS[m]["holdout"] for m in names])[choice]
+        factor = np.ones(n)
+        can = due & enrol & (self.play < 0) & (s >= self.start) & (s + PLAY_HORIZON <= self.end)
+        if not can.any():
+            return factor
+        xs = self.drivers(np.where(can, s, r - 1))  # what a CSM could know at the start
+        risk = _sigmoid(INTERCEPT + sum(c * xs[name] for name, c in COEFFICIENTS.items()))
+        new = can & (risk >= PLAY_ELIGIBLE_P)
+        self.play[new], self.play_start[new], self.play_holdout[new] = choice[new], s[new], hold[new]
+        treated = new & ~hold
+        factor[treated] = 1.0 - np.array([PLAYS[m]["relative_reduction"] for m in names])[choice[treated]]
+        for j, m in enumerate(names):
+            t, h = treated & (choice == j), new & hold & (choice == j)
+            st = self.play_stats[m]
+            st[0], st[1], st[2], st[3] = st[0] + int(t.sum()), st[1] + int(h.sum()), st[2] + float(p[t].sum()), \
+                st[3] + float(p[h].sum())
+        return factor
 
     # -- output tables ------------------------------------------------------------------
     def tables(self) -> dict[str, pa.Table]:
@@ -506,6 +564,11 @@ class _Chunk:
             "account_id": ids.take(self.o_acct[order]), "date": _dates(self.o_day[order]),
             "outcome": pa.array(np.array(["churned", "downgraded", "renewed"], dtype=object)[self.o_kind[order]]),
             "arr_change": pa.array(self.o_change[order])})
+        has = np.nonzero(self.play >= 0)[0]
+        out["plays"] = pa.table({
+            "account_id": ids.take(pa.array(has, pa.int64())),
+            "play": pa.array(np.array(list(PLAYS), dtype=object)[self.play[has]], pa.string()),
+            "started_at": _dates(self.play_start[has]), "holdout": pa.array(self.play_holdout[has], pa.bool_())})
         return out
 
 
@@ -528,12 +591,18 @@ def generate_sample(out_dir: str | os.PathLike, n_accounts: int = 5000, seed: in
     writers: dict[str, object] = {}
     counts = {t: 0 for t in TABLE_NAMES}
     renewals = churned = 0
+    play_stats = {name: [0, 0, 0.0, 0.0] for name in PLAYS}
     try:
         for i, ss in enumerate(seeds):
             first = i * CHUNK
-            chunk = _Chunk(np.random.default_rng(ss), first, min(CHUNK, n_accounts - first), s, e)
+            chunk = _Chunk(np.random.default_rng(ss), first, min(CHUNK, n_accounts - first), s, e,
+                           plays_rng=np.random.default_rng(ss.spawn(1)[0]))
             renewals, churned = renewals + chunk.renewals, churned + chunk.churned
+            for name, st in chunk.play_stats.items():
+                play_stats[name] = [a + b for a, b in zip(play_stats[name], st)]
             for name, table in chunk.tables().items():
+                if name == "plays" and table.num_rows == 0:
+                    continue  # an optional table: no file rather than an empty one (a load warns on those)
                 if name not in writers:
                     path = out / f"{name}.{fmt}"
                     writers[name] = (pq.ParquetWriter(path, table.schema, compression="zstd") if fmt == "parquet"
@@ -554,9 +623,34 @@ def generate_sample(out_dir: str | os.PathLike, n_accounts: int = 5000, seed: in
         "end": (start + timedelta(days=days - 1)).isoformat(), "format": fmt, "rows": counts,
         "renewals": renewals, "churned": churned,
         "churn_rate_per_renewal": round(churned / renewals, 4) if renewals else None,
+        "plays": _plays_truth(play_stats),
     }
     (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n")
     return out
+
+
+def _plays_truth(stats: dict[str, list]) -> dict:
+    """What the plays do and the effect to expect: per play, the effect (control - treated churn rate
+    at the play's renewal, inside a 90-day horizon) expected given who was held out, and over every
+    enrolled account (what a randomised hold-out estimates)."""
+    plays = {}
+    for name, (n_t, n_h, sum_t, sum_h) in stats.items():
+        red, spec = PLAYS[name]["relative_reduction"], PLAYS[name]
+        n = n_t + n_h
+        plays[name] = {
+            "relative_reduction": red, "holdout_share": spec["holdout"], "treated": n_t, "control": n_h,
+            "expected_control_rate": round(sum_h / n_h, 4) if n_h else None,
+            "expected_treated_rate": round((1 - red) * sum_t / n_t, 4) if n_t else None,
+            "expected_effect": round(red * (sum_t + sum_h) / n, 4) if n else None,
+            "expected_effect_given_groups": (round(sum_h / n_h - (1 - red) * sum_t / n_t, 4)
+                                             if n_t and n_h else None)}
+    return {
+        "model": "a play multiplies the treated account's churn probability at its next renewal by "
+                 "(1 - relative_reduction); held-out accounts keep theirs",
+        "eligible": f"an account's first renewal in the period whose churn risk without noise, from the signals "
+                    f"at the start, is at least {PLAY_ELIGIBLE_P}; {PLAY_ENROL_P:.0%} of them get a play",
+        "start": f"{PLAY_LEAD[0]}-{PLAY_LEAD[1] - 1} days before the renewal, with {PLAY_HORIZON} days of data after it",
+        "horizon_days": PLAY_HORIZON, "plays": plays}
 
 
 def ensure_sample(n_accounts: int = 3000, seed: int = 42, cache_dir: str | os.PathLike | None = None) -> Path:

@@ -192,7 +192,7 @@ def test_sample_loads_cleanly(tmp_path):
         report = load_activity(store, out)
         assert report.ok and not report.problems, [str(p) for p in report.problems]
         assert set(report.tables) == {"accounts", "usage", "tickets", "invoices", "touchpoints",
-                                      "relationship_events", "outcomes"}
+                                      "relationship_events", "outcomes", "plays"}
         assert store.one("SELECT min(contract_start) FROM accounts") < date(2024, 11, 1)
 
 
@@ -286,6 +286,7 @@ def _as_duckdb(folder: Path, db: Path) -> Path:
     return db
 
 
+PLAYS_HEADER = "account_id,play,started_at,holdout\n"  # the optional plays table (uplift.py)
 # case -> (lines appended to tables, [quadrant] value column, overrides TOML, extra CLI args, post-step)
 CASES = {
     "usage_2099": ({"usage.csv": "A1,2099-01-01,3,10\n"}, "arr", "", [], None),
@@ -303,6 +304,14 @@ CASES = {
     "value_column_missing": ({}, "mrr", "", [], None),
     "value_column_text": ({}, "plan", "", [], None),
     "duckdb_data_truncated": ({}, "arr", "", [], "duckdb_truncated"),
+    "plays_holdout_text": ({"plays.csv": PLAYS_HEADER + "A1,save_call,2025-03-01,false\nA2,save_call,2025-03-02,maybe\n"},
+                           "arr", "", [], None),
+    "plays_started_unparsable": ({"plays.csv": PLAYS_HEADER + "A1,save_call,2025-03-01,\nA2,save_call,next week,\n"},
+                                 "arr", "", [], None),
+    "plays_duplicated": ({"plays.csv": PLAYS_HEADER + "A1,save_call,2025-03-01,true\nA1,save_call,2025-03-01,true\n"},
+                         "arr", "", [], None),
+    "plays_unknown_account": ({"plays.csv": PLAYS_HEADER + "A1,save_call,2025-03-01,\nA9,save_call,2025-03-01,\n"},
+                              "arr", "", [], None),
 }
 STORE_CASES = ("store_not_duckdb", "store_truncated", "store_empty", "store_busy", "store_busy_timeout")
 ACTIVITY_CASES = readme_cases(ACTIVITY_HEADING)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..activity import load_activity
+from ..activity import TABLES as _ACTIVITY_SCHEMAS, load_activity
 from ..db import Dataset, Mapping, Store
 from ..report import LoadError, Problem, Report, plain_reason
 from .columns import as_text, is_number_type, type_column
@@ -25,7 +25,7 @@ from .roles import RAW, canonical_sql, check_roles, resolve_roles
 
 ACCOUNT_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx", ".xlsm")
 DATABASE_SUFFIXES = (".duckdb", ".db")
-ACTIVITY_TABLES = ("accounts", "usage", "tickets", "invoices", "touchpoints", "relationship_events", "outcomes")
+ACTIVITY_TABLES = tuple(_ACTIVITY_SCHEMAS)  # every activity table (plays included): dropped when an account table loads
 STAGE = "_stage_account_table"
 # canonical column -> mapping role it comes from (account_id and arr are always present)
 CANONICAL = {"account_id": "id_column", "account_name": "name_column", "arr": "value_column",
