@@ -21,8 +21,10 @@ import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
 NUMBER, CATEGORY, FLAG = "number", "category", "flag"
+CUT_SLACK = 0.005         # a cut may move this share of the rows across it to land on a rounder number
 MAX_CATEGORIES = 100      # more distinct text values than this: an id or free text, not a signal
-MONOTONE_SLACK = 2.0      # a non-monotone shape is kept only when it explains 3x what a monotone one does
+MONOTONE_SLACK = 0.10     # a non-monotone shape must predict held-out rows 10% better than a monotone one
+MERGE_P = 0.05            # neighbouring bins whose churn rates differ less surely than this merge
 
 
 @dataclass(frozen=True)
@@ -171,17 +173,23 @@ def _tree_cuts(x: np.ndarray, y: np.ndarray, max_bins: int, min_leaf: int, direc
 
 
 def _cuts_at(x: np.ndarray, thresholds: list[float]) -> tuple[Cut, ...]:
-    """Tree thresholds (midpoints) moved to round numbers between the neighbouring values."""
-    values = np.unique(x)
+    """Tree thresholds moved to the roundest number that moves at most CUT_SLACK of the rows
+    across ("0.24", not "0.238464"), kept in order."""
+    xs = np.sort(x)
+    n, slack = len(xs), int(CUT_SLACK * len(xs))
     out: list[Cut] = []
     for t in thresholds:
-        i = int(np.searchsorted(values, t, side="right"))
-        if i == 0 or i == len(values):
+        r = int(np.searchsorted(xs, t, side="right"))  # rows below the tree's cut
+        if r == 0 or r == n:
             continue
-        below, above = float(values[i - 1]), float(values[i])
-        at = nice_cut(below, above)
-        if not out or at > out[-1].at:
-            out.append(Cut(at=at, below=below))
+        a, b = float(xs[max(r - 1 - slack, 0)]), float(xs[min(r + slack, n - 1)])
+        if not a < b:
+            a, b = float(xs[r - 1]), float(xs[r])
+        at = nice_cut(a, b)
+        k = int(np.searchsorted(xs, at, side="left"))
+        if k == 0 or (out and at <= out[-1].at):
+            continue
+        out.append(Cut(at=at, below=float(xs[k - 1])))
     return tuple(out)
 
 
@@ -189,10 +197,55 @@ def _codes(x: np.ndarray, cuts: tuple[Cut, ...]) -> np.ndarray:
     return np.searchsorted(np.array([c.at for c in cuts]), x, side="right")
 
 
+def _merge_alike(codes: np.ndarray, y: np.ndarray, n_cuts: int) -> list[int]:
+    """Which of the cuts between ordered bins to keep: neighbours whose churn rates do not differ
+    (two-proportion z-test, p > MERGE_P) merge, the most alike pair first."""
+    from scipy.stats import norm
+    keep = list(range(n_cuts))
+    while keep:
+        edges = [-1] + keep + [n_cuts]  # bin j holds codes edges[j]+1 .. edges[j+1]
+        stats = [(int(y[(codes > a) & (codes <= b)].sum()), int(((codes > a) & (codes <= b)).sum()))
+                 for a, b in zip(edges[:-1], edges[1:])]
+        best, best_p = None, MERGE_P
+        for i in range(len(keep)):
+            (k1, n1), (k2, n2) = stats[i], stats[i + 1]
+            pooled = (k1 + k2) / max(n1 + n2, 1)
+            var = pooled * (1 - pooled) * (1 / max(n1, 1) + 1 / max(n2, 1))
+            pv = 1.0 if var <= 0 else float(2 * norm.sf(abs(k1 / max(n1, 1) - k2 / max(n2, 1)) / math.sqrt(var)))
+            if pv > best_p:
+                best, best_p = i, pv
+        if best is None:
+            break
+        del keep[best]
+    return keep
+
+
+def _fit_cuts(xs: np.ndarray, ys: np.ndarray, max_bins: int, min_leaf: int, direction: int) -> tuple[Cut, ...]:
+    """Round cuts of a tree (monotone for direction +1 / -1), alike neighbours merged."""
+    cuts = _cuts_at(xs, _tree_cuts(xs, ys, max_bins, min_leaf, direction))
+    keep = _merge_alike(_codes(xs, cuts), ys, len(cuts))
+    return tuple(cuts[i] for i in keep)
+
+
+def _held_out_log_loss(xs: np.ndarray, ys: np.ndarray, max_bins: int, min_leaf: int, direction: int) -> float:
+    """Binned log loss on each half of the rows with bins and rates learnt on the other half."""
+    half = np.random.default_rng(0).permutation(len(xs)) % 2 == 0
+    total = 0.0
+    for fit in (half, ~half):
+        cuts = _fit_cuts(xs[fit], ys[fit], max_bins, max(min_leaf // 2, 1), direction)
+        fc, hc = _codes(xs[fit], cuts), _codes(xs[~fit], cuts)
+        for k in np.unique(hc):
+            m, f = hc == k, fc == k
+            p = (ys[fit][f].sum() + 0.5) / (f.sum() + 1.0)
+            pos = ys[~fit][m].sum()
+            total -= pos * math.log(p) + (m.sum() - pos) * math.log(1 - p)
+    return total / len(xs)
+
+
 def bin_number(column: str, x: pd.Series, y: np.ndarray, min_share: float = 0.05,
                max_bins: int = 6) -> SignalBins:
     """Bins of a numeric column: a monotone tree (churn rising or falling with the value), or an
-    unconstrained one when its shape (a U, a bump) fits clearly better."""
+    unconstrained one when its shape (a U, a bump) predicts held-out rows clearly better."""
     v = pd.to_numeric(x, errors="coerce").to_numpy(dtype=float)
     known = np.isfinite(v)
     has_null = bool((~known).any())
@@ -200,24 +253,21 @@ def bin_number(column: str, x: pd.Series, y: np.ndarray, min_share: float = 0.05
     min_leaf = max(int(math.ceil(min_share * len(y))), 1)
     if len(np.unique(xs)) < 2 or len(xs) < 2 * min_leaf or len(np.unique(ys)) < 2:
         return SignalBins(column, NUMBER, has_null=has_null)
-    fits = {}
-    for direction in (1, -1, 0):
-        cuts = _cuts_at(xs, _tree_cuts(xs, ys, max_bins, min_leaf, direction))
-        fits[direction] = (cuts, _binned_log_loss(_codes(xs, cuts), ys))
     null_ll = _binned_log_loss(np.zeros(len(ys), dtype=int), ys)
-    best_mono = min((1, -1), key=lambda d: fits[d][1])
-    gain_mono = null_ll - fits[best_mono][1]
-    gain_free = null_ll - fits[0][1]
-    if gain_free > gain_mono * (1 + MONOTONE_SLACK) and gain_free - gain_mono > 1e-4:
-        return SignalBins(column, NUMBER, cuts=fits[0][0], has_null=has_null)
-    return SignalBins(column, NUMBER, cuts=fits[best_mono][0], has_null=has_null,
+    held = {d: _held_out_log_loss(xs, ys, max_bins, min_leaf, d) for d in (1, -1, 0)}
+    best_mono = min((1, -1), key=held.get)
+    gain_mono, gain_free = null_ll - held[best_mono], null_ll - held[0]
+    if gain_free > max(gain_mono, 0) * (1 + MONOTONE_SLACK) and gain_free - gain_mono > 1e-4:
+        return SignalBins(column, NUMBER, cuts=_fit_cuts(xs, ys, max_bins, min_leaf, 0), has_null=has_null)
+    return SignalBins(column, NUMBER, cuts=_fit_cuts(xs, ys, max_bins, min_leaf, best_mono), has_null=has_null,
                       monotone="up" if best_mono == 1 else "down")
 
 
 def bin_category(column: str, x: pd.Series, y: np.ndarray, min_share: float = 0.05, max_bins: int = 6,
                  kind: str = CATEGORY) -> SignalBins:
     """Groups of text values with like churn rates: values ordered by their (smoothed) churn rate,
-    then cut like a monotone number, so each group holds at least `min_share` of the rows."""
+    then cut like a monotone number (each group at least `min_share` of the rows, alike neighbours
+    merged)."""
     s = x.astype("string")
     known = s.notna().to_numpy()
     has_null = bool((~known).any())
@@ -237,6 +287,8 @@ def bin_category(column: str, x: pd.Series, y: np.ndarray, min_share: float = 0.
         groups = [tuple(frame.index)]
     else:
         cuts = _tree_cuts(r, ys, max_bins, min_leaf, 1)
-        edges = np.searchsorted(np.asarray(cuts), np.arange(len(frame)), side="left")
+        codes = np.searchsorted(np.asarray(cuts), r, side="left")
+        keep = [cuts[i] for i in _merge_alike(codes, ys, len(cuts))]
+        edges = np.searchsorted(np.asarray(keep), np.arange(len(frame)), side="left")
         groups = [tuple(str(v) for v in frame.index[edges == k]) for k in np.unique(edges)]
     return SignalBins(column, kind, groups=tuple(groups), has_null=has_null, monotone="up")

@@ -113,12 +113,20 @@ def scorecard_ruleset(card: Card, base: RuleSet, train_scores: np.ndarray, y_tra
             f"lowest-risk bin of each signal 0, the largest possible total {card.max_total}; "
             f"{card.pdo:.1f} points double the odds of churn. Tier cut-offs from the training rows: {tiers}. "
             f"Churn probability from the score (Platt, fitted on the training rows): "
-            f"1 / (1 + exp(-({mapping.coef:.5g} x score + {mapping.intercept:.5g}))).")
+            f"1 / (1 + exp(-({mapping.coef:.5g} x score {'-' if mapping.intercept < 0 else '+'} "
+            f"{abs(mapping.intercept):.5g}))).")
     return replace(rs, description=text)
 
 
 def measure(ev: Evidence, base: RuleSet, budgets: tuple[int, ...], folds: int = 5) -> Frontier:
     """Scorecards for each budget and the baselines, on the evidence's rows (module doc)."""
+    from threadpoolctl import threadpool_limits
+    # BLAS threads cost far more than they save on small data (as in fitting.baselines)
+    with threadpool_limits(limits=1 if len(ev.train) < 50_000 else None):
+        return _measure(ev, base, budgets, folds)
+
+
+def _measure(ev: Evidence, base: RuleSet, budgets: tuple[int, ...], folds: int) -> Frontier:
     from ..fitting import baselines, baselines_cv, cv_folds
     train, kinds = ev.train, ev.kinds
     y = train["churned"].to_numpy(int)

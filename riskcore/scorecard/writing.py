@@ -28,6 +28,9 @@ NAME_GROUPS = (("support", re.compile(r"support|ticket|service|complain|escalat|
                                            re.I)))
 
 
+ACRONYMS = {"nps": "NPS", "qbr": "QBR", "arr": "ARR", "mrr": "MRR", "id": "ID"}
+
+
 def group_of(column: str) -> str:
     """The evidence group of a signal: its activity table's, else the one its name suggests."""
     from ..signals import SIGNALS
@@ -46,7 +49,10 @@ def signal_of(column: str) -> str:
 
 def readable(column: str) -> str:
     """A column as a label starts: `days_to_renewal` -> "Days to renewal"; others as written."""
-    text = column.replace("_", " ") if re.fullmatch(r"[a-z0-9_]+", column) else column
+    if not re.fullmatch(r"[a-z0-9_]+", column):
+        return column
+    words = [ACRONYMS.get(w, w) for w in column.split("_") if w]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
 
 
@@ -70,6 +76,8 @@ def bin_rule(column: str, kind: str, b: Bin, points: int, group: str, rule_id: s
         return Rule(label=f"{name} below {{threshold}}", op="<", threshold=b.below, **common)
     if b.hi is None:
         return Rule(label=f"{name} {{threshold}} or more", op=">=", threshold=b.lo, **common)
+    if b.hi == b.lo:
+        return Rule(label=f"{name} is {{threshold}}", op="==", threshold=b.lo, **common)
     return Rule(label=f"{name} between {{low}} and {{high}}", op="between", threshold=(b.lo, b.hi), **common)
 
 
