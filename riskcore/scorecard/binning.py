@@ -24,6 +24,8 @@ NUMBER, CATEGORY, FLAG = "number", "category", "flag"
 CUT_SLACK = 0.005         # a cut may move this share of the rows across it to land on a rounder number
 MAX_CATEGORIES = 100      # more distinct text values than this: an id or free text, not a signal
 MONOTONE_SLACK = 0.10     # a non-monotone shape must predict held-out rows 10% better than a monotone one
+RAMP_ENDS = (0.05, 0.93)   # a ramp runs from about the 5th to about the 95th percentile
+RAMP_MIN_VALUES = 10      # a signal of fewer distinct values is all steps (a yes/no needs no ramp)
 MERGE_P = 0.05            # neighbouring bins whose churn rates differ less surely than this merge
 
 
@@ -73,6 +75,16 @@ class SignalBins:
     groups: tuple[tuple[str, ...], ...] = ()
     has_null: bool = False
     monotone: str | None = None   # "up" / "down": churn rises / falls with the value; None: other shape
+    ramp: tuple[float, float] | None = None  # monotone numbers: (no points at, full points at), a graded rule
+
+    def ramp_degree(self, x: pd.Series) -> np.ndarray:
+        """0..1 along the ramp (0 for blanks), as the scoring SQL computes op `scale`."""
+        if self.ramp is None:
+            return np.zeros(len(x))
+        lo, hi = self.ramp
+        v = x.to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            return np.nan_to_num(np.clip((v - lo) / (hi - lo), 0.0, 1.0), nan=0.0)
 
     @property
     def bins(self) -> tuple[Bin, ...]:
@@ -254,13 +266,30 @@ def bin_number(column: str, x: pd.Series, y: np.ndarray, min_share: float = 0.05
     if len(np.unique(xs)) < 2 or len(xs) < 2 * min_leaf or len(np.unique(ys)) < 2:
         return SignalBins(column, NUMBER, has_null=has_null)
     null_ll = _binned_log_loss(np.zeros(len(ys), dtype=int), ys)
-    held = {d: _held_out_log_loss(xs, ys, max_bins, min_leaf, d) for d in (1, -1, 0)}
-    best_mono = min((1, -1), key=held.get)
+    # which way churn moves is one bit, read off all rows; whether a non-monotone shape is worth it
+    # is judged on held-out rows (a wiggle that does not repeat is noise)
+    best_mono = min((1, -1), key=lambda d: _binned_log_loss(
+        _codes(xs, _cuts_at(xs, _tree_cuts(xs, ys, max_bins, min_leaf, d))), ys))
+    held = {d: _held_out_log_loss(xs, ys, max_bins, min_leaf, d) for d in (best_mono, 0)}
     gain_mono, gain_free = null_ll - held[best_mono], null_ll - held[0]
     if gain_free > max(gain_mono, 0) * (1 + MONOTONE_SLACK) and gain_free - gain_mono > 1e-4:
         return SignalBins(column, NUMBER, cuts=_fit_cuts(xs, ys, max_bins, min_leaf, 0), has_null=has_null)
     return SignalBins(column, NUMBER, cuts=_fit_cuts(xs, ys, max_bins, min_leaf, best_mono), has_null=has_null,
-                      monotone="up" if best_mono == 1 else "down")
+                      monotone="up" if best_mono == 1 else "down",
+                      ramp=_ramp(xs, best_mono) if len(np.unique(xs)) >= RAMP_MIN_VALUES else None)
+
+
+def _ramp(xs: np.ndarray, direction: int) -> tuple[float, float] | None:
+    """A graded rule along a monotone signal: from a round number near its 5th percentile to one near
+    its 95th (reversed when churn falls with the value), so a straight-line effect needs one rule."""
+    v = np.sort(xs)
+    ends = []
+    for q in (RAMP_ENDS[0], RAMP_ENDS[1]):
+        lo, hi = float(v[int(q * (len(v) - 1))]), float(v[min(int((q + 0.02) * (len(v) - 1)), len(v) - 1)])
+        ends.append(nice_cut(lo - abs(lo) * 1e-9 - 1e-12, hi) if lo < hi else lo)
+    if not ends[0] < ends[1]:
+        return None
+    return (ends[0], ends[1]) if direction == 1 else (ends[1], ends[0])
 
 
 def bin_category(column: str, x: pd.Series, y: np.ndarray, min_share: float = 0.05, max_bins: int = 6,

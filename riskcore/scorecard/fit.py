@@ -9,6 +9,7 @@ the baselines cross-fitted over stratified folds, the written rule set fitted on
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -27,6 +28,8 @@ NUMERIC = ("DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "DECIMAL", "SMALLINT"
 NOT_SIGNALS = {"account_id", "account_name", "csm_owner", "parent_id", "arr", "value", "seats", "churned",
                "contract_start", "renewal_date", "stage"}
 ACCOUNT_CANONICAL = {"segment"}
+ID_NAME = re.compile(r"(^|[^a-z])(id|number|no|num|index|key|code)$|^row|^index|(?<=[a-z])(Id|Number|Num|No|Index|Key)$",
+                     re.I)
 
 
 @dataclass
@@ -98,13 +101,17 @@ def _baseline_columns(store: Store, table: str) -> list[str]:
 
 
 def _drop_few_categories(frame: pd.DataFrame, kinds: dict[str, str]) -> dict[str, str]:
-    """Text columns with too many distinct values to be a signal (ids, free text) are left out."""
+    """Columns that cannot be a signal are left out: text with too many distinct values (ids, free
+    text), and numbers that number the rows (every value distinct and whole, named like an id:
+    `RowNumber`, `CustomerId`)."""
     keep = {}
     for c, k in kinds.items():
-        if k == CATEGORY:
-            distinct = frame[c].nunique(dropna=True)
-            if distinct > MAX_CATEGORIES or distinct > 0.5 * len(frame):
-                continue
+        distinct = frame[c].nunique(dropna=True)
+        if k == CATEGORY and (distinct > MAX_CATEGORIES or distinct > 0.5 * len(frame)):
+            continue
+        if k == NUMBER and distinct == frame[c].notna().sum() and ID_NAME.search(c) and \
+                bool((frame[c].dropna() % 1 == 0).all()):
+            continue
         keep[c] = k
     return keep
 

@@ -39,12 +39,24 @@ class CardSignal:
 
     bins: SignalBins
     points: tuple[int, ...]
+    ramp_points: int = 0      # full points of the graded rule along `bins.ramp` (0: none)
+
+    @property
+    def n_rules(self) -> int:
+        return sum(1 for p in self.points if p > 0) + (1 if self.ramp_points > 0 else 0)
+
+    @property
+    def max_points(self) -> int:
+        """The most this signal can give: its largest bin plus the full ramp (both at the risky end)."""
+        return max(self.points) + self.ramp_points
 
     def score(self, x: pd.Series) -> np.ndarray:
         total = np.zeros(len(x))
         for b, p in zip(self.bins.bins, self.points):
             if p:
                 total += p * b.mask(x)
+        if self.ramp_points:
+            total += self.ramp_points * self.bins.ramp_degree(x)
         return total
 
 
@@ -57,11 +69,11 @@ class Card:
 
     @property
     def n_rules(self) -> int:
-        return sum(1 for s in self.signals for p in s.points if p > 0)
+        return sum(s.n_rules for s in self.signals)
 
     @property
     def max_total(self) -> int:
-        return sum(max(s.points) for s in self.signals)
+        return sum(s.max_points for s in self.signals)
 
     def score(self, frame: pd.DataFrame) -> np.ndarray:
         """Every row's total points (what the written rule set scores)."""
@@ -112,12 +124,13 @@ class _Design:
     weights into its bins' weights (bins x columns)."""
 
     X: np.ndarray
-    owner: np.ndarray
+    owner: np.ndarray          # the signal of each bin column (the ramp columns follow them)
     to_bins: list[np.ndarray]
+    ramps: list[int]           # the signal of each ramp column
 
 
 def _design(frame: pd.DataFrame, signals: list[SignalBins], y: np.ndarray) -> _Design:
-    cols, owner, to_bins = [], [], []
+    cols, owner, to_bins, ramps = [], [], [], []
     for j, sb in enumerate(signals):
         x = frame[sb.column]
         bins = sb.bins
@@ -145,21 +158,27 @@ def _design(frame: pd.DataFrame, signals: list[SignalBins], y: np.ndarray) -> _D
             m = np.column_stack([m, (np.arange(len(bins)) == len(bins) - 1).astype(float)])
         owner += [j] * m.shape[1]
         to_bins.append(m)
+    for j, sb in enumerate(signals):  # graded rules last: column index len(owner) + k
+        if sb.ramp is not None:
+            cols.append(sb.ramp_degree(frame[sb.column]))
+            ramps.append(j)
     X = np.column_stack(cols).astype(float) if cols else np.zeros((len(y), 0))
-    return _Design(X, np.asarray(owner, dtype=int), to_bins)
+    return _Design(X, np.asarray(owner, dtype=int), to_bins, ramps)
 
 
 def _nonneg_logistic(X: np.ndarray, y: np.ndarray, l1: float = 0.0, l2: float = 0.0,
                      start: np.ndarray | None = None) -> np.ndarray:
     """Logistic regression with weights >= 0 and a free intercept (the last entry), penalised by
-    l1 * sum(w) + l2/2 * |w|^2 (on w >= 0 the L1 penalty is smooth: L-BFGS-B solves it exactly,
-    with exact zeros)."""
+    l1 * sum(sd_j * w_j) + l2/2 * |w|^2: the lasso of standardised columns, so a rare bin or a
+    graded column is not penalised for its scale (on w >= 0 the L1 penalty is smooth: L-BFGS-B
+    solves it exactly, with exact zeros)."""
     k = X.shape[1]
+    l1 = l1 * X.std(axis=0) if l1 else 0.0
 
     def loss(w):
         z = X @ w[:k] + w[k]
         p = expit(z)
-        f = np.sum(np.logaddexp(0, z) - y * z) + l1 * w[:k].sum() + 0.5 * l2 * w[:k] @ w[:k]
+        f = np.sum(np.logaddexp(0, z) - y * z) + np.sum(l1 * w[:k]) + 0.5 * l2 * w[:k] @ w[:k]
         g = X.T @ (p - y) + l1 + l2 * w[:k]
         return f, np.append(g, np.sum(p - y))
 
@@ -173,7 +192,8 @@ def _nonneg_logistic(X: np.ndarray, y: np.ndarray, l1: float = 0.0, l2: float = 
 def lasso_path(X: np.ndarray, y: np.ndarray, steps: int = PATH_STEPS) -> list[tuple[float, np.ndarray]]:
     """(penalty, weights) of the non-negative lasso from the smallest penalty that keeps no bin down
     to 1/10,000 of it (log-spaced, each fit warm-started from the previous one)."""
-    lam_max = float(max(X.T @ (y - y.mean()))) if X.shape[1] else 0.0
+    sd = X.std(axis=0)
+    lam_max = float(max((X.T @ (y - y.mean())) / np.where(sd > 0, sd, np.inf))) if X.shape[1] else 0.0
     if lam_max <= 0:
         return []
     out, w = [], None
@@ -232,20 +252,24 @@ def _card(d: _Design, y: np.ndarray, signals: list[SignalBins], chosen: np.ndarr
     w = np.zeros(d.X.shape[1])
     if chosen.any():
         w[chosen] = _nonneg_logistic(d.X[:, chosen], y, l2=RIDGE * len(y))[:-1]
-    bin_w = [m @ w[d.owner == j] for j, m in enumerate(d.to_bins)]
-    total = sum(float(b.max()) for b in bin_w)
+    n_bins = len(d.owner)
+    bin_w = [m @ w[:n_bins][d.owner == j] for j, m in enumerate(d.to_bins)]
+    ramp_w = np.zeros(len(signals))
+    ramp_w[d.ramps] = w[n_bins:]
+    total = sum(float(b.max()) for b in bin_w) + float(ramp_w.sum())
     if total <= 0:
         return Card(signals=(), pdo=0.0)
     scale = MAX_SCORE / total
     while True:  # rounding may lift the largest total past 100: shrink the scale until it fits
         pts = [np.rint(b * scale).astype(int) for b in bin_w]
-        if sum(int(p.max()) for p in pts) <= MAX_SCORE:
+        ramp_pts = np.rint(ramp_w * scale).astype(int)
+        if sum(int(p.max()) for p in pts) + int(ramp_pts.sum()) <= MAX_SCORE:
             break
         scale *= 0.99
     card = []
-    for sb, p in zip(signals, pts):
-        if p.max() <= 0:
+    for sb, p, rp in zip(signals, pts, ramp_pts):
+        if p.max() <= 0 and rp <= 0:
             continue
         merged, mp = sb.merged([int(v) for v in p])
-        card.append(CardSignal(merged, tuple(mp)))
+        card.append(CardSignal(merged, tuple(mp), int(rp)))
     return Card(signals=tuple(card), pdo=float(scale * math.log(2)))

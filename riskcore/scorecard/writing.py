@@ -99,7 +99,7 @@ def card_rules(card: Card, dimension: str = "churn", taken: set[str] | frozenset
     ids unique among themselves and `taken` (the rule set's other rules)."""
     from dataclasses import replace
     used, out = set(taken), []
-    order = sorted(card.signals, key=lambda s: -max(s.points))
+    order = sorted(card.signals, key=lambda s: -s.max_points)
     for s in order:
         col, group = s.bins.column, group_of(s.bins.column)
         for b, p in zip(s.bins.bins, s.points):
@@ -110,4 +110,18 @@ def card_rules(card: Card, dimension: str = "churn", taken: set[str] | frozenset
                 rid, k = f"{_bin_id(col, b)}_{k}", k + 1
             used.add(rid)
             out.append(replace(bin_rule(col, s.bins.kind, b, p, group, rid), dimension=dimension))
+        if s.ramp_points > 0:
+            rid, k = f"{_slug(col)[:40]}_graded", 2
+            while rid in used:
+                rid, k = f"{_slug(col)[:40]}_graded_{k}", k + 1
+            used.add(rid)
+            out.append(ramp_rule(col, s.bins.ramp, s.ramp_points, group, rid, dimension))
     return out
+
+
+def ramp_rule(column: str, ramp: tuple[float, float], points: int, group: str, rule_id: str,
+              dimension: str = "churn") -> Rule:
+    """The graded rule along a monotone signal: 0 points at ramp[0], full points at ramp[1]."""
+    way = "rising" if ramp[1] > ramp[0] else "falling"
+    return Rule(id=rule_id, label=f"{readable(column)} {way} from {{low}} to {{high}} (graded)", dimension=dimension,
+                signal=signal_of(column), op="scale", threshold=tuple(ramp), points=points, group=group)
