@@ -11,7 +11,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from riskcore.activity import load_activity
-from riskcore.backtest import Window, default_windows, pooled_frame, scored_frame, training_dates
+from riskcore.backtest import default_windows, pooled_frame, scored_frame, training_dates
 from riskcore.cli import main
 from riskcore.db import Store
 from riskcore.fitting import baselines
@@ -336,3 +336,11 @@ def test_frontier_offers_a_rule_set_per_point(small_table):
     for p in front.points:
         assert len(_churn_rules(p.ruleset)) == p.card.n_rules <= p.max_rules
         assert load_ruleset(ruleset_to_toml(p.ruleset)) == p.ruleset
+
+
+def test_cli_scorecard_without_two_outcomes_says_why(tmp_path, capsys):
+    out = tmp_path / "card.toml"
+    assert main(["fit", "--scorecard", "--data", "tests/data/exports/one_churner.csv", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "error: cross-validation needs at least 2 churned and 2 retained accounts, found 1 churned" in err
+    assert "Traceback" not in err and not out.exists()

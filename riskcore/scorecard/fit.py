@@ -13,14 +13,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-import numpy as np
 import pandas as pd
 
 from ..db import Store
 from .binning import CATEGORY, FLAG, MAX_CATEGORIES, NUMBER
 
 FRONTIER = (5, 10, 20, 40)
-MAX_TRAIN_ROWS = 200_000  # pooled rows beyond this are sampled (fixed seed): the fit's time stays bounded
+MAX_TRAIN_ROWS = 200_000  # rows to fit on beyond this are sampled (fixed seed): the fit's time stays bounded
 NUMERIC = ("DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "DECIMAL", "SMALLINT", "HUGEINT", "TINYINT",
            "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT")
 # never candidates: ids, names, owners, dates, the value axis (risk and value stay two axes) and the
@@ -100,7 +99,7 @@ def _baseline_columns(store: Store, table: str) -> list[str]:
     return [c[2:] for c in _signal_matrix(store, table).columns if c.startswith("x_")]
 
 
-def _drop_few_categories(frame: pd.DataFrame, kinds: dict[str, str]) -> dict[str, str]:
+def _signal_columns(frame: pd.DataFrame, kinds: dict[str, str]) -> dict[str, str]:
     """Columns that cannot be a signal are left out: text with too many distinct values (ids, free
     text), and numbers that number the rows (every value distinct and whole, named like an id:
     `RowNumber`, `CustomerId`)."""
@@ -132,9 +131,11 @@ def evidence(store: Store, as_of: date | None = None, horizon_days: int = 90, wi
         frame = frame.merge(y, on="account_id")
         frame = frame[frame["churned"].notna()].reset_index(drop=True)
         frame["churned"] = frame["churned"].astype(bool)
-        return Evidence(_drop_few_categories(frame, kinds), frame, None, base, "cross_validated",
+        return Evidence(_signal_columns(frame, kinds), frame, None, base, "cross_validated",
                         f"the account table has no dates: every one of its {len(frame):,} accounts with an "
-                        "outcome is used; the frontier is cross-validated")
+                        "outcome is used; the frontier is cross-validated" + (
+                            f" (each scorecard fitted on a fixed random {MAX_TRAIN_ROWS:,} of its rows)"
+                            if len(frame) > MAX_TRAIN_ROWS else ""))
     _, test_w = default_windows(store, horizon_days, as_of)
     first, _ = active_dates(store)
     dates = [d for d in training_dates(test_w.as_of, horizon_days, windows) if d > first]
@@ -161,5 +162,5 @@ def evidence(store: Store, as_of: date | None = None, horizon_days: int = 90, wi
             f"{test_w.as_of})" + (f", sampled from {sampled:,}" if sampled else "") +
             f"; evaluated on the {len(test):,} accounts active at {test_w.as_of}, churn in the next "
             f"{horizon_days} days (out of time)")
-    return Evidence(_drop_few_categories(train, kinds), train, test, base, "point_in_time", note,
+    return Evidence(_signal_columns(train, kinds), train, test, base, "point_in_time", note,
                     as_of=test_w.as_of, train_dates=dates, sampled_from=sampled)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..db import Store
 from ..rules import Fusion, Quadrant, RuleSet, Tiers
-from .fit import FRONTIER, Evidence, evidence
+from .fit import FRONTIER, MAX_TRAIN_ROWS, Evidence, evidence
 from .model import Card, fit_cards, learn_bins
 from .writing import card_rules
 
@@ -66,6 +66,13 @@ class Frontier:
                 "as_of": str(self.as_of) if self.as_of else None, "frontier": self.rows(),
                 "baselines": self.baselines, "best_baseline": {"model": name, "auc": auc},
                 "current_rules": self.current}
+
+
+def _at_most(rows: np.ndarray) -> np.ndarray:
+    """The rows to fit on: all, or a fixed random MAX_TRAIN_ROWS of them (a large account table)."""
+    if len(rows) <= MAX_TRAIN_ROWS:
+        return rows
+    return np.sort(np.random.default_rng(0).choice(rows, MAX_TRAIN_ROWS, replace=False))
 
 
 def _held_out_prob(s_train: np.ndarray, y_train: np.ndarray, s_eval: np.ndarray) -> np.ndarray:
@@ -132,8 +139,9 @@ def _measure(ev: Evidence, base: RuleSet, budgets: tuple[int, ...], folds: int) 
     y = train["churned"].to_numpy(int)
     x_cols = ["x_" + c for c in ev.baseline_columns]
     bare = lambda f: f[x_cols].rename(columns=lambda c: c[2:])  # noqa: E731 - features named as in the data
-    bins = learn_bins(train, y, kinds)
-    cards = fit_cards(train, y, bins, list(budgets))
+    fit_rows = _at_most(np.arange(len(y)))
+    bins = learn_bins(train.iloc[fit_rows], y[fit_rows], kinds)
+    cards = fit_cards(train.iloc[fit_rows], y[fit_rows], bins, list(budgets))
     if ev.test is not None:
         y_test = ev.test["churned"].to_numpy(int)
         bases = baselines(bare(train), y, bare(ev.test), y_test)
@@ -149,6 +157,7 @@ def _measure(ev: Evidence, base: RuleSet, budgets: tuple[int, ...], folds: int) 
         held = {n: np.zeros(len(y)) for n in budgets}
         prob = {n: np.zeros(len(y)) for n in budgets}
         for fit_idx, held_idx in cv.split(np.zeros(len(y)), y):
+            fit_idx = _at_most(fit_idx)
             part = train.iloc[fit_idx]
             fold_cards = fit_cards(part, y[fit_idx], learn_bins(part, y[fit_idx], kinds), list(budgets))
             for n, card in fold_cards.items():
@@ -196,6 +205,9 @@ def fit_scorecard(store: Store, rs: RuleSet | None = None, as_of: date | None = 
         raise ValueError(f"--max-rules: expected a positive number of rules, found {max_rules}")
     front = scorecard_frontier(store, rs, as_of, horizon_days, tuple(sorted(set(budgets) | {max_rules})), folds)
     chosen = front.point(max_rules)
+    if chosen.card.n_rules == 0:
+        raise ValueError("no signal separates churners from the others in this history: there is nothing to "
+                         "build a scorecard from (check the outcome column, or load more history)")
     info = front.to_dict()
     info["rules"] = chosen.card.n_rules
     info["chosen"] = chosen.row()
