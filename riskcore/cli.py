@@ -28,6 +28,16 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, found {text!r}")
 
 
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, found {text!r}")
+    return n
+
+
 def _add_data(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--data", required=required,
                    help="an account table file (CSV/Parquet/Excel), a folder of activity tables or a DuckDB file")
@@ -254,6 +264,10 @@ def cmd_fit(args) -> int:
     from .backtest import fit_rules
     from .rules import ruleset_to_toml
     from .atomic import write_atomic
+    if args.scorecard:
+        return _fit_scorecard(args)
+    if args.json or args.max_rules is not None:
+        raise CliError("--max-rules and --json go with --scorecard (fit without it re-weights the given rules)")
     rs = _rules(args, scoring=True)
     store = _open(args, rs)
     _notes(args, store, rs, _table(store))
@@ -261,6 +275,26 @@ def cmd_fit(args) -> int:
     write_atomic(args.out, ruleset_to_toml(fitted))
     print(info["summary"])
     print(f"wrote rule set with suggested weights to {args.out}")
+    return 0
+
+
+def _fit_scorecard(args) -> int:
+    """`fit --scorecard`: rules and points proposed from history, the frontier printed (or as JSON)."""
+    from .atomic import write_atomic
+    from .rules import ruleset_to_toml
+    from .scorecard import fit_scorecard
+    rs = _rules(args) if args.rules else None  # an account table has no default rules to keep
+    store = _open(args, rs)
+    if rs is None and store.dataset.kind == "activity":
+        rs = _rules(args)  # the default rule set's other dimensions, quadrant and fusion stay
+    fitted, info = fit_scorecard(store, rs, as_of=args.as_of, horizon_days=_horizon(args, store),
+                                 max_rules=args.max_rules or 40)
+    write_atomic(args.out, ruleset_to_toml(fitted))
+    if args.json:
+        print(json.dumps({k: v for k, v in info.items() if k != "summary"}, indent=2, default=str))
+    else:
+        print(info["summary"])
+        print(f"wrote the scorecard rule set to {args.out}")
     return 0
 
 
@@ -374,6 +408,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date)
     p.add_argument("--horizon", type=int, help="days after D in which churn counts (default 90)")
     p.add_argument("--out", required=True)
+    p.add_argument("--scorecard", action="store_true",
+                   help="propose the rules as well as the points: a scorecard over binned signals")
+    p.add_argument("--max-rules", type=_positive, help="with --scorecard: at most this many rules (default 40)")
+    p.add_argument("--json", action="store_true", help="with --scorecard: print the frontier as JSON")
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("starter", help="write starter rules from an account table's own columns")
