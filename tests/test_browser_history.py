@@ -53,6 +53,7 @@ def test_account_page_history_chart_renders(server, page):  # noqa: F811
     assert "account=" in page.url
     page.wait_for_selector(".st-key-history_chart .js-plotly-plot", timeout=60_000)
     assert page.locator("[data-testid=stException]").count() == 0
+    page.get_by_text(re.compile(r"^What changed: ")).first.wait_for(timeout=60_000)  # drawn after the chart
     assert page.get_by_text(re.compile(r"^What changed: ")).count() == 1
     n_points = page.evaluate("() => document.querySelector('.st-key-history_chart .js-plotly-plot')"
                              "._fullData[0].x.length")

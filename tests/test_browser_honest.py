@@ -3,7 +3,8 @@
 - a threshold changed on Tuning is the one the account view's reasons state;
 - an account table whose value is a monthly charge: no "ARR" on the Overview, the unit shown;
 - the Overview's risk line is the high tier: red (high-tier) points are exactly Save + Triage, also
-  after the tier cut-offs move on Tuning.
+  after the tier cut-offs move on Tuning;
+- suggested weights set the tier cut-offs from the data, and the slider and the risk line follow.
 One server (the 400-account sample) for the module; screenshots at 1440 and 800 px.
 """
 
@@ -125,6 +126,25 @@ def test_overview_quadrants_agree_with_the_high_tier(server, page):  # noqa: F81
     after = _check_one_risk_line(_quadrant_figure(page), 46)
     assert after > before
     page.screenshot(path=str(_shots() / "overview-risk-line.png"))
+
+
+def test_suggested_weights_set_the_tier_cut_offs_they_state(server, page):  # noqa: F811
+    """Item 7 for a fit: new points move every score, so "Load suggested weights" also sets the tier
+    cut-offs from the data and says what they mean; the Tuning slider and the Overview's risk line
+    follow the cut-off the message states."""
+    goto(page, f"{server}/tuning")
+    page.locator(".st-key-suggest_weights button").click()
+    settle(page)
+    _no_exception(page)
+    message = page.locator("[data-testid=stAlert]", has_text="Suggested weights loaded").first.inner_text()
+    found = re.search(r"tier cut-offs: high >= (\d+) \(", message)
+    assert found, message
+    high = int(found.group(1))
+    thumbs = page.locator(".st-key-tier_cut-churn [role=slider]")
+    assert thumbs.nth(thumbs.count() - 1).get_attribute("aria-valuenow") == str(high)
+    _nav(page, "Overview")
+    _choose_draft(page)
+    _check_one_risk_line(_quadrant_figure(page), high)
 
 
 def _monthly_table() -> bytes:
