@@ -928,10 +928,11 @@ def format_alerts(found: list[dict]) -> str:
 def score_history(store: Store, rs: RuleSet, account_id: str, dates: list[date]) -> pd.DataFrame:
     """One account re-scored as of each date (the whole population is scored: percentiles, median)."""
     states = [rescored_state(store, rs, d) for d in sorted(dates)]
-    return _history_frame(states, str(account_id))
+    return history_frame(states, str(account_id))
 
 
-def _history_frame(states: list[State], account_id: str) -> pd.DataFrame:
+def history_frame(states: list[State], account_id: str) -> pd.DataFrame:
+    """One account's points of these states, in `account_history`'s columns (absent ones skipped)."""
     recs = []
     prev_hash = None
     for s in states:
@@ -966,7 +967,7 @@ def account_history(account_id: str, rules: RuleSet, store: Store | None = None,
     if store is not None and store.dataset is not None and store.dataset.kind == "activity" and dates:
         states += [rescored_state(store, rules, d) for d in dates if d not in have]
     states.sort(key=lambda s: s.date)
-    return _history_frame(states, str(account_id))
+    return history_frame(states, str(account_id))
 
 
 # ---- hierarchy ----------------------------------------------------------------------

@@ -86,11 +86,8 @@ def rejected(label: str, report: Report | None, names: dict[str, str], why: str 
 def try_load(data_key: str, mapping: Mapping | None, label: str) -> None:
     """Load into a new shared store (one per data key), lock it down; on failure keep the previous data.
     A button's callback: it runs before the sidebar is drawn, so the switch can reset the sidebar's choices."""
-    from riskcore.security import lock_down
     try:
-        store = shared_store(data_key, mapping)
-        lock_down(store)  # the new store's connection runs rule SQL: no file access from now on
-        store.__dict__["_locked_down"] = True
+        store = shared_store(data_key, mapping)  # locked down as it is opened (ui.session.shared_engine)
     except LoadError as e:
         rejected(label, e.report, _names(data_key, label))
         return

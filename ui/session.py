@@ -1,6 +1,6 @@
-"""What every page shares: the cached store, rule-set versions, the session's draft, the sidebar.
+"""What every page shares: the cached engine, rule-set versions, the session's draft, the sidebar.
 
-Data and the DuckDB store are shared across sessions (st.cache_resource, keyed by data path);
+Data, its DuckDB store and its Engine are shared across sessions (st.cache_resource, keyed by data path);
 each session's draft rule set lives in its own st.session_state.
 """
 
@@ -17,14 +17,17 @@ from ui import state
 from ui.access import book_only
 from riskcore import appstate, display, settings
 from riskcore.appstate import md_escape
-from riskcore.report import user_message
 from riskcore.db import Mapping, Store
+from riskcore.engine import Engine
+from riskcore.report import user_message
+from riskcore.rules.model import QUADRANTS as _QUADRANTS, TIERS  # noqa: F401 - the pages import TIERS from here
+from riskcore.security import lock_down
 from riskcore.versions import VersionStore
 from riskcore.workspace import dataset_id
 
 TIER_COLORS = {"low": "#1a9850", "medium": "#fdae61", "high": "#d73027"}  # colour-blind safe
-TIERS = ("low", "medium", "high")
-QUADRANTS = ("Save", "Expand", "Triage", "Maintain")
+# the pages list quadrants high value first, and within each value class high risk first
+QUADRANTS = tuple(_QUADRANTS[i] for i in (0, 1, 3, 2))  # Save, Expand, Triage, Maintain
 CURRENCY = "$"
 
 
@@ -32,7 +35,7 @@ CURRENCY = "$"
 class Ctx:
     """What the sidebar chose, handed to the page."""
 
-    store: Store
+    engine: Engine        # everything derived from the dataset (riskcore.engine), shared by every session
     data_key: str
     as_of: date
     rs: object            # the chosen rule set, with the chosen dimension as its primary one
@@ -42,22 +45,33 @@ class Ctx:
     versions: VersionStore
 
     @property
+    def store(self) -> Store:
+        return self.engine.store
+
+    @property
     def is_activity(self) -> bool:
-        return self.store.dataset is not None and self.store.dataset.kind == "activity"
+        return self.engine.is_activity
 
 
 # ---- shared resources --------------------------------------------------------------------
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=8)
-def shared_store(data_key: str, mapping: Mapping | None = None) -> Store:
-    """One loaded store per data path (and mapping), shared by every session."""
+def shared_engine(data_key: str, mapping: Mapping | None = None) -> Engine:
+    """One loaded store per data path (and mapping) and its engine, shared by every session. The store
+    is locked down here, the one place: rule SQL can never reach files once data is in."""
     from riskcore.workspace import open_app_store  # file-backed, DuckDB memory capped (PRODUCT.md §8)
-    from riskcore.security import lock_down  # rule SQL can never reach files once data is in
     if data_key:
-        return lock_down(open_app_store(data_key, mapping=mapping))
-    from riskcore.sample import ensure_sample
-    from riskcore.workspace import sample_accounts
-    return lock_down(open_app_store(ensure_sample(sample_accounts())))
+        store = open_app_store(data_key, mapping=mapping)
+    else:
+        from riskcore.sample import ensure_sample
+        from riskcore.workspace import sample_accounts
+        store = open_app_store(ensure_sample(sample_accounts()))
+    return Engine(lock_down(store), catalog=shared_catalog())
+
+
+def shared_store(data_key: str, mapping: Mapping | None = None) -> Store:
+    """The loaded store of `shared_engine`."""
+    return shared_engine(data_key, mapping).store
 
 
 @st.cache_resource
@@ -73,91 +87,20 @@ def shared_catalog():
     return load_catalog()
 
 
-MAX_SCORED_TABLES = 48
-
-
 def scored_table(ctx: Ctx, rs=None, as_of: date | None = None) -> str:
-    """Name of the scored table for a rule set and date in the shared store (built once, reused
-    by every session; the oldest are dropped beyond MAX_SCORED_TABLES)."""
-    from riskcore.playbooks import catalog_frame
-    from riskcore.scoring import firings, score
-    from riskcore.signals import signals_table
-    rs = rs if rs is not None else ctx.rs
-    as_of = as_of or ctx.as_of
-    store = ctx.store
-    name = f"app_{appstate.ruleset_key(rs)}_{as_of:%Y%m%d}"
-    with store.lock:  # the store is shared: one session builds a table, the others wait and reuse it
-        built: dict[str, int] = store.__dict__.setdefault("_app_scored", {})
-        if built.get(name) != store.generation or not store.has_table(name):
-            # stage 1 (which rules fire) is shared by every rule set that differs only in points,
-            # tier cut-offs or fusion: a slider drag re-weights without rescanning the signals
-            fname = f"app_f_{appstate.firings_key(rs)}_{as_of:%Y%m%d}"
-            if built.get(fname) != store.generation or not store.has_table(fname):
-                firings(store, rs, signals_table(store, as_of), out_table=fname)
-                built.pop(fname, None)
-                built[fname] = store.generation
-            score(store, rs, "", playbooks=catalog_frame(shared_catalog()), out_table=name, firings_table=fname)
-            built.pop(name, None)
-            built[name] = store.generation
-            while len(built) > MAX_SCORED_TABLES:
-                old = next(iter(built))
-                del built[old]
-                store.execute(f"DROP TABLE IF EXISTS {old}")
-        else:  # most recently used last
-            built[name] = built.pop(name)
-    return name
-
-
-@st.cache_resource(max_entries=16, show_spinner="Running the backtest…")
-def _backtest(data_key: str, generation: int, rs_key: str, as_of: date | None, horizon: int,
-              _store: Store, _rs) -> dict:
-    from riskcore.backtest import run_backtest
-    with _store.lock:
-        return run_backtest(_store, _rs, as_of=as_of, horizon_days=horizon)
+    """Name of the scored table for a rule set and date (the engine's: built once, shared by every session)."""
+    return ctx.engine.scored(rs if rs is not None else ctx.rs, as_of or ctx.as_of)
 
 
 def backtest(ctx: Ctx, rs, horizon: int = 90, as_of: date | None = None) -> dict:
-    return _backtest(ctx.data_key, ctx.store.generation, appstate.ruleset_key(rs), as_of, horizon, ctx.store, rs)
-
-
-@st.cache_resource(max_entries=8, show_spinner="Preparing the backtest windows…")
-def _backtest_patterns(data_key: str, generation: int, fire_key: str, horizon: int, _store: Store, _rs):
-    return appstate.backtest_patterns(_store, _rs, horizon_days=horizon)
+    with st.spinner("Running the backtest…"):  # shown only when it takes longer than half a second
+        return ctx.engine.backtest(rs, as_of=as_of, horizon=horizon)
 
 
 def quick_accuracy(ctx: Ctx, rs, horizon: int = 90) -> dict:
-    """AUC / Brier of `rs` on the out-of-time backtest (as `backtest`), from the backtest windows'
-    firing patterns: built once per threshold set, then a points / tier change costs milliseconds
-    (results remembered per rule set: the published one is not refitted on every rerun)."""
-    import hashlib
-    key = (ctx.data_key, ctx.store.generation, horizon, hashlib.sha256(repr(rs).encode()).hexdigest())
-    memo: dict = ctx.store.__dict__.setdefault("_app_accuracy", {})
-    if key in memo:
-        return memo[key]
-    bp = _backtest_patterns(ctx.data_key, ctx.store.generation, appstate.firing_signature(rs), horizon, ctx.store, rs)
-    out = memo[key] = appstate.quick_accuracy(bp, rs)
-    while len(memo) > 256:
-        memo.pop(next(iter(memo)))
-    return out
-
-
-def active_range(store: Store) -> tuple[date, date]:
-    """signals.active_dates, remembered per loaded generation (it scans the event tables)."""
-    from riskcore.signals import active_dates
-    with store.lock:
-        got = store.__dict__.get("_app_active_range")
-        if got is None or got[0] != store.generation:
-            got = store.__dict__["_app_active_range"] = (store.generation, active_dates(store))
-        return got[1]
-
-
-def dataset_text(store: Store) -> str:
-    """The sidebar's one-line description of what is loaded (remembered per generation)."""
-    with store.lock:
-        got = store.__dict__.get("_app_dataset_text")
-        if got is None or got[0] != store.generation:
-            got = store.__dict__["_app_dataset_text"] = (store.generation, _dataset_text(store))
-        return got[1]
+    """AUC / Brier of `rs` on the backtest, from the backtest windows' firing patterns (Engine.accuracy)."""
+    with st.spinner("Preparing the backtest windows…"):
+        return ctx.engine.accuracy(rs, horizon=horizon)
 
 
 def setting(name: str):
@@ -256,25 +199,6 @@ def ctx() -> Ctx:
 
 # ---- sidebar -----------------------------------------------------------------------------
 
-def _dataset_kind(store: Store) -> str:
-    """What kind of data is loaded, without counts (for a user who sees only their book)."""
-    ds = store.dataset
-    if ds is None:
-        return "nothing loaded"
-    return f"activity tables: {', '.join(ds.tables)}" if ds.kind == "activity" else "account table"
-
-
-def _dataset_text(store: Store) -> str:
-    ds = store.dataset
-    if ds is None:
-        return "nothing loaded"
-    if ds.kind == "activity":
-        n = store.one("SELECT count(*) FROM accounts")
-        return f"activity tables ({n:,} accounts): {', '.join(ds.tables)}"
-    n = store.one("SELECT count(*) FROM account_table")
-    return f"account table ({n:,} rows, {len(ds.columns)} columns)"
-
-
 def sidebar() -> Ctx:
     """Dataset, as-of date, rule-set version and risk dimension; stores the Ctx for the page.
 
@@ -284,12 +208,12 @@ def sidebar() -> Ctx:
     state.start_run()
     data_key, mapping = current_data()
     try:
-        store = shared_store(data_key, mapping)
+        engine = shared_engine(data_key, mapping)
     except Exception as e:  # noqa: BLE001 - a bad --data path must not leave a blank app
         st.sidebar.error(md_escape(f"Could not load {data_key}: {user_message(e)}. Showing the sample instead."))
         set_data("", None)
         data_key, mapping = "", None
-        store = shared_store("", None)
+        engine = shared_engine("", None)
     vs = shared_versions(str(appstate.rules_home()), dataset_id(data_key))
     published_no = vs.published()
     with st.sidebar:
@@ -299,9 +223,9 @@ def sidebar() -> Ctx:
         st.caption("Dataset")
         from ui.datasets import dataset_name  # the name the user knows ('telco.csv'), not the cache file's
         source = dataset_name(data_key)
-        st.text(f"{source}: {_dataset_kind(store) if book_only() else dataset_text(store)}")  # no totals for a CSM
-        if store.dataset is not None and store.dataset.kind == "activity":
-            first, last = active_range(store)
+        st.text(f"{source}: {engine.kind() if book_only() else engine.description()}")  # no totals for a CSM
+        if engine.is_activity:
+            first, last = engine.active_range()
             as_of = st.date_input("As of", min_value=first, max_value=last,
                                   key=state.kept("as_of", us.Day("as_of", last, first, last)),
                                   help="Signals use only data dated on or before this day.")
@@ -326,7 +250,7 @@ def sidebar() -> Ctx:
     published = published_ruleset(vs)
     if dimension in published.dimensions and dimension != published.primary_dimension:
         published = replace(published, primary_dimension=dimension)
-    c = Ctx(store=store, data_key=data_key, as_of=as_of, rs=rs, rs_label=labels[choice], published=published,
+    c = Ctx(engine=engine, data_key=data_key, as_of=as_of, rs=rs, rs_label=labels[choice], published=published,
             dimension=dimension, versions=vs)
     st.session_state["_ctx"] = c
     return c
