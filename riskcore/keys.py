@@ -5,7 +5,6 @@ enabled flags, tiers or fusion). Equal keys mean equal tables, so the engine reu
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from datetime import date
 
 from .rules import RuleSet, ruleset_to_toml
@@ -20,29 +19,27 @@ def ruleset_key(rs: RuleSet) -> str:
     return _short(ruleset_to_toml(rs))
 
 
-def firings_key(rs) -> str:
-    """A hash of what stage 1 of scoring (rule firings) depends on: rules and overrides without
-    their points, and the value column. Equal keys: a weight/tier/fusion change reuses the firings.
+def firings_key(rs: RuleSet) -> str:
+    """What stage 1 of scoring (the firings table: every rule's degree and signal value, enabled or not)
+    depends on: the rules' firing definitions and the value column. Equal keys: a points, tier, fusion,
+    enabled, label or group change reuses the firings.
+
+    >>> from riskcore.rules import DEFAULT_RULESET_PATH, load_ruleset, with_enabled, with_points
+    >>> rs = load_ruleset(DEFAULT_RULESET_PATH)
+    >>> firings_key(with_enabled(with_points(rs, {"usage_drop": 1}), {"usage_drop": False})) == firings_key(rs)
+    True
     """
-    rules = tuple(replace(r, points=0) for r in rs.rules)
-    overrides = tuple(replace(o, points=None) for o in rs.overrides)
-    text = repr((rules, overrides, rs.quadrant.value_column))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    return _short(repr((rs.firing_key(), rs.quadrant.value_column)))
 
 
-def firing_signature(rs) -> str:
-    """A hash of what the primary dimension's firings depend on (not points, enabled flags, tiers,
-    fusion or the quadrant): equal signatures share backtest firing patterns."""
-    rules = tuple(replace(r, points=0, enabled=True) for r in rs.rules)
-    overrides = tuple(replace(o, points=None) for o in rs.overrides)
-    text = repr((rules, overrides, rs.quadrant.value_column, rs.primary_dimension))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+def firing_signature(rs: RuleSet) -> str:
+    """What the backtest windows' firing patterns (riskcore.accuracy) depend on: the firings and the
+    primary dimension whose rules they hold. Equal signatures share backtest patterns."""
+    return _short(repr((rs.firing_key(), rs.quadrant.value_column, rs.primary_dimension)))
 
 
-def index_key(rs, as_of: date | None, signals_table: str, generation: int) -> tuple:
-    """What a pattern index depends on: data generation, as-of date, the primary dimension, the
-    rules' firing definitions (not points / enabled / tiers / fusion), the value column and cut-off."""
-    rules = tuple(replace(r, points=0, enabled=True) for r in rs.rules)
-    overrides = tuple(replace(o, points=None) for o in rs.overrides)
-    return (generation, as_of, signals_table, rs.primary_dimension, rules, overrides, rs.quadrant.value_column,
+def index_key(rs: RuleSet, as_of: date | None, signals_table: str, generation: int) -> tuple:
+    """What a pattern index depends on: data generation, as-of date, signals table, the primary
+    dimension, the rules' firing definitions, the value column and its cut-off (value_high)."""
+    return (generation, as_of, signals_table, rs.primary_dimension, rs.firing_key(), rs.quadrant.value_column,
             rs.quadrant.value_cutoff)

@@ -20,12 +20,12 @@ from riskcore.appstate import md_escape
 from riskcore.db import Mapping, Store
 from riskcore.engine import Engine
 from riskcore.report import user_message
-from riskcore.rules.model import QUADRANTS as _QUADRANTS, TIERS  # noqa: F401 - the pages import TIERS from here
+from riskcore.rules.model import QUADRANTS as _QUADRANTS, TIERS
 from riskcore.security import lock_down
 from riskcore.versions import VersionStore
 from riskcore.workspace import dataset_id
 
-TIER_COLORS = {"low": "#1a9850", "medium": "#fdae61", "high": "#d73027"}  # colour-blind safe
+TIER_COLORS = dict(zip(TIERS, ("#1a9850", "#fdae61", "#d73027")))  # low, medium, high: colour-blind safe
 # the pages list quadrants high value first, and within each value class high risk first
 QUADRANTS = tuple(_QUADRANTS[i] for i in (0, 1, 3, 2))  # Save, Expand, Triage, Maintain
 CURRENCY = "$"
