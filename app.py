@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from riskcore.appstate import md_escape
+from riskcore.display import md_escape
 from ui import state as url_state
 from ui.access import access_config, current_access, signed_in_user
 from ui.session import page_setup

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from .backtest import default_windows
+from .calibration import fit_mapping
 from .db import Store, safe_table_name
 from .fitting import cv_folds
 from .scoring import Patterns, column_facts, compile_firings, pattern_rules, pattern_scores
@@ -125,13 +125,10 @@ def quick_accuracy(bp: BacktestPatterns, rs) -> dict:
         out["auc"] = float(roc_auc_score(bp.test_y, s_te, sample_weight=bp.test.n))
 
     def platt(fit: np.ndarray, predict: np.ndarray) -> np.ndarray:
-        # newton-cholesky: exact Newton steps on one feature (5 iterations where lbfgs takes ~20);
-        # a constant score has a singular Hessian: lbfgs, as calibration.fit_mapping
-        varied = np.ptp(s_tr[fit & (bp.train.n > 0)]) > 0
-        solver = {"solver": "newton-cholesky", "tol": 1e-10} if varied else {}
-        lr = LogisticRegression(C=np.inf, max_iter=1000, **solver).fit(
-            s_tr[fit].reshape(-1, 1), bp.train_y[fit], sample_weight=bp.train.n[fit])
-        return lr.predict_proba(s_te[predict].reshape(-1, 1))[:, 1]
+        """The backtest's Platt mapping (calibration.fit_mapping), fitted on the `fit` rows weighted by
+        their accounts, applied to the `predict` rows."""
+        mapping = fit_mapping(s_tr[fit], bp.train_y[fit], sample_weight=bp.train.n[fit])
+        return mapping.predict(s_te[predict])
 
     if bp.fold is not None:  # cross-fitted as run_backtest: each fold mapped by a fit on the others
         if bp.folds:

@@ -399,5 +399,5 @@ def test_tuning_accuracy_is_the_cross_validated_backtest(name):
         if full["brier"] is None:
             assert quick["brier"] is None and quick["method"].startswith("every account")
         else:
-            assert quick["brier"] == pytest.approx(full["brier"], abs=1e-6)
+            assert quick["brier"] == pytest.approx(full["brier"], abs=1e-12)
             assert quick["method"] == f"cross-validated ({full['folds']} folds)"

@@ -222,14 +222,14 @@ def test_app_pages_explain_a_rule_set_without_rules(tmp_path_factory):
     from streamlit.testing.v1 import AppTest
 
     from ui.session import NO_RULES as PAGE_NOTE
-    from riskcore import appstate
+    from riskcore.versions import DRAFT
     with app_env(tmp_path_factory):
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180).run()
         at.switch_page("ui/tuning.py").run()
         toml = (BAD_RULES / "no_rules.toml").read_bytes()
         at.file_uploader(key="import_toml").set_value(("no_rules.toml", toml, "application/toml")).run()
         assert at.session_state["draft"].rules == ()
-        at.selectbox(key="ruleset_choice").set_value(appstate.DRAFT).run()
+        at.selectbox(key="ruleset_choice").set_value(DRAFT).run()
         for page in ("ui/overview.py", "ui/accounts.py", "ui/tuning.py", "ui/calibration.py"):
             at.switch_page(page).run()
             assert not at.exception, (page, [e.message for e in at.exception])

@@ -192,7 +192,7 @@ def test_quick_accuracy_equals_run_backtest(loaded, rs):
     for r in (rs, with_points(rs, {"usage_drop": 70, "inactive_7d": 5})):
         quick, full = quick_accuracy(bp, r), run_backtest(store, r)
         assert quick["auc"] == pytest.approx(full["auc"], abs=1e-12)
-        assert quick["brier"] == pytest.approx(full["brier"], abs=1e-6)
+        assert quick["brier"] == pytest.approx(full["brier"], abs=1e-12)
         assert quick["n"] == full["n"]
     with pytest.raises(ValueError, match="fires differently"):
         quick_accuracy(bp, with_thresholds(rs, {"usage_drop": 0.9}))

@@ -17,9 +17,11 @@ from ui.session import (QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, sc
 from ui.state import kept
 from riskcore import urlstate as us
 from riskcore import aggregates as agg
-from riskcore import appstate, display
+from riskcore import display
+from riskcore.aggregates import distinct_values
+from riskcore.periods import month_ends
 from riskcore import timeline as tl
-from riskcore.appstate import md_escape
+from riskcore.display import md_escape
 from riskcore.export import format_reasons
 from riskcore.valueaxis import value_name_for
 
@@ -47,7 +49,7 @@ def _playbook_names() -> dict[str, str]:
 
 def _timeline(account_id: str) -> tl.Timeline:
     with st.spinner("Re-scoring the past months…"):
-        return c.engine.timeline(c.rs, account_id, appstate.month_ends(c.as_of, HISTORY_MONTHS), SNAPSHOTS)
+        return c.engine.timeline(c.rs, account_id, month_ends(c.as_of, HISTORY_MONTHS), SNAPSHOTS)
 
 
 def _history_figure(timeline: tl.Timeline, dims: list[str]) -> go.Figure:
@@ -175,11 +177,11 @@ def account_list() -> None:
     st.title("Accounts")
     access = current_access()
     row = layout.controls("account_filters")  # fixed widths that wrap: a chosen tier reads "high", never "h"
-    owners = appstate.distinct_values(c.store, table, "csm_owner")
+    owners = distinct_values(c.store, table, "csm_owner")
     restricted = book_only(access)
     if restricted:  # a CSM chooses only among their own owners
         owners = [o for o in owners if o in access.book]
-    segments = appstate.distinct_values(c.store, table, "segment")
+    segments = distinct_values(c.store, table, "segment")
     # each filter is kept in the session and the URL (ui.state): the account view, Back and a reload keep it
     owner = row.multiselect("Owner", owners, key=kept("f_owner", us.Many("owner", (), tuple(owners))), width=190,
                             placeholder="any" if owners else "no owner column")

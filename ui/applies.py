@@ -10,8 +10,8 @@ import streamlit as st
 
 from ui.session import Ctx, set_draft
 from ui.datasets import dataset_name
-from riskcore import appstate
-from riskcore.appstate import md_escape
+from riskcore.versions import DRAFT
+from riskcore.display import md_escape
 from riskcore.coverage import Coverage
 from riskcore.report import user_message
 from riskcore.rules import content_hash
@@ -34,7 +34,7 @@ def start_from_starter(c: Ctx) -> None:
         st.session_state["starter_result"] = ("error", f"No starter rules: {user_message(e)}", [])
         return
     set_draft(rs)
-    st.session_state["ruleset_choice"] = appstate.DRAFT
+    st.session_state["ruleset_choice"] = DRAFT
     st.session_state["starter_result"] = (
         "success", f"The draft now has {len(rs.rules)} starter rules from the columns of {dataset_name(c.data_key)} "
                    "(tune them on the Tuning page, then save them as a version).", left_out)

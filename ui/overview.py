@@ -15,9 +15,10 @@ from ui.access import restrict_filters
 from ui.session import (QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, setting,
                         shared_catalog)
 from riskcore import aggregates as agg
-from riskcore import appstate, display
+from riskcore import display
+from riskcore.periods import previous_period
 from riskcore import timeline as tl
-from riskcore.appstate import md_escape
+from riskcore.display import md_escape
 from riskcore.valueaxis import value_name_for, value_phrase
 
 MAX_POINTS = setting("RISKCORE_MAX_POINTS")  # above: a density grid
@@ -34,7 +35,7 @@ if base is None:
     st.stop()
 table = scored_table(c)
 k = agg.kpis(c.store, table, filters=base)
-prev_date = appstate.previous_period(c.as_of)
+prev_date = previous_period(c.as_of)
 prev = None
 if c.is_activity:
     try:

@@ -15,8 +15,9 @@ import streamlit as st
 
 from ui import state
 from ui.access import book_only
-from riskcore import appstate, display, settings
-from riskcore.appstate import md_escape
+from riskcore import display, settings
+from riskcore.versions import DRAFT, ensure_versions, rules_home, version_label
+from riskcore.display import md_escape
 from riskcore.db import Mapping, Store
 from riskcore.engine import Engine
 from riskcore.report import user_message
@@ -78,7 +79,7 @@ def shared_store(data_key: str, mapping: Mapping | None = None) -> Store:
 def shared_versions(home: str, dataset: str = "sample") -> VersionStore:
     """The rule-set versions of one dataset (workspace.dataset_id; a new one starts with the default set)."""
     from riskcore.versions import Library
-    return appstate.ensure_versions(Library(home).folder(dataset))
+    return ensure_versions(Library(home).folder(dataset))
 
 
 @st.cache_resource
@@ -153,7 +154,7 @@ def draft() -> object:
     the URL's draft id, ui.state)."""
     if "draft" not in st.session_state:
         from riskcore.rules import ruleset_to_toml
-        vs = shared_versions(str(appstate.rules_home()), dataset_id(current_data()[0]))
+        vs = shared_versions(str(rules_home()), dataset_id(current_data()[0]))
         st.session_state["draft"] = published_ruleset(vs)
         st.session_state["_draft_start"] = ruleset_to_toml(st.session_state["draft"])
     return st.session_state["draft"]
@@ -214,7 +215,7 @@ def sidebar() -> Ctx:
         set_data("", None)
         data_key, mapping = "", None
         engine = shared_engine("", None)
-    vs = shared_versions(str(appstate.rules_home()), dataset_id(data_key))
+    vs = shared_versions(str(rules_home()), dataset_id(data_key))
     published_no = vs.published()
     with st.sidebar:
         note = state.draft_note()
@@ -233,16 +234,16 @@ def sidebar() -> Ctx:
             as_of = date.today()
             st.caption(f"As of {as_of:%Y-%m-%d} (an account table has no dates)")
         numbers = [v.number for v in reversed(vs.versions())]
-        options = [appstate.DRAFT] + numbers
-        labels = {appstate.DRAFT: "Draft (this session)"}
-        labels.update({v.number: appstate.version_label(v.number, published_no) for v in vs.versions()})
+        options = [DRAFT] + numbers
+        labels = {DRAFT: "Draft (this session)"}
+        labels.update({v.number: version_label(v.number, published_no) for v in vs.versions()})
         # kept as "published" while the published version is chosen: publishing v2 moves the sidebar to v2
         choice = st.selectbox("Rule set", options, format_func=lambda o: labels[o], help="The version the pages "
                               "show; Tuning edits the draft.", key=state.kept(
                                   "ruleset_choice", us.RuleSet("rules", us.PUBLISHED, tuple(numbers)),
                                   show=lambda v: published_no if v == us.PUBLISHED else v,
                                   take=lambda v: us.PUBLISHED if v == published_no else v))
-        base = draft() if choice == appstate.DRAFT else load_rules(vs.text(choice))
+        base = draft() if choice == DRAFT else load_rules(vs.text(choice))
         dims = list(base.dimensions)
         dimension = st.selectbox("Risk dimension", dims, help="The score the quadrant, tiers and lists use.",
                                  key=state.kept("dimension", us.One("dim", base.primary_dimension, tuple(dims))))

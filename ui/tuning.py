@@ -11,8 +11,10 @@ from ui import applies
 from ui import layout
 from ui.access import require_page, restrict_filters, signed_in_user
 from riskcore import aggregates as agg
-from riskcore import appstate, display
-from riskcore.appstate import md_escape
+from riskcore import display
+from riskcore.edits import apply_widgets, format_threshold, parse_threshold
+from riskcore.versions import content_diff
+from riskcore.display import md_escape
 from riskcore.report import user_message
 from riskcore.rules import Percentile, rule_label
 from riskcore.valueaxis import value_name_for
@@ -132,7 +134,7 @@ def _typed_label(r) -> str:
     typed = st.session_state.get(f"threshold:{r.id}")
     if typed is not None and not isinstance(r.threshold, Percentile):
         try:
-            return rule_label(r, appstate.parse_threshold(typed, r.op))
+            return rule_label(r, parse_threshold(typed, r.op))
         except (ValueError, TypeError, IndexError):
             pass
     return rule_label(r)
@@ -175,11 +177,11 @@ def draw_controls(base):
                     if isinstance(r.threshold, Percentile):
                         b.caption(f"percentile {r.threshold.percentile:g}")
                         continue
-                    text = b.text_input(f"{r.op} threshold", appstate.format_threshold(r.threshold),
+                    text = b.text_input(f"{r.op} threshold", format_threshold(r.threshold),
                                         key=f"threshold:{r.id}",
                                         help=md_escape(f"fires when {r.signal} {r.op} this value"))
                     try:
-                        thresholds[r.id] = appstate.parse_threshold(text, r.op)
+                        thresholds[r.id] = parse_threshold(text, r.op)
                     except ValueError as e:
                         problems.append(f"{r.id}: {e}")
 
@@ -194,9 +196,9 @@ def draw_controls(base):
     if cuts[0] > cuts[1]:
         problems.append("tier cut-offs: medium must not be above high")
     try:
-        new = appstate.apply_widgets(base, points=points, thresholds=thresholds,
-                                     tiers=None if cuts[0] > cuts[1] else (cuts[0], cuts[1]), fusion=fusion,
-                                     value_cutoff=value_cut, dimension=c.dimension)
+        new = apply_widgets(base, points=points, thresholds=thresholds,
+                            tiers=None if cuts[0] > cuts[1] else (cuts[0], cuts[1]), fusion=fusion,
+                            value_cutoff=value_cut, dimension=c.dimension)
     except Exception as e:  # noqa: BLE001 - RuleSetError from a bad threshold
         problems.append(str(e))
         new = base
@@ -393,7 +395,7 @@ def diff_viewer() -> None:
     va = x.selectbox("Diff from", numbers, format_func=lambda n: f"v{n}", key="diff_a")
     vb = y.selectbox("to", numbers, format_func=lambda n: f"v{n}", key="diff_b")
     raw = st.toggle("Include comments and formatting", value=False, key="diff_raw")
-    text = vs.diff(va, vb) if raw else appstate.content_diff(vs, va, vb)
+    text = vs.diff(va, vb) if raw else content_diff(vs, va, vb)
     st.code(text or "(no difference)", language="diff", height=230)
 
 
