@@ -4,6 +4,8 @@ set's content or firing key, the as-of date, the horizon). Pages ask the engine 
 lock, build no cache key and run no SQL.
 
 A slider move: page -> `Engine.tuning` -> the cached pattern index -> numpy re-weight (riskcore.tuning).
+Modules that load scikit-learn (accuracy, starter) are imported when first asked: a session that never
+needs them does not pay their memory (about 85 MB).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from . import aggregates as agg
 from . import backtest as bt
 from . import scoring
 from . import timeline as tl
-from .accuracy import backtest_patterns, quick_accuracy
 from .coverage import Coverage, rule_coverage
 from .datachecks import ruleset_problems
 from .db import Store
@@ -30,7 +31,6 @@ from .playbooks import Catalog, catalog_frame, load_catalog
 from .rules import RuleSet, unavailable_rules
 from .scoring import PatternIndex, column_facts, pattern_index
 from .signals import active_dates, signals_table
-from .starter import starter_ruleset, starter_warnings
 from .tuning import LiveNumbers, ScoredNumbers, tuning_numbers
 
 
@@ -140,13 +140,14 @@ class Engine:
         """AUC / Brier of `rs` on the backtest (as `backtest`) from the backtest windows' firing patterns
         (riskcore.accuracy): built once per threshold set, then a points / tier change costs milliseconds;
         remembered per rule set, so the published one is not refitted on every rerun."""
+        from .accuracy import backtest_patterns, quick_accuracy  # scikit-learn: loaded when first asked
+
+        def patterns():  # shared by every rule set that fires alike (keys.firing_signature)
+            return self.cache.get(("backtest_patterns", firing_signature(rs), horizon),
+                                  lambda: backtest_patterns(self.store, rs, horizon_days=horizon))
         key = ("accuracy", horizon, hashlib.sha256(repr(rs).encode("utf-8")).hexdigest())
         with self.store.lock:
-            return self.cache.get(key, lambda: quick_accuracy(self._backtest_patterns(rs, horizon), rs))
-
-    def _backtest_patterns(self, rs: RuleSet, horizon: int):
-        return self.cache.get(("backtest_patterns", firing_signature(rs), horizon),
-                              lambda: backtest_patterns(self.store, rs, horizon_days=horizon))
+            return self.cache.get(key, lambda: quick_accuracy(patterns(), rs))
 
     def fit(self, rs: RuleSet) -> tuple[RuleSet, dict]:
         """Suggested weights (riskcore.backtest.fit_rules); not cached: the button asks for a fresh fit."""
@@ -155,6 +156,7 @@ class Engine:
 
     def starter(self) -> tuple[RuleSet, list[str]]:
         """Starter rules from the account table's columns, and why columns were left out."""
+        from .starter import starter_ruleset, starter_warnings  # scikit-learn: loaded when first asked
         with self.store.lock:
             return starter_ruleset(self.store), starter_warnings(self.store)
 
