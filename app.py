@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from riskcore.appstate import md_escape
+from riskcore.display import md_escape
 from ui import state as url_state
 from ui.access import access_config, current_access, signed_in_user
-from ui.session import current_data, page_setup, shared_store
+from ui.session import page_setup
 
 page_setup()
 
@@ -71,19 +71,6 @@ def _user_box(access) -> None:
         st.button("Log out", key="logout", on_click=st.logout)  # a callback: a rerun cannot drop the click
 
 
-def _lock_shared_store() -> None:
-    """Lock the store this session scores with (riskcore.security.lock_down): once loaded, the
-    connection that runs rule SQL can no longer read or write files. Idempotent and cheap."""
-    from riskcore.security import lock_down
-    try:
-        store = shared_store(*current_data())
-    except Exception:  # a bad --data path: the sidebar says so and falls back to the sample
-        return
-    if not store.__dict__.get("_locked_down"):
-        lock_down(store)
-        store.__dict__["_locked_down"] = True
-
-
 auth = _auth_enabled()
 if auth and not signed_in_user().signed_in:
     _sign_in_screen()
@@ -98,7 +85,6 @@ if access.role is None:
 if auth and access.message:  # e.g. a CSM whose email matches no owner in the data
     st.sidebar.warning(md_escape(access.message))
 
-_lock_shared_store()
 page = st.navigation([p for name, p in PAGES.items() if access.can_open(name)])
 try:
     page.run()  # the page draws the sidebar (ui.session.ctx)

@@ -506,6 +506,16 @@ def quadrant_points(store: Store, scored: str, max_points: int = 20000, filters:
     return QuadrantPoints("grid", counts, grid=grid, total=total, value_scale=value_scale, notes=tuple(notes))
 
 
+def distinct_values(store: Store, table: str, column: str, limit: int = 500) -> list[str]:
+    """Sorted distinct non-null values of a column (filter choices); [] when the column is absent."""
+    if column not in store.columns(safe_table_name(table)):
+        return []
+    q = quote_ident(column)
+    rows = store.rows(f"SELECT DISTINCT CAST({q} AS VARCHAR) AS v FROM {quote_ident(table)} WHERE {q} IS NOT NULL "
+                      "ORDER BY v LIMIT ?", [int(limit)])
+    return [r[0] for r in rows]
+
+
 def value_cutoff(store: Store, scored: str, rs: Any) -> float | None:
     """The value cut-off of the quadrant (a rule set's `[quadrant] value_cutoff`): the number,
     or for "median" the median value of the scored accounts, as scoring computes it."""

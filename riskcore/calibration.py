@@ -89,15 +89,20 @@ def _both_outcomes(scores: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarr
     return s, y
 
 
-def fit_mapping(scores: Any, y: Any, method: str = "platt") -> ScoreMapping:
-    """Fit churn probability as a function of the score (Platt or isotonic). Needs both outcomes."""
+def fit_mapping(scores: Any, y: Any, method: str = "platt", sample_weight: Any = None) -> ScoreMapping:
+    """Fit churn probability as a function of the score (Platt or isotonic). Needs both outcomes.
+
+    `sample_weight`: how many accounts each row stands for (firing patterns, riskcore.accuracy); the
+    fit is then the one on the rows repeated that many times (lbfgs takes the same steps: the same
+    mapping as on the per-account rows, to rounding)."""
     model = _estimator(method)
     s, y = _both_outcomes(scores, y, "fit_mapping")
-    common = {"n_train": len(y), "churn_rate_train": float(y.mean())}
+    w = None if sample_weight is None else as_scores(sample_weight, len(y), "sample_weight")
+    common = {"n_train": len(y) if w is None else int(w.sum()), "churn_rate_train": float(np.average(y, weights=w))}
     if method == "platt":
-        lr = model.fit(s.reshape(-1, 1), y)
+        lr = model.fit(s.reshape(-1, 1), y, sample_weight=w)
         return ScoreMapping("platt", coef=float(lr.coef_[0, 0]), intercept=float(lr.intercept_[0]), **common)
-    iso = model.fit(s, y)
+    iso = model.fit(s, y, sample_weight=w)
     return ScoreMapping("isotonic", x=tuple(float(v) for v in iso.X_thresholds_),
                         y=tuple(float(v) for v in iso.y_thresholds_), **common)
 

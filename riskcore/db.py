@@ -68,7 +68,10 @@ class Dataset:
 
 
 class Store:
-    """A DuckDB database (in memory by default) with a lock; every query goes through here."""
+    """A DuckDB database (in memory by default) with a lock; every query goes through here.
+
+    Its attributes are the ones set here: caches of what is derived from its data live outside it
+    (riskcore.derived, riskcore.engine), and no other module sets attributes on a Store."""
 
     def __init__(self, path: str | None = None, read_only: bool = False):
         self.path = path or ":memory:"
@@ -76,6 +79,11 @@ class Store:
         self.lock = threading.RLock()
         self.dataset: Dataset | None = None
         self.generation = 0  # bumped on every successful (re)load; caches key on it
+        self.last_report: Any = None  # the loader's Report of what is loaded (the Data page shows its warnings)
+
+    def keep_report(self, report: Any) -> None:
+        """Remember the report of the load that filled this store (workspace.open_store)."""
+        self.last_report = report
 
     # -- running SQL -------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> None:

@@ -23,7 +23,7 @@ DASH = "—"  # a blank value; say why next to it where the reason matters
 CURRENCY = "$"
 
 _NUMBER_TEXT = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")  # '5.0', '-0.3064'; not '00123'
-_UPLOAD_NAME = re.compile(r"^(?P<stem>.+)-[0-9a-f]{16}(?P<suffix>\.[A-Za-z0-9]+)$")  # appstate.upload_path
+_UPLOAD_NAME = re.compile(r"^(?P<stem>.+)-[0-9a-f]{16}(?P<suffix>\.[A-Za-z0-9]+)$")  # uploads.upload_path
 
 
 def is_blank(value: Any) -> bool:
@@ -224,3 +224,20 @@ def file_label(path: str | PurePath) -> str:
     name = PurePath(str(path)).name
     m = _UPLOAD_NAME.match(name)
     return m["stem"] + m["suffix"] if m else name
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+# GFM links bare URLs found in the displayed text, escaped or not: an invisible word joiner (U+2060)
+# after `http:`, `https:` and `www` breaks the patterns it looks for. (E-mail addresses stay mailto:
+# links, which fetch nothing: a joiner there would break copying an owner's address.)
+_AUTOLINK = re.compile(r"(?i)(https?:|www(?=\.))")
+
+
+def md_escape(text: Any) -> str:
+    """Data shown inside Markdown is escaped so it renders as the literal text (no links, no
+    autolinks, no images, no HTML): the one helper for every user string a page shows as Markdown.
+
+    >>> md_escape("[x](http://e.com) <b>")
+    '\\\\[x\\\\]\\\\(http\\\\:\u2060//e\\\\.com\\\\) \\\\<b\\\\>'
+    """
+    return _MD_SPECIAL.sub(r"\\\1", _AUTOLINK.sub("\\1\u2060", "" if text is None else str(text)))

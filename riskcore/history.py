@@ -41,10 +41,12 @@ import pyarrow.parquet as pq
 from . import settings
 from .atomic import write_atomic
 from .db import Params, Store, quote_ident, safe_table_name
-from .rules import Override, RuleSet, content_hash, load_ruleset, rule_label, ruleset_to_toml
+from .rules import QUADRANTS, TIERS, Override, RuleSet, content_hash, load_ruleset, rule_label, ruleset_to_toml
 
 DISPLAY_DECIMALS = 4
-TIER_RANK = {"low": 0, "medium": 1, "high": 2}
+TIER_RANK = {t: i for i, t in enumerate(TIERS)}  # low 0, medium 1, high 2
+LOW, MEDIUM, HIGH = TIERS
+SAVE, EXPAND, MAINTAIN, TRIAGE = QUADRANTS  # high value x high risk, x low risk; low x low, low x high
 FIRED_TYPE = ("STRUCT(rule_id VARCHAR, dimension VARCHAR, grp VARCHAR, points DOUBLE, degree DOUBLE, "
               "value VARCHAR)[]")
 SNAPSHOTS = "snapshots"
@@ -407,8 +409,7 @@ def _definition(rs: RuleSet, rule_id: str) -> tuple | None:
         r = rs.rule(rule_id)
     except KeyError:
         return None
-    overs = tuple((o.segment, o.stage, o.threshold) for o in rs.overrides if o.rule == rule_id and o.threshold is not None)
-    return (r.signal, r.op, r.threshold, r.null_fires, overs)
+    return r.firing_key(), rs.threshold_overrides(rule_id)
 
 
 def effective_points(rs: RuleSet, rule_id: str, segment: Any, stage: Any) -> Fraction:
@@ -752,19 +753,19 @@ def _counterfactual(a: State, b: State) -> pd.DataFrame:
         else:
             pos = np.ones(len(s), dtype=bool)
         fus = out[f"{d}_groups"].to_numpy() >= ra.fusion.min_groups if ra.fusion.enabled else np.ones(len(s), bool)
-        out[f"{d}_tier"] = np.where((s >= h) & pos & fus, "high", np.where((s >= m) & pos, "medium", "low"))
+        out[f"{d}_tier"] = np.where((s >= h) & pos & fus, HIGH, np.where((s >= m) & pos, MEDIUM, LOW))
     prim = ra.primary_dimension
     value = pd.to_numeric(b.rows["value"], errors="coerce").reindex(out.index)
     cut = value.median() if ra.quadrant.value_cutoff == "median" else float(ra.quadrant.value_cutoff)
     high_value = (value >= cut).fillna(False).to_numpy()
     if ra.quadrant.tied_to_tier:  # risk_cutoff = "high_tier": the risk line is the high tier
-        high_risk = (out[f"{prim}_tier"] == "high").to_numpy()
+        high_risk = (out[f"{prim}_tier"] == HIGH).to_numpy()
     else:
         high_risk = out[f"{prim}_score"].to_numpy() >= float(ra.quadrant.risk_cutoff)
         if ra.fusion.enabled:
             high_risk &= out[f"{prim}_groups"].to_numpy() >= ra.fusion.min_groups
-    out["quadrant"] = np.where(high_value, np.where(high_risk, "Save", "Expand"),
-                               np.where(high_risk, "Triage", "Maintain"))
+    out["quadrant"] = np.where(high_value, np.where(high_risk, SAVE, EXPAND),
+                               np.where(high_risk, TRIAGE, MAINTAIN))
     if ra.behavior_segments == b.rules.behavior_segments:
         out["behavior_segment"] = b.rows["behavior_segment"].reindex(out.index)
     else:  # unknown under A's definitions: keep A's segment (a redefinition is not a customer change)
@@ -928,10 +929,11 @@ def format_alerts(found: list[dict]) -> str:
 def score_history(store: Store, rs: RuleSet, account_id: str, dates: list[date]) -> pd.DataFrame:
     """One account re-scored as of each date (the whole population is scored: percentiles, median)."""
     states = [rescored_state(store, rs, d) for d in sorted(dates)]
-    return _history_frame(states, str(account_id))
+    return history_frame(states, str(account_id))
 
 
-def _history_frame(states: list[State], account_id: str) -> pd.DataFrame:
+def history_frame(states: list[State], account_id: str) -> pd.DataFrame:
+    """One account's points of these states, in `account_history`'s columns (absent ones skipped)."""
     recs = []
     prev_hash = None
     for s in states:
@@ -966,7 +968,7 @@ def account_history(account_id: str, rules: RuleSet, store: Store | None = None,
     if store is not None and store.dataset is not None and store.dataset.kind == "activity" and dates:
         states += [rescored_state(store, rules, d) for d in dates if d not in have]
     states.sort(key=lambda s: s.date)
-    return _history_frame(states, str(account_id))
+    return history_frame(states, str(account_id))
 
 
 # ---- hierarchy ----------------------------------------------------------------------
@@ -1002,9 +1004,8 @@ def rollup(store: Store, scored_table: str, parent_column: str = "parent_id",
                     THEN sum(c.value * c.risk_score) FILTER (WHERE c.value > 0)
                          / sum(c.value) FILTER (WHERE c.value > 0)
                     ELSE avg(c.risk_score) END AS risk_score,
-               CASE max(CASE c.tier WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END)
-                    WHEN 2 THEN 'high' WHEN 1 THEN 'medium' ELSE 'low' END AS tier
+               list_extract(?, 1 + max(CASE c.tier WHEN ? THEN 2 WHEN ? THEN 1 ELSE 0 END)) AS tier
         FROM c LEFT JOIN {scored} p ON p.account_id = c.parent_id
         GROUP BY c.parent_id
         ORDER BY c.parent_id"""
-    return store.df(sql)
+    return store.df(sql, [list(TIERS), HIGH, MEDIUM])  # the worst child tier

@@ -13,6 +13,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import TargetEncoder
 
 from .db import Store, quote_ident
+from .derived import derived_of
 from .fitting import cv_folds
 from .mapping import NEGATIVE, POSITIVE, norm_value
 
@@ -130,12 +131,9 @@ def outcome_leaks(store: Store, table: str = "account_table") -> list[Leak]:
     types = store.column_types(table)
     if "churned" not in types:
         return []
-    memo: dict = store.__dict__.setdefault("_outcome_leaks", {})
-    key = (table, store.generation)
-    if key not in memo:
-        memo.clear()
-        memo[key] = _find_leaks(store, table, types, ds.mapping.outcome_column if ds.mapping else None)
-    return list(memo[key])
+    outcome = ds.mapping.outcome_column if ds.mapping else None
+    return list(derived_of(store).get(("outcome_leaks", table),
+                                      lambda: tuple(_find_leaks(store, table, types, outcome))))
 
 
 def _find_leaks(store: Store, table: str, types: dict[str, str], outcome_column: str | None) -> list[Leak]:

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from .db import Store, quote_ident, safe_table_name
+from .derived import derived_of
 
 
 @dataclass(frozen=True)
@@ -267,7 +268,8 @@ def signals_sql(store: Store) -> str:
 
 
 def signals_table(store: Store, as_of: date) -> str:
-    """Name of a table with one row per account active at `as_of` and its signals (cached per load).
+    """Name of a table with one row per account active at `as_of` and its signals (kept in the store's
+    one cache of derived tables, riskcore.derived, until the data is reloaded or the entry is evicted).
 
     In account-table mode the loaded `account_table` is returned unchanged (as_of is ignored).
     """
@@ -275,19 +277,13 @@ def signals_table(store: Store, as_of: date) -> str:
     if store.dataset.kind == "account_table":
         return "account_table"
     name = safe_table_name(f"signals_{as_of:%Y%m%d}")
-    with store.lock:
-        cache: dict[str, int] = store.__dict__.setdefault("_signals_cache", {})
-        for old, gen in list(cache.items()):
-            if gen != store.generation:
-                store.execute(f"DROP TABLE IF EXISTS {old}")
-                del cache[old]
-        if name not in cache:
-            store.execute(f"CREATE OR REPLACE TABLE {name} AS {signals_sql(store)}", {"as_of": as_of})
-            cache[name] = store.generation
-            note = as_of_note(store, as_of)
-            if note:
-                warnings.warn(note, AsOfWarning, stacklevel=2)
-    return name
+
+    def build(table: str) -> None:
+        store.execute(f"CREATE OR REPLACE TABLE {table} AS {signals_sql(store)}", {"as_of": as_of})
+        note = as_of_note(store, as_of)
+        if note:
+            warnings.warn(note, AsOfWarning, stacklevel=6)  # the caller of signals_table
+    return derived_of(store).table(("signals", as_of), name, build)
 
 
 def outcomes(store: Store, as_of: date, horizon_days: int) -> pd.DataFrame:
@@ -319,9 +315,10 @@ def active_dates(store: Store) -> tuple[date, date]:
     table exists (open invoices are often due in the future). Remembered per load.
     """
     _require_activity(store)
-    cached = store.__dict__.get("_active_dates")
-    if cached is not None and cached[0] == store.generation:
-        return cached[1]
+    return derived_of(store).get(("active_dates",), lambda: _active_dates(store))
+
+
+def _active_dates(store: Store) -> tuple[date, date]:
     present = _present(store)
     ends = data_end(store, {(t, c): (t, c) for t, c in EVENT_DATES + PLANNED_DATES if c in present.get(t, ())})
     tables = [t for t in _DATED if t in present and t != "invoices"] or [t for t in _DATED if t in present]
@@ -334,9 +331,7 @@ def active_dates(store: Store) -> tuple[date, date]:
     spans = [s for s in spans if s[0] is not None]
     if not spans:
         spans = [store.rows("SELECT min(contract_start), max(contract_start) FROM accounts")[0]]
-    result = (min(s[0] for s in spans), max(s[1] for s in spans))
-    store.__dict__["_active_dates"] = (store.generation, result)
-    return result
+    return min(s[0] for s in spans), max(s[1] for s in spans)
 
 
 def as_of_note(store: Store, as_of: date) -> str | None:

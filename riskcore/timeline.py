@@ -9,7 +9,6 @@ again).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,10 +19,10 @@ import pandas as pd
 from . import history as hist
 from .db import Store, quote_ident, safe_table_name
 from .rules import RuleSet
-from .segments import STEADY, segments_df
+from .segments import STEADY, assign_segments, segments_df
+from .signals import active_dates, signals_table
 
 NEW, GONE = "(new)", "(gone)"
-MAX_APP_TABLES = 24
 
 
 # ---- alerts -------------------------------------------------------------------------
@@ -32,8 +31,6 @@ def alert_dates(store: Store, rs: RuleSet, since: date, until: date,
                 step_days: int = hist.RESCORE_STEP_DAYS) -> list[date]:
     """Weekly as-of dates ending at `until`, reaching back before `since` as far as the rule set's
     alerts look (history.rescore_dates, but ending at `until` rather than the latest activity date)."""
-    from .signals import active_dates
-
     first, last = active_dates(store)
     until = min(until, last)
     lookback = max([a.within_days or 0 for a in rs.alerts] + [step_days])
@@ -83,14 +80,12 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def alerts_table(store: Store, found: list[dict], key: str) -> str:
-    """A table (account_id, date) of the alerts, for aggregates' `alerted_since` filter."""
-    name = safe_table_name(f"app_alerts_{_digest(key)}")
+def alerts_table(store: Store, found: list[dict], out_table: str) -> str:
+    """A table `out_table` (account_id, date) of the alerts, for aggregates' `alerted_since` filter."""
+    name = safe_table_name(out_table)
     frame = pd.DataFrame({"account_id": pd.Series([a["account_id"] for a in found], dtype=str),
                           "date": pd.to_datetime(pd.Series([a["date"] for a in found], dtype=str)).dt.date})
-    with store.lock:
-        _remember(store, name)
-        store.register_df(name, frame)
+    store.register_df(name, frame)
     return name
 
 
@@ -121,7 +116,6 @@ def segments_at(store: Store, rs: RuleSet, as_of: date, snapshots: str | Path | 
         return pd.DataFrame({"account_id": rows["account_id"].astype(str),
                              "behavior_segment": rows["behavior_segment"].fillna(STEADY),
                              "value": pd.to_numeric(rows["value"], errors="coerce")})
-    from .signals import signals_table
     with store.lock:
         sig = signals_table(store, as_of)
         segs = segments_df(store, rs, sig)
@@ -170,47 +164,34 @@ def moved(matrix: pd.DataFrame) -> int:
     return int(sum(matrix.loc[a, b] for a in inner for b in matrix.columns if b not in (a, GONE)))
 
 
-def with_segments(store: Store, scored: str, rs: RuleSet, as_of: date, key: str,
+def with_segments(store: Store, scored: str, rs: RuleSet, as_of: date, out_table: str,
                   keep: tuple[str, ...] = ()) -> str:
-    """A copy of the scored table with a `behavior_segment` column (as of `as_of`), optionally only
-    the accounts whose segment is in `keep`; the Accounts page lists and filters it like the scored table."""
-    from .segments import assign_segments
-    from .signals import signals_table
-
-    base = safe_table_name(f"app_bs_{_digest(key)}")
-    name = safe_table_name(f"app_bsk_{_digest(key + '|' + '|'.join(keep))}") if keep else base
+    """A copy `out_table` of the scored table with a `behavior_segment` column (as of `as_of`), optionally
+    only the accounts whose segment is in `keep`; the Accounts page lists and filters it like the scored
+    table. (The engine keeps these tables; this function only builds one.)"""
+    out = safe_table_name(out_table)
+    whole = safe_table_name(f"{out}_all") if keep else out
     with store.lock:
-        built: dict[str, int] = store.__dict__.setdefault("_timeline_tables", {})
-        if built.get(base) != store.generation or not store.has_table(base):
-            segs = assign_segments(store, rs, signals_table(store, as_of), out_table=f"{base}_seg")
-            store.execute(f"CREATE OR REPLACE TABLE {quote_ident(base)} AS SELECT s.*, "
-                          f"COALESCE(b.behavior_segment, ?) AS behavior_segment "
-                          f"FROM {quote_ident(safe_table_name(scored))} s "
-                          f"LEFT JOIN {quote_ident(segs)} b ON b.account_id = CAST(s.account_id AS VARCHAR)",
-                          [STEADY])
-            store.execute(f"DROP TABLE IF EXISTS {quote_ident(segs)}")
-            _remember(store, base)
-        if keep and (built.get(name) != store.generation or not store.has_table(name)):
-            marks = ", ".join("?" for _ in keep)
-            store.execute(f"CREATE OR REPLACE TABLE {quote_ident(name)} AS SELECT * FROM {quote_ident(base)} "
-                          f"WHERE behavior_segment IN ({marks})", list(keep))
-            _remember(store, name)
-    return name
+        segs = assign_segments(store, rs, signals_table(store, as_of), out_table=f"{out}_seg")
+        store.execute(f"CREATE OR REPLACE TABLE {quote_ident(whole)} AS SELECT s.*, "
+                      f"COALESCE(b.behavior_segment, ?) AS behavior_segment "
+                      f"FROM {quote_ident(safe_table_name(scored))} s "
+                      f"LEFT JOIN {quote_ident(segs)} b ON b.account_id = CAST(s.account_id AS VARCHAR)",
+                      [STEADY])
+        store.execute(f"DROP TABLE IF EXISTS {quote_ident(segs)}")
+        if keep:
+            only_segments(store, whole, keep, out)
+            store.execute(f"DROP TABLE IF EXISTS {quote_ident(whole)}")
+    return out
 
 
-def _remember(store: Store, name: str) -> None:
-    """Track app tables per store generation; drop the oldest beyond MAX_APP_TABLES."""
-    built: dict[str, int] = store.__dict__.setdefault("_timeline_tables", {})
-    built.pop(name, None)
-    built[name] = store.generation
-    while len(built) > MAX_APP_TABLES:
-        old = next(iter(built))
-        del built[old]
-        store.execute(f"DROP TABLE IF EXISTS {quote_ident(old)}")
-
-
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+def only_segments(store: Store, table: str, keep: tuple[str, ...], out_table: str) -> str:
+    """The rows of a `with_segments` table whose behavioural segment is in `keep`, as `out_table`."""
+    out = safe_table_name(out_table)
+    marks = ", ".join("?" for _ in keep)
+    store.execute(f"CREATE OR REPLACE TABLE {quote_ident(out)} AS SELECT * FROM "
+                  f"{quote_ident(safe_table_name(table))} WHERE behavior_segment IN ({marks})", list(keep))
+    return out
 
 
 # ---- an account's timeline ----------------------------------------------------------------
@@ -254,7 +235,7 @@ def account_timeline(account_id: str, rs: RuleSet, dates: list[date], store: Sto
         return Timeline(pd.DataFrame(), (), "none")
     with store.lock:
         states = [hist.rescored_state(store, rs, d) for d in sorted(set(dates))]
-    frame = hist._history_frame(states, account_id)
+    frame = hist.history_frame(states, account_id)
     present = [s for s in states if account_id in s.rows.index]
     steps = tuple(_step(explain_states(a, b, account_id)) for a, b in zip(present, present[1:]))
     return Timeline(frame, steps, "rescored")

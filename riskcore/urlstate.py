@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Sequence
 
-from .appstate import DRAFT, PUBLISHED  # the session's draft; whatever version is published
+from .versions import DRAFT, PUBLISHED  # the session's draft; whatever version is published
 
 MAX_VALUES = 50          # values read from one repeated parameter
 MAX_TEXT = 200           # characters kept of a free-text parameter

@@ -1,10 +1,12 @@
 """Numbered rule-set versions on disk (TOML files plus an index), one of them published; a Library keeps
-one such store per dataset."""
+one such store per dataset. The app's folder (`rules_home`, started with the default rule set by
+`ensure_versions`), the sidebar's labels and the content diff of two versions live here too."""
 
 from __future__ import annotations
 
 import difflib
 import fcntl
+import functools
 import json
 import re
 import threading
@@ -13,7 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from . import settings
 from .atomic import write_atomic
+from .rules import load_ruleset, ruleset_to_toml
+from .workspace import DEFAULT_RULES
 
 
 @dataclass(frozen=True)
@@ -202,3 +207,48 @@ class Library:
                          else None}
                 write_atomic(target / "index.json", json.dumps(index, indent=2))  # last: the move is whole
             old_index.replace(self.root / "index.json.before-datasets")
+
+
+# ---- the app's versions folder ----------------------------------------------------------------
+
+DRAFT = "draft"          # the sidebar's choice of the session's draft
+PUBLISHED = "published"
+
+
+def rules_home() -> Path:
+    """The rule-set versions folder: $RISKCORE_HOME, else `<repo>/.cache/rulesets` (riskcore.settings)."""
+    return settings.get("RISKCORE_HOME")
+
+
+def ensure_versions(folder: str | Path | None = None, default_rules: str | Path = DEFAULT_RULES) -> VersionStore:
+    """Open the versions folder; an empty one gets the default rule set as version 1, published."""
+    vs = VersionStore(folder or rules_home())
+    if not vs.versions():
+        number = vs.save(Path(default_rules).read_text(encoding="utf-8"), note="default rule set",
+                         author="riskcore", name="default")
+        vs.publish(number)
+    elif vs.published() is None:
+        vs.publish(vs.versions()[-1].number)
+    return vs
+
+
+def version_label(number: int, published: int | None, note: str = "") -> str:
+    """How the sidebar lists a stored version."""
+    label = f"v{number}"
+    if number == published:
+        label += " (published)"
+    return label + (f": {note}" if note else "")
+
+
+@functools.lru_cache(maxsize=64)
+def _canonical_toml(text: str) -> str:
+    """A rule-set file in canonical TOML (memoised by content: versions are immutable)."""
+    return ruleset_to_toml(load_ruleset(text))
+
+
+def content_diff(vs: VersionStore, a: int, b: int) -> str:
+    """Unified diff of two versions' rule sets in canonical TOML: what changed, without the noise
+    of comments and formatting (a hand-written file against one saved by the app)."""
+    ta, tb = (_canonical_toml(vs.text(n)) for n in (a, b))
+    return "".join(difflib.unified_diff(ta.splitlines(keepends=True), tb.splitlines(keepends=True),
+                                        fromfile=f"v{a}", tofile=f"v{b}"))

@@ -40,7 +40,7 @@ def open_store(data: str | os.PathLike | None = None, mapping: Mapping | None = 
                 store.execute("SET temp_directory = ?", [str(Path(db_path).with_suffix(".tmp"))])
         path = Path(data) if data else ensure_sample(sample_accounts())
         log_load(path)
-        store.last_report = load_data(store, path, mapping=mapping)
+        store.keep_report(load_data(store, path, mapping=mapping))
     except BaseException:
         discard_store(store)
         raise

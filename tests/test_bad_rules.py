@@ -136,15 +136,16 @@ def test_app_pattern_paths_leave_the_rule_out(name, typed):
     same check: no engine error, and the unavailable rule has no firings column."""
     from dataclasses import replace
 
-    from riskcore import appstate
+    from riskcore.accuracy import backtest_patterns
+    from riskcore.engine import Engine
     rs = load_ruleset(BAD_RULES / name)
     bad = {p.id for p in rule_problems(rs, column_facts(typed, "account_table", rs))}
-    with typed.lock:
-        idx = appstate.pattern_cache(typed).index(rs, "account_table")
-        assert not bad & set(idx.base.rule_ids)
-        moved = replace(rs, rules=tuple(replace(r, threshold=6) if r.id == "many_calls" else r for r in rs.rules))
-        assert appstate.tuning_numbers(typed, rs, moved, "account_table") is not None
-        bp = appstate.backtest_patterns(typed, rs)
+    engine = Engine(typed)
+    idx = engine.index(rs, None)
+    assert not bad & set(idx.base.rule_ids)
+    moved = replace(rs, rules=tuple(replace(r, threshold=6) if r.id == "many_calls" else r for r in rs.rules))
+    assert engine.tuning(rs, moved, None).__class__.__name__ == "TuningNumbers"  # the pattern path, no fallback
+    bp = backtest_patterns(typed, rs)
     assert not bad & set(bp.test.rule_ids)
 
 
@@ -221,14 +222,14 @@ def test_app_pages_explain_a_rule_set_without_rules(tmp_path_factory):
     from streamlit.testing.v1 import AppTest
 
     from ui.session import NO_RULES as PAGE_NOTE
-    from riskcore import appstate
+    from riskcore.versions import DRAFT
     with app_env(tmp_path_factory):
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180).run()
         at.switch_page("ui/tuning.py").run()
         toml = (BAD_RULES / "no_rules.toml").read_bytes()
         at.file_uploader(key="import_toml").set_value(("no_rules.toml", toml, "application/toml")).run()
         assert at.session_state["draft"].rules == ()
-        at.selectbox(key="ruleset_choice").set_value(appstate.DRAFT).run()
+        at.selectbox(key="ruleset_choice").set_value(DRAFT).run()
         for page in ("ui/overview.py", "ui/accounts.py", "ui/tuning.py", "ui/calibration.py"):
             at.switch_page(page).run()
             assert not at.exception, (page, [e.message for e in at.exception])

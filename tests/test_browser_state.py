@@ -25,7 +25,7 @@ ACCOUNTS = 400
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     """v1 = the default rule set (published), v2 = late invoices weigh 30 (not published)."""
-    from riskcore.appstate import ensure_versions
+    from riskcore.versions import ensure_versions
     from riskcore.rules import load_ruleset, ruleset_to_toml, with_points
     folder = tmp_path_factory.mktemp("rulesets")
     vs = ensure_versions(folder)

@@ -134,3 +134,22 @@ def test_cross_fitted_needs_both_outcomes():
         cross_fitted([1.0, 2.0, 3.0], [0, 0, 0], StratifiedKFold(2))
     with pytest.raises(ValueError, match="method: expected one of platt, isotonic"):
         cross_fitted([1.0, 2.0], [0, 1], StratifiedKFold(2), method="beta")
+
+
+def test_weighted_mapping_is_the_mapping_of_the_repeated_rows():
+    """sample_weight = accounts per row (firing patterns): the same Platt and isotonic mapping as on the
+    rows repeated, checked against scikit-learn fitted on the repeated rows."""
+    from sklearn.linear_model import LogisticRegression
+    rng = np.random.default_rng(3)
+    s = rng.integers(0, 101, 60).astype(float)
+    y = (rng.random(60) < s / 150).astype(int)
+    w = rng.integers(1, 6, 60)
+    rep_s, rep_y = np.repeat(s, w), np.repeat(y, w)
+    weighted = fit_mapping(s, y, sample_weight=w)
+    lr = LogisticRegression(C=np.inf, max_iter=1000).fit(rep_s.reshape(-1, 1), rep_y)
+    assert weighted.coef == pytest.approx(float(lr.coef_[0, 0]), rel=1e-6)
+    assert weighted.intercept == pytest.approx(float(lr.intercept_[0]), rel=1e-6)
+    assert weighted.n_train == int(w.sum()) and weighted.churn_rate_train == pytest.approx(rep_y.mean())
+    iso, rep_iso = fit_mapping(s, y, "isotonic", sample_weight=w), fit_mapping(rep_s, rep_y, "isotonic")
+    grid = np.linspace(0, 100, 41)
+    np.testing.assert_allclose(iso.predict(grid), rep_iso.predict(grid), atol=1e-12)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from riskcore import display
-from riskcore.appstate import format_threshold, parse_threshold
+from riskcore.edits import format_threshold, parse_threshold
 
 RAW = {"None", "nan", "NaN", "NaT", "<NA>", "null", "inf"}
 
@@ -118,7 +118,7 @@ def test_file_labels_never_show_the_upload_cache_hash(path, shown):
 
 
 def test_file_label_of_a_real_upload_path(tmp_path):
-    from riskcore.appstate import upload_path
+    from riskcore.uploads import upload_path
     path = upload_path("telco.csv", b"customerID,Churn\nA,Yes\n", folder=tmp_path)
     assert path.name != "telco.csv" and display.file_label(path) == "telco.csv"
 

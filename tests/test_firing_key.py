@@ -100,3 +100,92 @@ def test_doctests_of_the_split_packages():
     for name in ("riskcore.rules", "riskcore.rules.model", "riskcore.rules.labels", "riskcore.expressions"):
         result = doctest.testmod(importlib.import_module(name))
         assert result.failed == 0 and result.attempted > 0, name
+
+
+# ---- the engine's cache keys and history's rule definition use the one firing key ---------------
+
+def test_cache_keys_follow_the_firing_key():
+    from riskcore.keys import firing_signature, firings_key, index_key
+    from riskcore.rules import with_enabled, with_fusion, with_tiers
+    same = _relabel(with_enabled(with_points(RS, {"no_qbr": 1}), {"usage_drop": False}), "no_qbr", label="x",
+                    group="external")
+    same = with_fusion(with_tiers(same, medium=5, high=9), enabled=not RS.fusion.enabled)
+    assert firings_key(same) == firings_key(RS) and firing_signature(same) == firing_signature(RS)
+    assert index_key(same, None, "signals", 1) == index_key(RS, None, "signals", 1)
+    for other in (with_thresholds(RS, {"usage_drop": -0.9}), _relabel(RS, "no_qbr", signal="days_since_login"),
+                  replace(RS, quadrant=replace(RS.quadrant, value_column="seats")),
+                  replace(RS, overrides=tuple(replace(o, threshold=120) if o.rule == "no_qbr" else o
+                                              for o in RS.overrides))):
+        assert firings_key(other) != firings_key(RS) and firing_signature(other) != firing_signature(RS)
+        assert index_key(other, None, "signals", 1) != index_key(RS, None, "signals", 1)
+    payment = replace(RS, primary_dimension="payment")
+    assert firings_key(payment) == firings_key(RS)  # stage 1 holds every dimension's rules
+    assert firing_signature(payment) != firing_signature(RS)  # the backtest patterns hold the primary's
+    cut = replace(RS, quadrant=replace(RS.quadrant, value_cutoff=5.0))
+    assert firings_key(cut) == firings_key(RS) and index_key(cut, None, "s", 1) != index_key(RS, None, "s", 1)
+
+
+def test_shared_firings_score_like_a_fresh_score_after_a_points_enabled_or_label_change(data):
+    """Stage 1 does not depend on points, enabled flags, labels or groups: the firings table of the
+    published rule set (the engine reuses it for an equal firings_key), re-weighted for the changed one,
+    scores every account as scoring from scratch."""
+    from riskcore.keys import firings_key
+    from riskcore.rules import with_enabled
+    from riskcore.scoring import firings, score_firings
+    store, _ = data
+    changed = _relabel(with_enabled(with_points(RS, {"usage_drop": 64, "no_qbr": 3}), {"inactive_7d": False}),
+                       "no_qbr", label="QBR missing", group="external")
+    assert firings_key(changed) == firings_key(RS)
+    shared = firings(store, RS, "signals", out_table="fk_shared")
+    got = store.df(f"SELECT account_id, risk_score, tier, quadrant FROM "
+                   f"{score_firings(store, changed, shared, out_table='fk_reweighted')} ORDER BY account_id")
+    fresh = store.df(f"SELECT account_id, risk_score, tier, quadrant FROM "
+                     f"{score(store, changed, 'signals', out_table='fk_fresh')} ORDER BY account_id")
+    assert got.equals(fresh) and (fresh["tier"] != "low").any()
+
+
+def test_history_definition_is_the_firing_key():
+    from riskcore.history import _definition
+    r = RS.rule("no_qbr")
+    assert _definition(RS, "no_qbr") == (r.firing_key(), RS.threshold_overrides("no_qbr"))
+    assert _definition(RS, "no_such_rule") is None
+    changed = _relabel(with_points(RS, {"no_qbr": 2}), "no_qbr", label="y", enabled=False, group="external")
+    assert _definition(changed, "no_qbr") == _definition(RS, "no_qbr")
+    assert _definition(with_thresholds(RS, {"no_qbr": 45}), "no_qbr") != _definition(RS, "no_qbr")
+
+
+def test_backtest_patterns_are_shared_by_rule_sets_that_fire_alike(tmp_path):
+    """Two rule sets with one firing signature share the engine's backtest patterns, and the accuracy of
+    each equals its own run_backtest (a disabled rule, other points: same firings, other scores)."""
+    from riskcore.backtest import run_backtest
+    from riskcore.engine import Engine
+    from riskcore.rules import with_enabled
+    from riskcore.sample import ensure_sample
+    from riskcore.workspace import discard_store, open_store
+    store = open_store(ensure_sample(400))
+    try:
+        engine = Engine(store)
+        other = with_enabled(with_points(RS, {"usage_drop": 70}), {"inactive_7d": False})
+        a, b = engine.accuracy(RS), engine.accuracy(other)
+        assert len([k for k, _ in engine.cache.entries() if k[0] == "backtest_patterns"]) == 1
+        for rs, got in ((RS, a), (other, b)):
+            full = run_backtest(store, rs)
+            assert got["auc"] == pytest.approx(full["auc"], abs=1e-12)
+            assert got["brier"] == pytest.approx(full["brier"], abs=1e-12)
+        assert a["auc"] != pytest.approx(b["auc"], abs=1e-6)
+    finally:
+        discard_store(store)
+
+
+def test_pages_show_the_model_names_in_their_own_order():
+    """ui.session lists quadrants high value first (Save, Expand, Triage, Maintain): the same names."""
+    from ui.session import QUADRANTS as SHOWN, TIER_COLORS, TIERS as PAGE_TIERS
+    assert SHOWN == ("Save", "Expand", "Triage", "Maintain") and sorted(SHOWN) == sorted(QUADRANTS)
+    assert PAGE_TIERS is TIERS and tuple(TIER_COLORS) == TIERS
+
+
+def test_doctests_of_the_cache_keys():
+    import doctest
+    from riskcore import keys
+    result = doctest.testmod(keys)
+    assert result.failed == 0 and result.attempted > 0

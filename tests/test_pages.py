@@ -12,7 +12,7 @@ import pytest
 from conftest import app_env
 from streamlit.proto.Metric_pb2 import Metric as MetricProto
 
-from riskcore.appstate import md_escape
+from riskcore.display import md_escape
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

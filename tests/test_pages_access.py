@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import app_env
 
-from riskcore.appstate import md_escape
+from riskcore.display import md_escape
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

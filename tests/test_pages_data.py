@@ -17,7 +17,7 @@ import pytest
 from conftest import app_env, shown
 from test_security import SECRET, _evil_duckdb, _linked_folder, secret  # noqa: F401 (fixture)
 
-from riskcore.appstate import md_escape
+from riskcore.display import md_escape
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

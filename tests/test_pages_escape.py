@@ -5,7 +5,7 @@ widget labels and help, metric labels and st.table cells: a `[text](https://evil
 clickable link and `![x](http://host/beacon)` makes every viewer's browser fetch the URL. Here an
 account table whose name, owner and segment are such text, a rule set whose labels are, hostile file
 names, a query parameter, a search and a threshold go through every page; each Markdown-rendered
-string that carries one of them must hold it escaped (riskcore.appstate.md_escape), with no link,
+string that carries one of them must hold it escaped (riskcore.display.md_escape), with no link,
 image, autolink or HTML syntax left once the escaped characters are removed.
 tests/test_browser_xss.py checks the same in Chromium (no <a href>, no request to the beacon).
 """
@@ -18,7 +18,7 @@ import re
 import pytest
 from conftest import app_env
 
-from riskcore.appstate import md_escape
+from riskcore.display import md_escape
 from riskcore.rules import load_ruleset, ruleset_to_toml
 from riskcore.workspace import DEFAULT_RULES
 

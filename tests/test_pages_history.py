@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import app_env
 
-from riskcore import appstate
+from riskcore.display import md_escape
+from riskcore.periods import month_ends, previous_period
 from riskcore import history as hist
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +46,7 @@ def test_overview_lists_the_alerts_riskcore_raises():
     at = app().run()
     no_exception(at)
     c = at.session_state["_ctx"]
-    since = appstate.previous_period(c.as_of)
+    since = previous_period(c.as_of)
     expected = hist.alerts(c.rs, since, store=c.store)  # as_of is the latest activity date by default
     assert expected, "the sample raises alerts over the last month"
     assert at.tabs[0].label == f"New alerts ({len(expected):,})"
@@ -67,12 +68,12 @@ def test_overview_segment_sizes_equal_riskcore():
     c = at.session_state["_ctx"]
     with c.store.lock:
         now = segments_df(c.store, c.rs, signals_table(c.store, c.as_of))
-        before = segments_df(c.store, c.rs, signals_table(c.store, appstate.previous_period(c.as_of)))
+        before = segments_df(c.store, c.rs, signals_table(c.store, previous_period(c.as_of)))
     sizes = next(t.value for t in at.table if "accounts" in t.value.columns)  # index: segment
     counts = now["behavior_segment"].value_counts()
-    # st.table renders Markdown, so the page shows the segment ids escaped (appstate.md_escape)
+    # st.table renders Markdown, so the page shows the segment ids escaped (md_escape)
     shown = {s: int(str(n).replace(",", "")) for s, n in sizes["accounts"].items()}  # "1,814": separators
-    assert {s: n for s, n in shown.items() if n} == {appstate.md_escape(s): int(n) for s, n in counts.items()}
+    assert {s: n for s, n in shown.items() if n} == {md_escape(s): int(n) for s, n in counts.items()}
     j = before.merge(now, on="account_id", suffixes=("_a", "_b"))
     changed = int((j["behavior_segment_a"] != j["behavior_segment_b"]).sum())
     assert changed > 0, "the sample shows segment movement over the last month"
@@ -115,8 +116,8 @@ def test_accounts_behaviour_filter_and_column_equal_riskcore():
 def test_account_view_shows_riskcore_sentences():
     at = app().run()
     c = at.session_state["_ctx"]
-    dates = appstate.month_ends(c.as_of, 6)
-    found = hist.alerts(c.rs, appstate.previous_period(c.as_of), store=c.store)
+    dates = month_ends(c.as_of, 6)
+    found = hist.alerts(c.rs, previous_period(c.as_of), store=c.store)
     acc = next(a["account_id"] for a in found if a["alert"] == "score_jump")
     at.query_params["account"] = acc
     at.switch_page("ui/accounts.py").run()
@@ -137,7 +138,7 @@ def _snapshots(store, path: Path, published) -> tuple:
     from riskcore.rules import with_points
     from riskcore.signals import active_dates
     last = active_dates(store)[1]
-    d1, d2 = appstate.previous_period(last), last - timedelta(days=14)
+    d1, d2 = previous_period(last), last - timedelta(days=14)
     edited = with_points(published, {"usage_drop": published.rule("usage_drop").points + 40})
     with store.lock:
         for d, rs in ((d1, published), (d2, published), (last, edited)):

@@ -44,7 +44,7 @@ def ctx(at):
 
 
 def versions():
-    from riskcore.appstate import ensure_versions
+    from riskcore.versions import ensure_versions
     from riskcore.versions import Library
     return ensure_versions(Library(os.environ["RISKCORE_HOME"]).folder("sample"))  # as the app opens them
 
@@ -187,7 +187,7 @@ def test_an_upload_stays_the_dataset_of_a_reload():
     key = ctx(at).data_key
     assert ctx(at).store.dataset.kind == "account_table"
     from riskcore.urlstate import dataset_param
-    from riskcore.appstate import UPLOADS
+    from riskcore.uploads import UPLOADS
     param = dataset_param(key, "", UPLOADS)[0]
     assert param.startswith("upload:churn_state-")
     did = at.session_state["_draft_id"]  # the mapping chosen on the Data page is kept under the draft id

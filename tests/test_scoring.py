@@ -456,16 +456,16 @@ def test_empty_columns_count_only_in_account_tables(tmp_path):
 
 
 def test_a_threshold_change_to_a_wrong_type_rebuilds_instead_of_failing():
-    from riskcore import appstate
     from riskcore.rules import with_thresholds
     from riskcore.scoring import pattern_index, patterns_for
+    from riskcore.tuning import tuning_numbers
     store = _typed_store()
     rs = load_ruleset(_one_rule("==", '"Basic"', signal="plan"))
     idx = pattern_index(store, rs, "signals")
     bad = with_thresholds(rs, {"r": 5})  # the file's shape allows a number for ==; the column is text
     with pytest.raises(ValueError, match="does not fit its signal's type"):
         patterns_for(store, idx, bad)
-    assert appstate.tuning_numbers(store, rs, bad, "signals") is None  # the page falls back to full scoring
+    assert tuning_numbers(store, rs, bad, lambda r: idx) is None  # the page falls back to full scoring
     assert score_df(store, bad, "signals")["churn_score"].tolist() == [0, 0, 0]
 
 

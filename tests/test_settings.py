@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from riskcore import appstate, history, security, settings, workspace
+from riskcore import history, security, settings, workspace
+from riskcore.versions import rules_home
 from riskcore.settings import SETTINGS, SettingError, get
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +52,7 @@ def test_defaults_when_unset_or_blank(clean_env):
         clean_env.setenv(name, "  ")  # blank is unset
         assert get(name) == value, name
     assert workspace.sample_accounts() == 3000 and workspace.data_from_env([]) is None
-    assert appstate.rules_home() == ROOT / ".cache" / "rulesets"
+    assert rules_home() == ROOT / ".cache" / "rulesets"
     assert security.data_roots() == ((ROOT / "data").resolve(), (ROOT / ".cache").resolve())
     assert history.store_wait_seconds() == 30.0
 
@@ -67,7 +68,7 @@ def test_a_value_set_after_import_is_the_one_read(clean_env, tmp_path):
     clean_env.setenv("RISKCORE_MAX_POINTS", "+50")
     clean_env.setenv("RISKCORE_LIVE_HISTORY_MAX", "0")
     assert workspace.sample_accounts() == 400
-    assert appstate.rules_home() == tmp_path / "home"
+    assert rules_home() == tmp_path / "home"
     assert workspace.data_from_env([]) == str(tmp_path / "x.csv")
     assert workspace.data_from_env(["--data", "other.csv"]) == "other.csv"  # the command line wins
     assert get("RISKCORE_DATA_ROOT") == (tmp_path / "a", Path("~/b").expanduser())

@@ -161,7 +161,7 @@ def test_migration_skips_versions_whose_file_is_missing(tmp_path):
 
 
 def test_dataset_ids_are_stable_and_never_shared_by_two_files(tmp_path):
-    from riskcore.appstate import upload_path
+    from riskcore.uploads import upload_path
     from riskcore.workspace import dataset_id, default_dataset_name
     one = upload_path("telco.csv", b"customerID,Churn\nA,Yes\n", tmp_path)
     two = upload_path("telco.csv", b"customerID,Churn\nB,No\n", tmp_path)  # same name, other content

@@ -15,7 +15,7 @@ import streamlit as st
 
 from riskcore import access as acc
 from riskcore.aggregates import Filters
-from riskcore.appstate import md_escape
+from riskcore.display import md_escape
 from riskcore.db import Store
 from riskcore.security import PATTERN_CHARS, ROOT_ENV, data_roots, within
 
@@ -54,7 +54,7 @@ def owners_in_data(store: Store | None) -> list[str]:
     """Distinct owner values of the loaded accounts (for matching a CSM's email or name)."""
     if store is None:
         return []
-    from riskcore.appstate import distinct_values
+    from riskcore.aggregates import distinct_values
     for table in OWNER_TABLES:
         if store.has_table(table):
             return distinct_values(store, table, "csm_owner", limit=100_000)

@@ -17,9 +17,11 @@ from ui.session import (QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, sc
 from ui.state import kept
 from riskcore import urlstate as us
 from riskcore import aggregates as agg
-from riskcore import appstate, display
+from riskcore import display
+from riskcore.aggregates import distinct_values
+from riskcore.periods import month_ends
 from riskcore import timeline as tl
-from riskcore.appstate import md_escape
+from riskcore.display import md_escape
 from riskcore.export import format_reasons
 from riskcore.valueaxis import value_name_for
 
@@ -37,7 +39,6 @@ c = ctx()
 applies.rules_apply_banner(c)  # most rules cannot run on this data: say so, offer starter rules
 table = scored_table(c)
 snap_key = tl.snapshots_version(SNAPSHOTS)
-rs_key = appstate.ruleset_key(c.rs)
 
 
 def _playbook_names() -> dict[str, str]:
@@ -46,17 +47,9 @@ def _playbook_names() -> dict[str, str]:
 
 # ---- the account view ----------------------------------------------------------------------
 
-@st.cache_data(max_entries=64, show_spinner="Re-scoring the past months…")
-def _timeline(data_key: str, generation: int, rs_key: str, account_id: str, as_of: date, snap_key: str,
-              _store, _rs) -> tl.Timeline:
-    dates = appstate.month_ends(as_of, HISTORY_MONTHS)
-    return tl.account_timeline(account_id, _rs, dates, store=_store, snapshots=SNAPSHOTS if snap_key else None)
-
-
-@st.cache_data(max_entries=32, show_spinner="Looking for alerts…")
-def _alerts(data_key: str, generation: int, rs_key: str, since: date, until: date, snap_key: str,
-            _store, _rs) -> list[dict]:
-    return tl.alerts_until(_rs, since, until, store=_store, snapshots=SNAPSHOTS if snap_key else None)
+def _timeline(account_id: str) -> tl.Timeline:
+    with st.spinner("Re-scoring the past months…"):
+        return c.engine.timeline(c.rs, account_id, month_ends(c.as_of, HISTORY_MONTHS), SNAPSHOTS)
 
 
 def _history_figure(timeline: tl.Timeline, dims: list[str]) -> go.Figure:
@@ -150,8 +143,7 @@ def account_view(account_id: str) -> None:
                          "dimension": st.column_config.TextColumn("dimension", width=90),
                          "grp": st.column_config.TextColumn("evidence group", width=110),
                          "rule_id": st.column_config.TextColumn("rule id", width=130)})
-        timeline = _timeline(c.data_key, c.store.generation, rs_key, account_id, c.as_of, snap_key,
-                             c.store, c.rs)
+        timeline = _timeline(account_id)
         if timeline.history.empty:
             st.caption("No score history: an account table has no dates (build one with "
                        "`python -m riskcore snapshot` and set RISKCORE_SNAPSHOTS).")
@@ -185,11 +177,11 @@ def account_list() -> None:
     st.title("Accounts")
     access = current_access()
     row = layout.controls("account_filters")  # fixed widths that wrap: a chosen tier reads "high", never "h"
-    owners = appstate.distinct_values(c.store, table, "csm_owner")
+    owners = distinct_values(c.store, table, "csm_owner")
     restricted = book_only(access)
     if restricted:  # a CSM chooses only among their own owners
         owners = [o for o in owners if o in access.book]
-    segments = appstate.distinct_values(c.store, table, "segment")
+    segments = distinct_values(c.store, table, "segment")
     # each filter is kept in the session and the URL (ui.state): the account view, Back and a reload keep it
     owner = row.multiselect("Owner", owners, key=kept("f_owner", us.Many("owner", (), tuple(owners))), width=190,
                             placeholder="any" if owners else "no owner column")
@@ -231,13 +223,11 @@ def account_list() -> None:
     if filters is None:
         st.info("There are no accounts for you to see here.")
         return
-    listed = tl.with_segments(c.store, table, c.rs, c.as_of, f"{table}|{c.store.generation}", tuple(behaviour))
+    listed = c.engine.listed(c.rs, c.as_of, tuple(behaviour))
     alerts = None
     if filters.alerted_since is not None:
-        found = _alerts(c.data_key, c.store.generation, rs_key, filters.alerted_since, c.as_of, snap_key,
-                        c.store, c.rs)
-        alerts = tl.alerts_table(c.store, found, f"{rs_key}|{filters.alerted_since}|{c.as_of}|{snap_key}|"
-                                                 f"{c.data_key}|{c.store.generation}")
+        with st.spinner("Looking for alerts…"):
+            alerts = c.engine.alerts_table(c.rs, filters.alerted_since, c.as_of, SNAPSHOTS)
     if group and parent:
         _parents(listed, parent)
         return
@@ -296,18 +286,13 @@ def account_list() -> None:
 
 def _parent_column() -> str | None:
     """The parent column of the data ([data] parent_column, else parent_id) when the signals have it."""
-    from riskcore.signals import signals_table
     col = (c.rs.data.parent_column if c.rs.data is not None and c.rs.data.parent_column else "parent_id")
-    with c.store.lock:
-        return col if col in c.store.columns(signals_table(c.store, c.as_of)) else None
+    return col if col in c.engine.signal_columns(c.as_of) else None
 
 
 def _parents(listed: str, parent: str) -> None:
     """Parents rolled up from their children (riskcore.history.rollup) instead of the account list."""
-    from riskcore.history import rollup
-    from riskcore.signals import signals_table
-    with c.store.lock:
-        frame = rollup(c.store, listed, parent, accounts_table=signals_table(c.store, c.as_of))
+    frame = c.engine.parents(listed, parent, c.as_of)
     st.caption(f"{len(frame):,} parent accounts (all children, the list filters do not apply) · "
                f"{md_escape(value_name_for(c.store, c.rs).short)} summed, score weighted by it, worst child tier")
     st.dataframe(frame, hide_index=True, key="parents_table", height=560, placeholder=display.DASH,

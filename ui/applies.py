@@ -4,30 +4,23 @@ when some of them cannot run on the dataset it is published for."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Callable
 
 import streamlit as st
 
 from ui.session import Ctx, set_draft
 from ui.datasets import dataset_name
-from riskcore import appstate
-from riskcore.appstate import md_escape
-from riskcore.coverage import Coverage, rule_coverage
+from riskcore.versions import DRAFT
+from riskcore.display import md_escape
+from riskcore.coverage import Coverage
 from riskcore.report import user_message
+from riskcore.rules import content_hash
 from riskcore.workspace import dataset_id
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _coverage(store_path: str, generation: int, as_of: date, rs_key: str, _ctx: Ctx, _rs) -> Coverage:
-    from riskcore.signals import signals_table
-    with _ctx.store.lock:
-        return rule_coverage(_ctx.store, _rs, signals_table(_ctx.store, as_of))
-
-
 def coverage(c: Ctx, rs) -> Coverage:
-    """Which rules of `rs` cannot run on the session's data (per store, load, date and rule set)."""
-    return _coverage(str(c.store.path or id(c.store)), c.store.generation, c.as_of, appstate.ruleset_key(rs), c, rs)
+    """Which rules of `rs` cannot run on the session's data (the engine's, per load, date and rule set)."""
+    return c.engine.coverage(rs, c.as_of)
 
 
 # ---- the banner ------------------------------------------------------------------------------
@@ -35,16 +28,13 @@ def coverage(c: Ctx, rs) -> Coverage:
 def start_from_starter(c: Ctx) -> None:
     """Starter rules from the loaded account table's own columns become the session's draft, and the
     pages show the draft; what was left out (columns that copy the outcome) is said next time."""
-    from riskcore.starter import starter_ruleset, starter_warnings
     try:
-        with c.store.lock:
-            rs = starter_ruleset(c.store)
-            left_out = starter_warnings(c.store)
+        rs, left_out = c.engine.starter()
     except ValueError as e:
         st.session_state["starter_result"] = ("error", f"No starter rules: {user_message(e)}", [])
         return
     set_draft(rs)
-    st.session_state["ruleset_choice"] = appstate.DRAFT
+    st.session_state["ruleset_choice"] = DRAFT
     st.session_state["starter_result"] = (
         "success", f"The draft now has {len(rs.rules)} starter rules from the columns of {dataset_name(c.data_key)} "
                    "(tune them on the Tuning page, then save them as a version).", left_out)
@@ -88,7 +78,7 @@ def held_for_confirmation(c: Ctx, rs, action: tuple) -> bool:
     """Before publishing `rs` for this dataset (`action`: ("save", ...) or ("publish", number)): when some
     of its rules cannot run here and the user has not confirmed this very action, hold it (the page asks,
     see `publish_confirmation`) and return True; else False (go ahead)."""
-    action = (dataset_id(c.data_key), *action, appstate.ruleset_key(rs))  # another dataset or draft: ask again
+    action = (dataset_id(c.data_key), *action, content_hash(rs))  # another dataset or draft: ask again
     if st.session_state.pop("publish_confirmed", None) == action:
         return False
     warning = coverage(c, rs).publish_warning(dataset_name(c.data_key))

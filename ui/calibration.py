@@ -13,7 +13,8 @@ from ui import applies
 from ui import layout
 from ui.access import require_page
 from ui.session import TIER_COLORS, backtest, ctx
-from riskcore import appstate, display
+from riskcore import display
+from riskcore.display import md_escape
 from riskcore.aggregates import NO_SEGMENT
 from riskcore.report import user_message
 
@@ -29,8 +30,7 @@ horizon, as_of = 90, None
 if c.is_activity:  # an account table has no dates: no horizon, no as-of date
     horizon = int(pick[0].segmented_control("Horizon (days)", HORIZONS, default=90, key="cal_horizon",
                                             required=True) or 90)
-    from riskcore.signals import active_dates
-    first, last = active_dates(c.store)
+    first, last = c.engine.active_range()
     latest = last - timedelta(days=horizon)
     earliest = first + timedelta(days=2 * horizon + 1)
     if latest <= earliest:
@@ -46,7 +46,7 @@ if c.is_activity:  # an account table has no dates: no horizon, no as-of date
 try:
     r = backtest(c, c.rs, horizon=horizon, as_of=as_of)
 except ValueError as e:
-    st.warning(appstate.md_escape(f"No backtest for this data: {user_message(e)}"))
+    st.warning(md_escape(f"No backtest for this data: {user_message(e)}"))
     st.stop()
 
 cross = r["mode"] == "cross_validated"
@@ -54,9 +54,9 @@ if cross:
     from riskcore.backtest import cv_label
     how = cv_label(r["folds"]) if r.get("folds") else "not cross-validated"
     pick[0].markdown(f"**{how.capitalize()}**")
-pick[2].caption(appstate.md_escape(r["note"]))
+pick[2].caption(md_escape(r["note"]))
 for w in r.get("warnings") or []:
-    st.warning(appstate.md_escape(w))
+    st.warning(md_escape(w))
 
 
 def _num(x, fmt="{:.3f}") -> str:
@@ -153,7 +153,7 @@ with row2[2]:
     dropped = next((b.get("features_dropped") for b in (r.get("baselines") or {}).values()), None)
     if dropped:
         st.caption("Left out of the baselines: " + "; ".join(
-            f"{appstate.md_escape(d['column'])} ({appstate.md_escape(d['reason'])})" for d in dropped))
+            f"{md_escape(d['column'])} ({md_escape(d['reason'])})" for d in dropped))
     by_segment = r.get("by_segment") or {}
     if set(by_segment) <= {NO_SEGMENT}:  # no segment column (or no account has one): nothing to break down
         st.caption("By segment: the data has no segment column (map one on the Data page).")

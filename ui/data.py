@@ -17,8 +17,9 @@ from ui.access import ROOT_ENV, check_server_path, current_access, data_roots, r
 from ui.applies import start_from_starter, starter_result
 from ui.session import ctx, shared_store
 from ui.datasets import dataset_name, register, switch_to
-from riskcore import appstate, display
-from riskcore.appstate import md_escape
+from riskcore import display
+from riskcore.uploads import UPLOADS, peek_table, upload_path
+from riskcore.display import md_escape
 from riskcore.db import Mapping
 from riskcore.report import LoadError, Report, user_message
 
@@ -47,7 +48,7 @@ def report_table(report: Report, names: dict[str, str] | None = None, key: str =
     for path, name in (names or {}).items():  # the upload's name, never the server's cache path
         for col in ("file", "message", "found"):
             frame[col] = frame[col].map(lambda v: v.replace(path, name) if isinstance(v, str) else v)
-    uploads = str(appstate.UPLOADS)  # any other upload path left (e.g. a report kept across a switch): its name
+    uploads = str(UPLOADS)  # any other upload path left (e.g. a report kept across a switch): its name
     for col in ("file", "message", "found"):
         frame[col] = frame[col].map(lambda v: _upload_names(v, uploads) if isinstance(v, str) else v)
     frame["row"] = frame["row"].astype("Int64")  # a whole-file problem has no row: a blank cell, not "None"
@@ -86,11 +87,8 @@ def rejected(label: str, report: Report | None, names: dict[str, str], why: str 
 def try_load(data_key: str, mapping: Mapping | None, label: str) -> None:
     """Load into a new shared store (one per data key), lock it down; on failure keep the previous data.
     A button's callback: it runs before the sidebar is drawn, so the switch can reset the sidebar's choices."""
-    from riskcore.security import lock_down
     try:
-        store = shared_store(data_key, mapping)
-        lock_down(store)  # the new store's connection runs rule SQL: no file access from now on
-        store.__dict__["_locked_down"] = True
+        store = shared_store(data_key, mapping)  # locked down as it is opened (ui.session.shared_engine)
     except LoadError as e:
         rejected(label, e.report, _names(data_key, label))
         return
@@ -177,12 +175,12 @@ with left:
                               key="upload")
         if up is not None:
             try:
-                path = appstate.upload_path(up.name, up.getvalue())
+                path = upload_path(up.name, up.getvalue())
             except ValueError as e:  # unsupported file type
                 st.error(md_escape(f"{e}. The previous data stays active."))
                 st.stop()
             try:
-                columns, sample = appstate.peek_table(path)
+                columns, sample = peek_table(path)
             except Exception:  # noqa: BLE001 - the preview failed: the loader says exactly why
                 columns, sample = None, None
             if columns is None:

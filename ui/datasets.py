@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.session import current_data, draft, published_ruleset, set_data, set_draft, shared_versions
-from riskcore import appstate
+from riskcore.versions import rules_home
 from riskcore.db import Mapping
 from riskcore.versions import Library
 from riskcore.workspace import dataset_id, default_dataset_name
@@ -20,7 +20,7 @@ def _library(home: str) -> Library:
 
 
 def library() -> Library:
-    return _library(str(appstate.rules_home()))
+    return _library(str(rules_home()))
 
 
 def register(data_key: str, label: str | None = None) -> str:
@@ -41,7 +41,7 @@ def switch_to(data_key: str, mapping: Mapping | None) -> None:
     parked: dict = st.session_state.setdefault("_drafts_by_dataset", {})
     parked[dataset_id(current_data()[0])] = draft()
     set_data(data_key, mapping)
-    vs = shared_versions(str(appstate.rules_home()), dataset_id(data_key))
+    vs = shared_versions(str(rules_home()), dataset_id(data_key))
     rs = parked.pop(dataset_id(data_key), None)
     set_draft(rs if rs is not None else published_ruleset(vs))
     st.session_state["ruleset_choice"] = vs.published()  # a callback: before the sidebar draws it

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import replace
-from datetime import date
 
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -17,9 +15,10 @@ from ui.access import restrict_filters
 from ui.session import (QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, setting,
                         shared_catalog)
 from riskcore import aggregates as agg
-from riskcore import appstate, display
+from riskcore import display
+from riskcore.periods import previous_period
 from riskcore import timeline as tl
-from riskcore.appstate import md_escape
+from riskcore.display import md_escape
 from riskcore.valueaxis import value_name_for, value_phrase
 
 MAX_POINTS = setting("RISKCORE_MAX_POINTS")  # above: a density grid
@@ -36,7 +35,7 @@ if base is None:
     st.stop()
 table = scored_table(c)
 k = agg.kpis(c.store, table, filters=base)
-prev_date = appstate.previous_period(c.as_of)
+prev_date = previous_period(c.as_of)
 prev = None
 if c.is_activity:
     try:
@@ -79,7 +78,7 @@ qp = agg.quadrant_points(c.store, table, max_points=MAX_POINTS, value_scale="log
 counts = qp.counts.set_index("quadrant")
 # the median cut-off is another account's value (odd count): not drawn for a user who sees only a book
 value_cut = None if base.owner and c.rs.quadrant.value_cutoff == "median" else \
-    appstate.value_cutoff(c.store, table, c.rs)
+    agg.value_cutoff(c.store, table, c.rs)
 RISK = agg.risk_line(c.store, table, c.rs)  # the high tier's cut-off by default: Save + Triage = high tier
 left, right = layout.panes("overview", [3, 2])
 
@@ -195,22 +194,6 @@ if rows is not None:
 
 # ---- since the previous period: new alerts, behavioural segments ---------------------------------
 
-@st.cache_data(max_entries=32, show_spinner="Looking for alerts…")
-def _alerts(data_key: str, generation: int, rs_key: str, since: date, until: date, snap_key: str,
-            _store, _rs) -> list[dict]:
-    return tl.alerts_until(_rs, since, until, store=_store, snapshots=SNAPSHOTS if snap_key else None)
-
-
-@st.cache_data(max_entries=32, show_spinner="Comparing behavioural segments…")
-def _segments(data_key: str, generation: int, rs_key: str, as_of: date, before: date, snap_key: str,
-              _store, _rs) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """(segments now, segments at `before`): account_id, behavior_segment, value; None when unknown."""
-    snaps = SNAPSHOTS if snap_key else None
-    if snaps is None and not (_store.dataset is not None and _store.dataset.kind == "activity"):
-        return tl.segments_at(_store, _rs, as_of), None
-    return tl.segments_at(_store, _rs, as_of, snaps), tl.segments_at(_store, _rs, before, snaps)
-
-
 def _allowed_ids() -> set[str] | None:
     """The account ids this user may see when restricted to a book (None: no restriction)."""
     if not base.owner:
@@ -220,7 +203,6 @@ def _allowed_ids() -> set[str] | None:
 
 
 snap_key = tl.snapshots_version(SNAPSHOTS)
-rs_key = appstate.ruleset_key(c.rs)
 allowed = _allowed_ids()
 # Re-scoring the whole book at several dates is fine for thousands of accounts, not for a million:
 # beyond LIVE_HISTORY_MAX the history panels read the weekly snapshots only.
@@ -228,9 +210,10 @@ too_big = not snap_key and agg.count_accounts(c.store, table) > LIVE_HISTORY_MAX
 if too_big:
     found, now_segs, before_segs = [], None, None
 else:
-    found = _alerts(c.data_key, c.store.generation, rs_key, prev_date, c.as_of, snap_key, c.store, c.rs)
-    now_segs, before_segs = _segments(c.data_key, c.store.generation, rs_key, c.as_of, prev_date, snap_key,
-                                      c.store, c.rs)
+    with st.spinner("Looking for alerts…"):
+        found = c.engine.alerts(c.rs, prev_date, c.as_of, SNAPSHOTS)
+    with st.spinner("Comparing behavioural segments…"):
+        now_segs, before_segs = c.engine.segments(c.rs, c.as_of, prev_date, SNAPSHOTS)
 if allowed is not None:
     found = [a for a in found if a["account_id"] in allowed]
 if allowed is not None:
@@ -253,7 +236,7 @@ with tab_alerts:
         st.caption(f"{len(found):,} alerts from {prev_date:%Y-%m-%d} to {c.as_of:%Y-%m-%d} ({source})"
                    + (f" · {n_rs:,} caused only by a rule-set change, labelled as such" if n_rs else "")
                    + " · select a row to open the account")
-        frame = tl.alerts_frame(found, c.rs, tl.account_names(c.store, table, [a["account_id"] for a in found]))
+        frame = tl.alerts_frame(found, c.rs, c.engine.account_names(table, [a["account_id"] for a in found]))
         kinds = frame.groupby("alert").size().sort_values(ascending=False)
         st.markdown(" · ".join(f"**{n:,}** {md_escape(a)}" for a, n in kinds.items()))
         if rows is not None:  # one account list at a time: the quadrant's list above takes precedence

@@ -1,6 +1,6 @@
-"""What every page shares: the cached store, rule-set versions, the session's draft, the sidebar.
+"""What every page shares: the cached engine, rule-set versions, the session's draft, the sidebar.
 
-Data and the DuckDB store are shared across sessions (st.cache_resource, keyed by data path);
+Data, its DuckDB store and its Engine are shared across sessions (st.cache_resource, keyed by data path);
 each session's draft rule set lives in its own st.session_state.
 """
 
@@ -15,16 +15,20 @@ import streamlit as st
 
 from ui import state
 from ui.access import book_only
-from riskcore import appstate, display, settings
-from riskcore.appstate import md_escape
-from riskcore.report import user_message
+from riskcore import display, settings
+from riskcore.versions import DRAFT, ensure_versions, rules_home, version_label
+from riskcore.display import md_escape
 from riskcore.db import Mapping, Store
+from riskcore.engine import Engine
+from riskcore.report import user_message
+from riskcore.rules.model import QUADRANTS as _QUADRANTS, TIERS
+from riskcore.security import lock_down
 from riskcore.versions import VersionStore
 from riskcore.workspace import dataset_id
 
-TIER_COLORS = {"low": "#1a9850", "medium": "#fdae61", "high": "#d73027"}  # colour-blind safe
-TIERS = ("low", "medium", "high")
-QUADRANTS = ("Save", "Expand", "Triage", "Maintain")
+TIER_COLORS = dict(zip(TIERS, ("#1a9850", "#fdae61", "#d73027")))  # low, medium, high: colour-blind safe
+# the pages list quadrants high value first, and within each value class high risk first
+QUADRANTS = tuple(_QUADRANTS[i] for i in (0, 1, 3, 2))  # Save, Expand, Triage, Maintain
 CURRENCY = "$"
 
 
@@ -32,7 +36,7 @@ CURRENCY = "$"
 class Ctx:
     """What the sidebar chose, handed to the page."""
 
-    store: Store
+    engine: Engine        # everything derived from the dataset (riskcore.engine), shared by every session
     data_key: str
     as_of: date
     rs: object            # the chosen rule set, with the chosen dimension as its primary one
@@ -42,29 +46,40 @@ class Ctx:
     versions: VersionStore
 
     @property
+    def store(self) -> Store:
+        return self.engine.store
+
+    @property
     def is_activity(self) -> bool:
-        return self.store.dataset is not None and self.store.dataset.kind == "activity"
+        return self.engine.is_activity
 
 
 # ---- shared resources --------------------------------------------------------------------
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=8)
-def shared_store(data_key: str, mapping: Mapping | None = None) -> Store:
-    """One loaded store per data path (and mapping), shared by every session."""
+def shared_engine(data_key: str, mapping: Mapping | None = None) -> Engine:
+    """One loaded store per data path (and mapping) and its engine, shared by every session. The store
+    is locked down here, the one place: rule SQL can never reach files once data is in."""
     from riskcore.workspace import open_app_store  # file-backed, DuckDB memory capped (PRODUCT.md §8)
-    from riskcore.security import lock_down  # rule SQL can never reach files once data is in
     if data_key:
-        return lock_down(open_app_store(data_key, mapping=mapping))
-    from riskcore.sample import ensure_sample
-    from riskcore.workspace import sample_accounts
-    return lock_down(open_app_store(ensure_sample(sample_accounts())))
+        store = open_app_store(data_key, mapping=mapping)
+    else:
+        from riskcore.sample import ensure_sample
+        from riskcore.workspace import sample_accounts
+        store = open_app_store(ensure_sample(sample_accounts()))
+    return Engine(lock_down(store), catalog=shared_catalog())
+
+
+def shared_store(data_key: str, mapping: Mapping | None = None) -> Store:
+    """The loaded store of `shared_engine`."""
+    return shared_engine(data_key, mapping).store
 
 
 @st.cache_resource
 def shared_versions(home: str, dataset: str = "sample") -> VersionStore:
     """The rule-set versions of one dataset (workspace.dataset_id; a new one starts with the default set)."""
     from riskcore.versions import Library
-    return appstate.ensure_versions(Library(home).folder(dataset))
+    return ensure_versions(Library(home).folder(dataset))
 
 
 @st.cache_resource
@@ -73,91 +88,20 @@ def shared_catalog():
     return load_catalog()
 
 
-MAX_SCORED_TABLES = 48
-
-
 def scored_table(ctx: Ctx, rs=None, as_of: date | None = None) -> str:
-    """Name of the scored table for a rule set and date in the shared store (built once, reused
-    by every session; the oldest are dropped beyond MAX_SCORED_TABLES)."""
-    from riskcore.playbooks import catalog_frame
-    from riskcore.scoring import firings, score
-    from riskcore.signals import signals_table
-    rs = rs if rs is not None else ctx.rs
-    as_of = as_of or ctx.as_of
-    store = ctx.store
-    name = f"app_{appstate.ruleset_key(rs)}_{as_of:%Y%m%d}"
-    with store.lock:  # the store is shared: one session builds a table, the others wait and reuse it
-        built: dict[str, int] = store.__dict__.setdefault("_app_scored", {})
-        if built.get(name) != store.generation or not store.has_table(name):
-            # stage 1 (which rules fire) is shared by every rule set that differs only in points,
-            # tier cut-offs or fusion: a slider drag re-weights without rescanning the signals
-            fname = f"app_f_{appstate.firings_key(rs)}_{as_of:%Y%m%d}"
-            if built.get(fname) != store.generation or not store.has_table(fname):
-                firings(store, rs, signals_table(store, as_of), out_table=fname)
-                built.pop(fname, None)
-                built[fname] = store.generation
-            score(store, rs, "", playbooks=catalog_frame(shared_catalog()), out_table=name, firings_table=fname)
-            built.pop(name, None)
-            built[name] = store.generation
-            while len(built) > MAX_SCORED_TABLES:
-                old = next(iter(built))
-                del built[old]
-                store.execute(f"DROP TABLE IF EXISTS {old}")
-        else:  # most recently used last
-            built[name] = built.pop(name)
-    return name
-
-
-@st.cache_resource(max_entries=16, show_spinner="Running the backtest…")
-def _backtest(data_key: str, generation: int, rs_key: str, as_of: date | None, horizon: int,
-              _store: Store, _rs) -> dict:
-    from riskcore.backtest import run_backtest
-    with _store.lock:
-        return run_backtest(_store, _rs, as_of=as_of, horizon_days=horizon)
+    """Name of the scored table for a rule set and date (the engine's: built once, shared by every session)."""
+    return ctx.engine.scored(rs if rs is not None else ctx.rs, as_of or ctx.as_of)
 
 
 def backtest(ctx: Ctx, rs, horizon: int = 90, as_of: date | None = None) -> dict:
-    return _backtest(ctx.data_key, ctx.store.generation, appstate.ruleset_key(rs), as_of, horizon, ctx.store, rs)
-
-
-@st.cache_resource(max_entries=8, show_spinner="Preparing the backtest windows…")
-def _backtest_patterns(data_key: str, generation: int, fire_key: str, horizon: int, _store: Store, _rs):
-    return appstate.backtest_patterns(_store, _rs, horizon_days=horizon)
+    with st.spinner("Running the backtest…"):  # shown only when it takes longer than half a second
+        return ctx.engine.backtest(rs, as_of=as_of, horizon=horizon)
 
 
 def quick_accuracy(ctx: Ctx, rs, horizon: int = 90) -> dict:
-    """AUC / Brier of `rs` on the out-of-time backtest (as `backtest`), from the backtest windows'
-    firing patterns: built once per threshold set, then a points / tier change costs milliseconds
-    (results remembered per rule set: the published one is not refitted on every rerun)."""
-    import hashlib
-    key = (ctx.data_key, ctx.store.generation, horizon, hashlib.sha256(repr(rs).encode()).hexdigest())
-    memo: dict = ctx.store.__dict__.setdefault("_app_accuracy", {})
-    if key in memo:
-        return memo[key]
-    bp = _backtest_patterns(ctx.data_key, ctx.store.generation, appstate.firing_signature(rs), horizon, ctx.store, rs)
-    out = memo[key] = appstate.quick_accuracy(bp, rs)
-    while len(memo) > 256:
-        memo.pop(next(iter(memo)))
-    return out
-
-
-def active_range(store: Store) -> tuple[date, date]:
-    """signals.active_dates, remembered per loaded generation (it scans the event tables)."""
-    from riskcore.signals import active_dates
-    with store.lock:
-        got = store.__dict__.get("_app_active_range")
-        if got is None or got[0] != store.generation:
-            got = store.__dict__["_app_active_range"] = (store.generation, active_dates(store))
-        return got[1]
-
-
-def dataset_text(store: Store) -> str:
-    """The sidebar's one-line description of what is loaded (remembered per generation)."""
-    with store.lock:
-        got = store.__dict__.get("_app_dataset_text")
-        if got is None or got[0] != store.generation:
-            got = store.__dict__["_app_dataset_text"] = (store.generation, _dataset_text(store))
-        return got[1]
+    """AUC / Brier of `rs` on the backtest, from the backtest windows' firing patterns (Engine.accuracy)."""
+    with st.spinner("Preparing the backtest windows…"):
+        return ctx.engine.accuracy(rs, horizon=horizon)
 
 
 def setting(name: str):
@@ -210,7 +154,7 @@ def draft() -> object:
     the URL's draft id, ui.state)."""
     if "draft" not in st.session_state:
         from riskcore.rules import ruleset_to_toml
-        vs = shared_versions(str(appstate.rules_home()), dataset_id(current_data()[0]))
+        vs = shared_versions(str(rules_home()), dataset_id(current_data()[0]))
         st.session_state["draft"] = published_ruleset(vs)
         st.session_state["_draft_start"] = ruleset_to_toml(st.session_state["draft"])
     return st.session_state["draft"]
@@ -256,25 +200,6 @@ def ctx() -> Ctx:
 
 # ---- sidebar -----------------------------------------------------------------------------
 
-def _dataset_kind(store: Store) -> str:
-    """What kind of data is loaded, without counts (for a user who sees only their book)."""
-    ds = store.dataset
-    if ds is None:
-        return "nothing loaded"
-    return f"activity tables: {', '.join(ds.tables)}" if ds.kind == "activity" else "account table"
-
-
-def _dataset_text(store: Store) -> str:
-    ds = store.dataset
-    if ds is None:
-        return "nothing loaded"
-    if ds.kind == "activity":
-        n = store.one("SELECT count(*) FROM accounts")
-        return f"activity tables ({n:,} accounts): {', '.join(ds.tables)}"
-    n = store.one("SELECT count(*) FROM account_table")
-    return f"account table ({n:,} rows, {len(ds.columns)} columns)"
-
-
 def sidebar() -> Ctx:
     """Dataset, as-of date, rule-set version and risk dimension; stores the Ctx for the page.
 
@@ -284,13 +209,13 @@ def sidebar() -> Ctx:
     state.start_run()
     data_key, mapping = current_data()
     try:
-        store = shared_store(data_key, mapping)
+        engine = shared_engine(data_key, mapping)
     except Exception as e:  # noqa: BLE001 - a bad --data path must not leave a blank app
         st.sidebar.error(md_escape(f"Could not load {data_key}: {user_message(e)}. Showing the sample instead."))
         set_data("", None)
         data_key, mapping = "", None
-        store = shared_store("", None)
-    vs = shared_versions(str(appstate.rules_home()), dataset_id(data_key))
+        engine = shared_engine("", None)
+    vs = shared_versions(str(rules_home()), dataset_id(data_key))
     published_no = vs.published()
     with st.sidebar:
         note = state.draft_note()
@@ -299,9 +224,9 @@ def sidebar() -> Ctx:
         st.caption("Dataset")
         from ui.datasets import dataset_name  # the name the user knows ('telco.csv'), not the cache file's
         source = dataset_name(data_key)
-        st.text(f"{source}: {_dataset_kind(store) if book_only() else dataset_text(store)}")  # no totals for a CSM
-        if store.dataset is not None and store.dataset.kind == "activity":
-            first, last = active_range(store)
+        st.text(f"{source}: {engine.kind() if book_only() else engine.description()}")  # no totals for a CSM
+        if engine.is_activity:
+            first, last = engine.active_range()
             as_of = st.date_input("As of", min_value=first, max_value=last,
                                   key=state.kept("as_of", us.Day("as_of", last, first, last)),
                                   help="Signals use only data dated on or before this day.")
@@ -309,16 +234,16 @@ def sidebar() -> Ctx:
             as_of = date.today()
             st.caption(f"As of {as_of:%Y-%m-%d} (an account table has no dates)")
         numbers = [v.number for v in reversed(vs.versions())]
-        options = [appstate.DRAFT] + numbers
-        labels = {appstate.DRAFT: "Draft (this session)"}
-        labels.update({v.number: appstate.version_label(v.number, published_no) for v in vs.versions()})
+        options = [DRAFT] + numbers
+        labels = {DRAFT: "Draft (this session)"}
+        labels.update({v.number: version_label(v.number, published_no) for v in vs.versions()})
         # kept as "published" while the published version is chosen: publishing v2 moves the sidebar to v2
         choice = st.selectbox("Rule set", options, format_func=lambda o: labels[o], help="The version the pages "
                               "show; Tuning edits the draft.", key=state.kept(
                                   "ruleset_choice", us.RuleSet("rules", us.PUBLISHED, tuple(numbers)),
                                   show=lambda v: published_no if v == us.PUBLISHED else v,
                                   take=lambda v: us.PUBLISHED if v == published_no else v))
-        base = draft() if choice == appstate.DRAFT else load_rules(vs.text(choice))
+        base = draft() if choice == DRAFT else load_rules(vs.text(choice))
         dims = list(base.dimensions)
         dimension = st.selectbox("Risk dimension", dims, help="The score the quadrant, tiers and lists use.",
                                  key=state.kept("dimension", us.One("dim", base.primary_dimension, tuple(dims))))
@@ -326,7 +251,7 @@ def sidebar() -> Ctx:
     published = published_ruleset(vs)
     if dimension in published.dimensions and dimension != published.primary_dimension:
         published = replace(published, primary_dimension=dimension)
-    c = Ctx(store=store, data_key=data_key, as_of=as_of, rs=rs, rs_label=labels[choice], published=published,
+    c = Ctx(engine=engine, data_key=data_key, as_of=as_of, rs=rs, rs_label=labels[choice], published=published,
             dimension=dimension, versions=vs)
     st.session_state["_ctx"] = c
     return c

@@ -21,7 +21,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from riskcore import urlstate as us
-from riskcore.appstate import rules_home
+from riskcore.versions import rules_home
 from riskcore.drafts import Dataset, DraftError, DraftStore, Record
 
 KEPT = "_kept"             # widget key -> chosen value, kept while the widget is not drawn
@@ -167,7 +167,7 @@ def flush() -> None:
 # ---- the dataset -------------------------------------------------------------------------------
 
 def _uploads():
-    from riskcore.appstate import UPLOADS
+    from riskcore.uploads import UPLOADS
     return UPLOADS
 
 

@@ -6,14 +6,15 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui.session import (QUADRANTS, TIER_COLORS, TIERS, ctx, draft, load_rules, money, quick_accuracy,
-                           scored_table, set_draft)
+from ui.session import QUADRANTS, TIER_COLORS, TIERS, ctx, draft, load_rules, money, quick_accuracy, set_draft
 from ui import applies
 from ui import layout
 from ui.access import require_page, restrict_filters, signed_in_user
 from riskcore import aggregates as agg
-from riskcore import appstate, display
-from riskcore.appstate import md_escape
+from riskcore import display
+from riskcore.edits import apply_widgets, format_threshold, parse_threshold
+from riskcore.versions import content_diff
+from riskcore.display import md_escape
 from riskcore.report import user_message
 from riskcore.rules import Percentile, rule_label
 from riskcore.valueaxis import value_name_for
@@ -40,11 +41,9 @@ def _reset() -> None:
 
 
 def _suggest() -> None:
-    from riskcore.backtest import fit_rules
     base = draft()
     try:
-        with c.store.lock:
-            fitted, info = fit_rules(c.store, base)
+        fitted, info = c.engine.fit(base)
     except Exception as e:  # noqa: BLE001 - shown, not raised
         st.session_state["tuning_msg"] = ("error", f"Could not fit weights: {user_message(e)}")
         return
@@ -135,7 +134,7 @@ def _typed_label(r) -> str:
     typed = st.session_state.get(f"threshold:{r.id}")
     if typed is not None and not isinstance(r.threshold, Percentile):
         try:
-            return rule_label(r, appstate.parse_threshold(typed, r.op))
+            return rule_label(r, parse_threshold(typed, r.op))
         except (ValueError, TypeError, IndexError):
             pass
     return rule_label(r)
@@ -178,11 +177,11 @@ def draw_controls(base):
                     if isinstance(r.threshold, Percentile):
                         b.caption(f"percentile {r.threshold.percentile:g}")
                         continue
-                    text = b.text_input(f"{r.op} threshold", appstate.format_threshold(r.threshold),
+                    text = b.text_input(f"{r.op} threshold", format_threshold(r.threshold),
                                         key=f"threshold:{r.id}",
                                         help=md_escape(f"fires when {r.signal} {r.op} this value"))
                     try:
-                        thresholds[r.id] = appstate.parse_threshold(text, r.op)
+                        thresholds[r.id] = parse_threshold(text, r.op)
                     except ValueError as e:
                         problems.append(f"{r.id}: {e}")
 
@@ -197,9 +196,9 @@ def draw_controls(base):
     if cuts[0] > cuts[1]:
         problems.append("tier cut-offs: medium must not be above high")
     try:
-        new = appstate.apply_widgets(base, points=points, thresholds=thresholds,
-                                     tiers=None if cuts[0] > cuts[1] else (cuts[0], cuts[1]), fusion=fusion,
-                                     value_cutoff=value_cut, dimension=c.dimension)
+        new = apply_widgets(base, points=points, thresholds=thresholds,
+                            tiers=None if cuts[0] > cuts[1] else (cuts[0], cuts[1]), fusion=fusion,
+                            value_cutoff=value_cut, dimension=c.dimension)
     except Exception as e:  # noqa: BLE001 - RuleSetError from a bad threshold
         problems.append(str(e))
         new = base
@@ -208,48 +207,9 @@ def draw_controls(base):
     return new
 
 
-class _SqlNumbers:
-    """The live numbers from per-account scored tables, narrowed to `book`: when the draft's rules
-    differ from the published ones (added, removed, re-signalled), which the pattern index cannot
-    re-weight, and for a user restricted to a book (the pattern index counts every account)."""
-
-    def __init__(self, draft_rs, pub_rs, book: agg.Filters):
-        self.book = book
-        self.draft_table, self.pub_table = scored_table(c, draft_rs), scored_table(c, pub_rs)
-        self.draft_tiers = agg.tier_summary(c.store, self.draft_table, filters=book)
-        self.pub_tiers = agg.tier_summary(c.store, self.pub_table, filters=book)
-        self.draft_hist = agg.score_histogram(c.store, self.draft_table, bins=20, filters=book)
-        self.pub_hist = agg.score_histogram(c.store, self.pub_table, bins=20, filters=book)
-        self.draft_quadrants = agg.quadrant_summary(c.store, self.draft_table, filters=book)
-        self.pub_quadrants = agg.quadrant_summary(c.store, self.pub_table, filters=book)
-        self.movement = agg.tier_movement(c.store, self.pub_table, self.draft_table, filters=book)
-
-    def movers(self, from_tier, to_tier, limit):
-        return agg.movers(c.store, self.pub_table, self.draft_table, from_tier=from_tier, to_tier=to_tier,
-                          limit=limit, filters=self.book)
-
-
-class _PatternNumbers:
-    """The live numbers from firing patterns (appstate.tuning_numbers): no per-account work."""
-
-    def __init__(self, num):
-        self.num = num
-        for k in ("draft_tiers", "pub_tiers", "draft_hist", "pub_hist", "draft_quadrants", "pub_quadrants",
-                  "movement"):
-            setattr(self, k, getattr(num, k))
-
-    def movers(self, from_tier, to_tier, limit):
-        with c.store.lock:
-            return appstate.pattern_movers(c.store, self.num, from_tier, to_tier, limit=limit)
-
-
 def live_numbers(draft_rs, pub_rs):
-    from riskcore.signals import signals_table
-    if BOOK.owner:  # restricted to a book: per-account numbers, filtered
-        return _SqlNumbers(draft_rs, pub_rs, BOOK)
-    with c.store.lock:
-        num = appstate.tuning_numbers(c.store, pub_rs, draft_rs, signals_table(c.store, c.as_of), c.as_of)
-    return _PatternNumbers(num) if num is not None else _SqlNumbers(draft_rs, pub_rs, BOOK)
+    """Draft vs published (riskcore.tuning via the engine): firing patterns, or the scored tables for a book."""
+    return c.engine.tuning(pub_rs, draft_rs, c.as_of, book=BOOK)
 
 
 def movement_panel(nums) -> None:
@@ -356,39 +316,21 @@ def accuracy(slots, n: int, draft_rs, pub_rs) -> None:
         slot.caption(f"published {'n/a' if pv is None else f'{pv:.3f}'}")
 
 
-def _data_checks(rs) -> list:
-    """Overrides of segments the data lacks, a missing or text value column: per (data, as-of, the parts
-    of the rule set they read), so a slider move does not re-query."""
-    from riskcore.datachecks import ruleset_problems
-    from riskcore.signals import signals_table
-    key = (c.data_key, c.store.generation, c.as_of, rs.quadrant.value_column, tuple(rs.overrides))
-    memo = st.session_state.setdefault("_data_checks", {})
-    if key not in memo:
-        memo.clear()
-        with c.store.lock:
-            memo[key] = ruleset_problems(c.store, rs, signals_table(c.store, c.as_of), source="draft")
-    return memo[key]
-
-
 @st.fragment
 def live() -> None:
     """Controls and live results: a slider or threshold change reruns only this fragment."""
-    from riskcore.rules import unavailable_rules
-    from riskcore.scoring import column_facts
-    from riskcore.signals import signals_table
     controls, results = layout.panes("tuning", [2, 3])
     with controls:
         new = draw_controls(draft())
     set_draft(new, clear_widgets=False)  # kept on the server too: a reload finds it (ui.state)
     _box["rs"] = new
     draft_rs = _with_dimension(new)
-    with c.store.lock:
-        missing = unavailable_rules(new, column_facts(c.store, signals_table(c.store, c.as_of), new))
+    missing = c.engine.unavailable(new, c.as_of)
     if missing:
         with controls:
             st.caption(md_escape(f"{len(missing):,} rules are unavailable for this data (their signals are missing, "
                                  f"empty or of another type) and never fire: {', '.join(missing)}"))
-    for p in _data_checks(new):
+    for p in c.engine.data_problems(new, c.as_of):
         with controls:
             st.caption(md_escape(p.message))
     pub_rs = c.published
@@ -453,7 +395,7 @@ def diff_viewer() -> None:
     va = x.selectbox("Diff from", numbers, format_func=lambda n: f"v{n}", key="diff_a")
     vb = y.selectbox("to", numbers, format_func=lambda n: f"v{n}", key="diff_b")
     raw = st.toggle("Include comments and formatting", value=False, key="diff_raw")
-    text = vs.diff(va, vb) if raw else appstate.content_diff(vs, va, vb)
+    text = vs.diff(va, vb) if raw else content_diff(vs, va, vb)
     st.code(text or "(no difference)", language="diff", height=230)
 
 

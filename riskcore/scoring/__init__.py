@@ -23,11 +23,9 @@ from .reasons import number_text_sql
 from .rounding import SCORE_DECIMALS, round_score, round_sql
 from .scores import PLAYBOOK_COLUMNS, compile_scores, score, score_df, score_firings
 
-_pattern_rules = pattern_rules  # the old private name, still imported by appstate
-
 __all__ = [
     "ATTRIBUTES", "IN_MEMORY_MAX_ACCOUNTS", "PLAYBOOK_COLUMNS", "QUADRANTS", "SCORE_DECIMALS", "PatternIndex",
-    "Patterns", "_pattern_rules", "_regroup_in_memory", "_regroup_in_sql", "_regroup_one_rule_sql", "available_rules",
+    "Patterns", "_regroup_in_memory", "_regroup_in_sql", "_regroup_one_rule_sql", "available_rules",
     "column_facts", "comparison_sql", "compile_firings", "compile_scores", "firing_patterns", "firings",
     "index_firings_sql", "number_text_sql", "pattern_index", "pattern_quadrant_codes", "pattern_quadrants",
     "pattern_rules", "pattern_scores", "pattern_table", "pattern_tier_codes", "pattern_tiers", "patterns_for",
