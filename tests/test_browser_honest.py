@@ -128,20 +128,21 @@ def test_overview_quadrants_agree_with_the_high_tier(server, page):  # noqa: F81
     page.screenshot(path=str(_shots() / "overview-risk-line.png"))
 
 
+@pytest.mark.xfail(strict=True, reason="known bug, issue 14 item 7: after 'Load suggested weights' the message "
+                   "states the fitted high cut-off (e.g. 18) but the Tuning tier slider still shows 61")
 def test_suggested_weights_set_the_tier_cut_offs_they_state(server, page):  # noqa: F811
     """Item 7 for a fit: new points move every score, so "Load suggested weights" also sets the tier
     cut-offs from the data and says what they mean; the Tuning slider and the Overview's risk line
     follow the cut-off the message states."""
     goto(page, f"{server}/tuning")
-    page.locator(".st-key-suggest_weights button").click()
+    page.get_by_role("button", name="Load suggested weights").click()
     settle(page)
     _no_exception(page)
     message = page.locator("[data-testid=stAlert]", has_text="Suggested weights loaded").first.inner_text()
-    found = re.search(r"tier cut-offs: high >= (\d+) \(", message)
+    found = re.search(r"tier cut-offs: high (?:>=|≥) (\d+) \(", message)  # the page writes ≥
     assert found, message
     high = int(found.group(1))
-    thumbs = page.locator(".st-key-tier_cut-churn [role=slider]")
-    assert thumbs.nth(thumbs.count() - 1).get_attribute("aria-valuenow") == str(high)
+    assert page.locator(".st-key-tier_cut-churn input[type=range]").nth(1).input_value() == str(high)
     _nav(page, "Overview")
     _choose_draft(page)
     _check_one_risk_line(_quadrant_figure(page), high)
