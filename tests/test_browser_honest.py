@@ -128,8 +128,6 @@ def test_overview_quadrants_agree_with_the_high_tier(server, page):  # noqa: F81
     page.screenshot(path=str(_shots() / "overview-risk-line.png"))
 
 
-@pytest.mark.xfail(strict=True, reason="known bug, issue 14 item 7: after 'Load suggested weights' the message "
-                   "states the fitted high cut-off (e.g. 18) but the Tuning tier slider still shows 61")
 def test_suggested_weights_set_the_tier_cut_offs_they_state(server, page):  # noqa: F811
     """Item 7 for a fit: new points move every score, so "Load suggested weights" also sets the tier
     cut-offs from the data and says what they mean; the Tuning slider and the Overview's risk line

@@ -21,6 +21,8 @@ from riskcore.display import md_escape
 from riskcore.db import Mapping, Store
 from riskcore.engine import Engine
 from riskcore.report import user_message
+from riskcore.edits import format_threshold
+from riskcore.rules import Percentile, load_ruleset, ruleset_to_toml
 from riskcore.rules.model import QUADRANTS as _QUADRANTS, TIERS
 from riskcore.security import lock_down
 from riskcore.versions import VersionStore
@@ -141,7 +143,6 @@ def load_rules(text: str):
 
 @functools.lru_cache(maxsize=64)
 def _load_rules(text: str):
-    from riskcore.rules import load_ruleset
     return load_ruleset(text)
 
 
@@ -153,26 +154,44 @@ def draft() -> object:
     """This session's draft rule set (starts as the published one; a reload finds it again through
     the URL's draft id, ui.state)."""
     if "draft" not in st.session_state:
-        from riskcore.rules import ruleset_to_toml
         vs = shared_versions(str(rules_home()), dataset_id(current_data()[0]))
         st.session_state["draft"] = published_ruleset(vs)
         st.session_state["_draft_start"] = ruleset_to_toml(st.session_state["draft"])
     return st.session_state["draft"]
 
 
+def widget_values(rs) -> dict:
+    """What each Tuning control shows for rule set `rs`, by widget key: the controls' starting values,
+    and what `set_draft` writes so that a replaced draft (suggested weights, reset, import) is what the
+    browser shows (a keyed slider keeps the browser's value when only its default changes)."""
+    vc = rs.quadrant.value_cutoff
+    out: dict = {"fusion:enabled": bool(rs.fusion.enabled),
+                 "value_cut:text": "median" if vc == "median" else f"{float(vc):g}"}
+    for dim in rs.dimensions:
+        medium, high, _ = rs.tiers.cuts(dim)
+        out[f"tier_cut:{dim}"] = (int(medium), int(high))
+    for r in rs.rules:
+        out[f"weight:{r.id}"] = int(round(r.points))
+        if r.op not in ("is_true", "is_null") and not isinstance(r.threshold, Percentile):
+            out[f"threshold:{r.id}"] = format_threshold(r.threshold)
+    return out
+
+
+WIDGET_PREFIXES = ("weight", "threshold", "tier_cut", "fusion", "value_cut")
+
+
 def set_draft(rs, clear_widgets: bool = True, keep: bool = True) -> None:
     """Replace the draft (reset, suggested weights, import, each edit on Tuning); with `clear_widgets`
-    the tuning widgets start again from it; with `keep` it is saved for a reload (when it changed)."""
+    the tuning widgets are set to it; with `keep` it is saved for a reload (when it changed)."""
     previous = st.session_state.get("draft")
     st.session_state["draft"] = rs
     if keep and rs is not previous:  # a Tuning rerun without an edit hands back the same object
-        from riskcore.rules import ruleset_to_toml
         state.keep_draft(ruleset_to_toml(rs))
     if clear_widgets:
         for key in list(st.session_state.keys()):
-            if isinstance(key, str) and key.split(":", 1)[0] in ("weight", "threshold", "tier_cut", "fusion",
-                                                                 "value_cut"):
+            if isinstance(key, str) and key.split(":", 1)[0] in WIDGET_PREFIXES:
                 del st.session_state[key]
+        st.session_state.update(widget_values(rs))
 
 
 def page_setup() -> None:

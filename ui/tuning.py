@@ -6,13 +6,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui.session import QUADRANTS, TIER_COLORS, TIERS, ctx, draft, load_rules, money, quick_accuracy, set_draft
+from ui.session import (QUADRANTS, TIER_COLORS, TIERS, ctx, draft, load_rules, money, quick_accuracy, set_draft,
+                        widget_values)
 from ui import applies
 from ui import layout
 from ui.access import require_page, restrict_filters, signed_in_user
 from riskcore import aggregates as agg
 from riskcore import display
-from riskcore.edits import apply_widgets, format_threshold, parse_threshold
+from riskcore.edits import apply_widgets, parse_threshold
 from riskcore.versions import content_diff
 from riskcore.display import md_escape
 from riskcore.report import user_message
@@ -143,19 +144,17 @@ def _typed_label(r) -> str:
 def draw_controls(base):
     """The rule sliders, threshold boxes, tier cut-offs, fusion and value cut-off: the draft."""
     d_rules = [r for r in base.rules]
-    medium0, high0, mode0 = base.tiers.cuts(c.dimension)
+    start = widget_values(base)  # each control's value for the draft (set_draft writes the same)
+    mode0 = base.tiers.cuts(c.dimension)[2]
     top = st.columns([3, 2])
-    cuts = top[0].slider(f"{c.dimension} tier cut-offs (medium, high)", 0, 100, (int(medium0), int(high0)),
+    cuts = top[0].slider(f"{c.dimension} tier cut-offs (medium, high)", 0, 100, start[f"tier_cut:{c.dimension}"],
                          key=f"tier_cut:{c.dimension}", help=f"score ≥ medium → medium tier, ≥ high → high ({mode0})")
-    fusion = top[1].toggle("Fusion", value=base.fusion.enabled, key="fusion:enabled",
+    fusion = top[1].toggle("Fusion", value=start["fusion:enabled"], key="fusion:enabled",
                            help=f"high tier only when the fired rules span at least {base.fusion.min_groups} "
                                 "evidence groups")
     st.caption(md_escape(_cut_note(base)))
-    vc0 = base.quadrant.value_cutoff
     vc_text = st.text_input(f"Value cut-off of the quadrant ({value_name_for(c.store, base).short}, or median)",
-                            value=str(vc0 if vc0 == "median"
-                                                                                    else f"{float(vc0):g}"),
-                            key="value_cut:text")
+                            value=start["value_cut:text"], key="value_cut:text")
     points: dict[str, float] = {}
     thresholds: dict = {}
     problems: list[str] = []
@@ -167,7 +166,7 @@ def draw_controls(base):
                 for r in [r for r in d_rules if r.dimension == dim]:
                     a, b = st.columns([4, 1.4], vertical_alignment="bottom")
                     points[r.id] = a.slider(
-                        md_escape(_typed_label(r)), 0, 100, int(round(r.points)), key=f"weight:{r.id}",
+                        md_escape(_typed_label(r)), 0, 100, start[f"weight:{r.id}"], key=f"weight:{r.id}",
                         disabled=not r.enabled,
                         help=md_escape(f"{r.id}: {r.signal} {r.op} (group {r.group}); the points it adds when it "
                                        "fires"))
@@ -177,7 +176,7 @@ def draw_controls(base):
                     if isinstance(r.threshold, Percentile):
                         b.caption(f"percentile {r.threshold.percentile:g}")
                         continue
-                    text = b.text_input(f"{r.op} threshold", format_threshold(r.threshold),
+                    text = b.text_input(f"{r.op} threshold", start[f"threshold:{r.id}"],
                                         key=f"threshold:{r.id}",
                                         help=md_escape(f"fires when {r.signal} {r.op} this value"))
                     try:
