@@ -6,19 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Sequence
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+from benchmarks import server
+
+CHROMIUM, CHROMIUM_ARGS, free_port = server.CHROMIUM, server.CHROMIUM_ARGS, server.free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -82,43 +77,16 @@ def app_env(tmp_path_factory, drop: tuple[str, ...] = ("RISKCORE_DATA",)):
                 os.environ[k] = v
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def streamlit_server(log_path: Path, env: dict[str, str], args: Sequence[str] = (), port: int | None = None,
                      start_timeout: float = 60):
-    """`streamlit run app.py` on 127.0.0.1 (a free port unless given) with `env`, stdout and stderr in
-    `log_path`; yields (url, process) once /_stcore/health answers, stops the server afterwards. A server
-    that exits or does not answer in `start_timeout` s fails the test with the log's tail."""
-    port = port or free_port()
-    url = f"http://127.0.0.1:{port}"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.time() + start_timeout
-            while True:
-                with contextlib.suppress(OSError):
-                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                        break
-                if proc.poll() is not None or time.time() > deadline:
-                    log.flush()
-                    pytest.fail(f"streamlit did not start:\n{Path(log_path).read_text(errors='replace')[-3000:]}")
-                time.sleep(0.3)
-            yield url, proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    """`streamlit run app.py` (benchmarks.server.streamlit); a server that exits or does not answer in
+    `start_timeout` s fails the test with the log's tail."""
+    try:
+        with server.streamlit(log_path, env, args, port, start_timeout) as running:
+            yield running
+    except server.ServerDidNotStart as e:
+        pytest.fail(str(e))
 
 
 def shown(at) -> tuple[list[str], list[float]]:
