@@ -8,7 +8,7 @@ from pathlib import Path
 RISKCORE = Path(__file__).resolve().parent.parent / "riskcore"
 MAX_LINES = 400
 # not split yet (issue 15); remove a name once its module is at most MAX_LINES lines
-ALLOWED_OVERSIZE = {"activity.py", "cli.py"}
+ALLOWED_OVERSIZE = {"activity.py"}
 
 
 def _lines() -> dict[str, int]:
