@@ -162,7 +162,8 @@ def _pct(x) -> str:
 
 
 def alert_table(rows: list[dict], rs) -> list[dict[str, str]]:
-    """alert_figures' rows as a page shows them, every cell text: counts with thousands separators,
+    """alert_figures' rows as a page shows them (the figures first, the condition last: a narrow
+    window keeps the figures in view), every cell text: counts with thousands separators,
     rates as percentages, lift as '4.42x', alerts per CSM per week to 2 significant digits, a dash
     for a blank (no CSM owner column, nothing alerted)."""
     alerts = {a.id: a for a in rs.alerts}
@@ -170,14 +171,14 @@ def alert_table(rows: list[dict], rs) -> list[dict[str, str]]:
     for r in rows:
         a = alerts.get(r["alert"])
         if r["alert"] == ANY:
-            name, when = "any alert", "an account counted once per date, whatever fired"
+            name, when = "any alert", "once per account and date, whatever fired"
         else:
             name = (a.label if a is not None and a.label else r["alert"])
             when = alert_condition(a, rs) if a is not None else DASH
-        out.append({"alert": name, "fires when": when, "alerted": count(r["n_alerted"]),
-                    "churned": count(r["churned"]), "churn rate": _pct(r["rate"]), "base rate": _pct(r["base_rate"]),
+        out.append({"alert": name, "alerted": count(r["n_alerted"]), "churned": count(r["churned"]),
+                    "churn rate": _pct(r["rate"]), "base rate": _pct(r["base_rate"]),
                     "lift": DASH if is_blank(r["lift"]) else f"{float(r['lift']):.2f}x",
-                    "per CSM / week": number(r["per_csm_week"], 2)})
+                    "per CSM / week": number(r["per_csm_week"], 2), "fires when": when})
     return out
 
 

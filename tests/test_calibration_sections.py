@@ -49,12 +49,14 @@ def test_alert_table_by_hand(alert_store):
     rate of 6 / 12; 3 alerts / 2 CSMs / 2 weeks = 0.75. worse: A (churned), B: 50.0%, lift 1.00x."""
     rs = load_ruleset(RULES)
     table = alert_table(alert_stats(alert_store, rs, D, H, weeks=2), rs)
+    assert list(table[0]) == ["alert", "alerted", "churned", "churn rate", "base rate", "lift", "per CSM / week",
+                              "fires when"]
     assert table == [
         {"alert": "jump", "fires when": "churn score up 30+ points within 7 days", "alerted": "3", "churned": "2",
          "churn rate": "66.7%", "base rate": "50.0%", "lift": "1.33x", "per CSM / week": "0.75"},
         {"alert": "worse", "fires when": "churn tier worse than the week before", "alerted": "2", "churned": "1",
          "churn rate": "50.0%", "base rate": "50.0%", "lift": "1.00x", "per CSM / week": "0.5"},
-        {"alert": "any alert", "fires when": "an account counted once per date, whatever fired", "alerted": "3",
+        {"alert": "any alert", "fires when": "once per account and date, whatever fired", "alerted": "3",
          "churned": "2", "churn rate": "66.7%", "base rate": "50.0%", "lift": "1.33x", "per CSM / week": "0.75"}]
 
 

@@ -139,7 +139,7 @@ def alert_section() -> None:
         st.info(md_escape(f"Alerts not measured: {user_message(e)}"))
         return
     st.dataframe(pd.DataFrame(alert_table(rep.rows, c.rs)), hide_index=True, key="alert_table",
-                 column_config={"fires when": st.column_config.TextColumn("fires when", width="medium")})
+                 column_config={"fires when": st.column_config.TextColumn("fires when", width="large")})
     csm = (f"{display.counted(rep.n_csm, 'CSM owner')}" if rep.n_csm else
            "no CSM owner in the data, so no per-CSM figure")
     st.caption(md_escape(
@@ -149,7 +149,8 @@ def alert_section() -> None:
         f"{csm}. An account alerted at two dates counts twice."))
 
 
-alert_section()
+with st.container(key="alert_precision"):  # the key names the section for the browser tests
+    alert_section()
 
 row2 = layout.panes("calibration_curves", [1, 1, 1])
 with row2[0]:
@@ -262,4 +263,5 @@ def frontier_section() -> None:
                         f"scorecard's {p.card.n_rules} rules (tier cut-offs and probability mapping fitted with it).")
 
 
-frontier_section()
+with st.container(key="scorecard_frontier"):
+    frontier_section()

@@ -126,8 +126,9 @@ def scorecard_ruleset(card: Card, base: RuleSet, train_scores: np.ndarray, y_tra
         tiers = f"unchanged ({e})"
     mapping = fit_mapping(train_scores, y_train)
     text = (f"Scorecard of {len(rules)} rules over {len(card.signals)} signals, fitted by the scorecard fit "
-            f"(`python -m riskcore fit --scorecard` or the Calibration page) {what}. Points: whole numbers from a logistic regression on binned signals, the "
-            f"lowest-risk bin of each signal 0, the largest possible total {card.max_total}; "
+            f"(`python -m riskcore fit --scorecard` or the Calibration page) {what}. Points: whole numbers "
+            f"from a logistic regression on binned signals, the lowest-risk bin of each signal 0, the largest "
+            f"possible total {card.max_total}; "
             f"{card.pdo:.1f} points double the odds of churn. Tier cut-offs from the training rows: {tiers}. "
             f"Churn probability from the score (Platt, fitted on the training rows): "
             f"1 / (1 + exp(-({mapping.coef:.5g} x score {'-' if mapping.intercept < 0 else '+'} "
