@@ -14,7 +14,7 @@ from test_browser import _shots, browser, goto, page, server, settle  # noqa: F4
 
 pytestmark = pytest.mark.browser
 
-HEADLINE = re.compile(r"^your rules: AUC \d\.\d\d; an? \d+-rule scorecard: \d\.\d\d; [a-z ]+: \d\.\d\d$")
+HEADLINE = re.compile(r"^your rules: AUC \d\.\d{3}; an? \d+-rule scorecard: \d\.\d{3}; [a-z ]+: \d\.\d{3}$")
 FRONTIER = ".st-key-scorecard_frontier [data-testid=stDataFrame]"  # the frontier's table
 BLANK_WORDS = ("nan", "None", "NaN", "NaT", "null")
 

@@ -105,10 +105,10 @@ def _front(mode="point_in_time", current=None, points=None, baselines=None) -> F
 
 def test_headline_names_your_rules_the_20_rule_point_and_the_best_baseline():
     front = _front(current={"rule_set": "default", "rules": 9, "auc": 0.7349, "n": 2408})
-    assert frontier_headline(front) == "your rules: AUC 0.73; a 19-rule scorecard: 0.90; gradient boosting: 0.92"
+    assert frontier_headline(front) == "your rules: AUC 0.735; a 19-rule scorecard: 0.905; gradient boosting: 0.922"
     # no 20-rule budget: the largest; no rules of its own: no 'your rules'
     front = _front(points=(_point(5, 5, 4, 100, 0.8), _point(10, 8, 6, 97, 0.85)))
-    assert frontier_headline(front) == "an 8-rule scorecard: 0.85; gradient boosting: 0.92"
+    assert frontier_headline(front) == "an 8-rule scorecard: 0.850; gradient boosting: 0.922"
     empty = _front(points=(_point(5, 0, 0, 0, None),), baselines={
         "gradient_boosting": {"auc": None, "unavailable": "one class"}})
     assert frontier_headline(empty) == ""
