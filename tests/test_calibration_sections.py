@@ -167,7 +167,7 @@ def test_with_rules_equals_building_the_rule_sets_at_once(sample):
     assert built.current["auc"] == pytest.approx(roc_auc_score(frame["churned"].astype(int), frame["risk_score"]))
     assert built.current["rules"] == sum(1 for r in rs.rules if r.dimension == "churn" and r.enabled)
     with pytest.raises(ValueError, match="fit_frontier"):
-        with_rules(store, replace(fit, y_train=None), rs, H)
+        with_rules(store, replace(fit, points=tuple(replace(p, tiering=None) for p in fit.points)), rs, H)
 
 
 def test_engine_fits_the_frontier_once_per_date_and_horizon(sample):

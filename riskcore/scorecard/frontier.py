@@ -25,7 +25,7 @@ class Point:
     card: Card
     ruleset: RuleSet | None  # None until `with_rules` builds it on a rule set
     metrics: dict
-    train_scores: np.ndarray | None = field(default=None, repr=False, compare=False)  # for tier cut-offs
+    tiering: Tiering | None = field(default=None, repr=False, compare=False)  # for `with_rules`
 
     def row(self) -> dict:
         """JSON-ready: budget, rules and signals used, AUC / Brier / log loss, largest total."""
@@ -45,7 +45,6 @@ class Frontier:
     baselines: dict
     current: dict | None
     as_of: date | None
-    y_train: np.ndarray | None = field(default=None, repr=False, compare=False)
     fitted: str = ""  # how the scorecards were fitted, for their rule sets' descriptions
     eval_keys: np.ndarray | None = field(default=None, repr=False, compare=False)  # hashed evaluation ids
 
@@ -106,30 +105,50 @@ def _id_keys(ids) -> np.ndarray:
     return pd.util.hash_array(np.asarray(ids, dtype=object).astype(str))
 
 
-def scorecard_ruleset(card: Card, base: RuleSet, train_scores: np.ndarray, y_train: np.ndarray,
-                      what: str) -> RuleSet:
+@dataclass(frozen=True)
+class Tiering:
+    """What a scorecard's rule set takes from its training scores whatever rule set it is built on:
+    the tier cut-offs (None when none could be chosen), their summary, the probability mapping."""
+
+    choice: object | None  # tiercuts.TierChoice
+    tiers: str
+    mapping: object        # calibration.Mapping
+
+
+def tiering(train_scores: np.ndarray, y_train: np.ndarray) -> Tiering:
+    """Tier cut-offs (`tiercuts`) and the Platt mapping fitted on a scorecard's training scores."""
+    from ..calibration import fit_mapping
+    from ..tiercuts import choose_tiers
+    try:
+        choice = choose_tiers(train_scores, y_train)
+        tiers = choice.summary()
+    except ValueError as e:
+        choice, tiers = None, f"unchanged ({e})"
+    return Tiering(choice, tiers, fit_mapping(train_scores, y_train))
+
+
+def scorecard_ruleset(card: Card, base: RuleSet, train_scores: np.ndarray | None, y_train: np.ndarray | None,
+                      what: str, fitted: Tiering | None = None) -> RuleSet:
     """The rule set of a scorecard: `base` with its primary dimension's rules replaced by the
     card's, tier cut-offs chosen from the training scores (`tiercuts`), and a description stating
-    the scaling, the tiers and the probability mapping fitted on the training rows."""
-    from ..calibration import fit_mapping
-    from ..tiercuts import choose_tiers, with_data_tiers
+    the scaling, the tiers and the probability mapping fitted on the training rows (`fitted`: those
+    already computed by `tiering`, else computed here from the training scores)."""
+    from ..tiercuts import with_data_tiers
+    fitted = fitted if fitted is not None else tiering(train_scores, y_train)
     dim = base.primary_dimension
     others = [r for r in base.rules if r.dimension != dim]
     rules = card_rules(card, dim, taken={r.id for r in others})
     kept = {r.id for r in others}
     rs = replace(base, name="scorecard", rules=tuple(others + rules),
                  overrides=tuple(o for o in base.overrides if o.rule in kept))
-    try:
-        choice = choose_tiers(train_scores, y_train)
-        rs, tiers = with_data_tiers(rs, choice), choice.summary()
-    except ValueError as e:
-        tiers = f"unchanged ({e})"
-    mapping = fit_mapping(train_scores, y_train)
+    if fitted.choice is not None:
+        rs = with_data_tiers(rs, fitted.choice)
+    mapping = fitted.mapping
     text = (f"Scorecard of {len(rules)} rules over {len(card.signals)} signals, fitted by the scorecard fit "
             f"(`python -m riskcore fit --scorecard` or the Calibration page) {what}. Points: whole numbers "
             f"from a logistic regression on binned signals, the lowest-risk bin of each signal 0, the largest "
             f"possible total {card.max_total}; "
-            f"{card.pdo:.1f} points double the odds of churn. Tier cut-offs from the training rows: {tiers}. "
+            f"{card.pdo:.1f} points double the odds of churn. Tier cut-offs from the training rows: {fitted.tiers}. "
             f"Churn probability from the score (Platt, fitted on the training rows): "
             f"1 / (1 + exp(-({mapping.coef:.5g} x score {'-' if mapping.intercept < 0 else '+'} "
             f"{abs(mapping.intercept):.5g}))).")
@@ -178,11 +197,12 @@ def _measure(ev: Evidence, base: RuleSet | None, budgets: tuple[int, ...], folds
                 prob[n][held_idx] = _held_out_prob(s_fit, y[fit_idx], s_held)
         evals = {n: _summary(held[n], y, prob[n]) for n in budgets}
         what = f"on every account of the table (the frontier is cross-validated over {k} folds)"
-    scores = {n: cards[n].score(train) for n in budgets}
-    points = tuple(Point(n, cards[n], None if base is None else scorecard_ruleset(cards[n], base, scores[n], y, what),
-                         evals[n], train_scores=scores[n]) for n in budgets)
+    tiers = {n: tiering(cards[n].score(train), y) for n in budgets}
+    points = tuple(Point(n, cards[n], None if base is None else
+                         scorecard_ruleset(cards[n], base, None, None, what, tiers[n]), evals[n], tiering=tiers[n])
+                   for n in budgets)
     evaluated = ev.test if ev.test is not None else train
-    return Frontier(ev.mode, ev.note, k, points, bases, None, ev.as_of, y_train=y, fitted=what,
+    return Frontier(ev.mode, ev.note, k, points, bases, None, ev.as_of, fitted=what,
                     eval_keys=_id_keys(evaluated["account_id"]))
 
 
@@ -198,10 +218,10 @@ def fit_frontier(store: Store, as_of: date | None = None, horizon_days: int = 90
 def with_rules(store: Store, front: Frontier, rs: RuleSet | None, horizon_days: int = 90) -> Frontier:
     """`front` for the rule set `rs`: each point's rule set is `rs` with its primary dimension's rules
     replaced by the scorecard's (base_ruleset), and `current` is `rs`'s own AUC on the same rows."""
-    if front.y_train is None or any(p.train_scores is None for p in front.points):
-        raise ValueError("this frontier keeps no training scores: fit it with fit_frontier")
+    if any(p.tiering is None for p in front.points):
+        raise ValueError("this frontier keeps no tier cut-offs or mapping: fit it with fit_frontier")
     base = base_ruleset(rs)
-    points = tuple(replace(p, ruleset=scorecard_ruleset(p.card, base, p.train_scores, front.y_train, front.fitted))
+    points = tuple(replace(p, ruleset=scorecard_ruleset(p.card, base, None, None, front.fitted, p.tiering))
                    for p in front.points)
     current = None
     if rs is not None and any(r.dimension == rs.primary_dimension and r.enabled for r in rs.rules):
