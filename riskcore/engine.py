@@ -172,6 +172,11 @@ class Engine:
             return self.cache.get(("alert_report", ruleset_key(rs), as_of, horizon, weeks),
                                   lambda: alertstats.alert_report(self.store, rs, as_of, horizon, weeks))
 
+    def alert_report_ready(self, rs: RuleSet, as_of: date, horizon: int = 90,
+                           weeks: int = alertstats.ALERT_WEEKS) -> bool:
+        """Is `alert_report` at hand (no re-scoring)?"""
+        return self.cache.has(("alert_report", ruleset_key(rs), as_of, horizon, weeks))
+
     # ---- the scorecard frontier (riskcore.scorecard) ---------------------------------------------
     @staticmethod
     def _scorecard_key(rs: RuleSet, as_of: date | None, horizon: int) -> tuple:

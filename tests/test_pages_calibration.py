@@ -78,6 +78,23 @@ def test_alert_table_shows_riskcore_figures():
     _no_blank_words(at)
 
 
+def test_alerts_wait_for_a_button_on_a_large_book(monkeypatch):
+    """Above RISKCORE_LIVE_HISTORY_MAX accounts the page does not re-score the weeks before it is asked."""
+    monkeypatch.setenv("RISKCORE_LIVE_HISTORY_MAX", "10")
+    at = calibration()
+    at.segmented_control(key="cal_horizon").set_value(60).run()  # a horizon no other test measures alerts for
+    no_exception(at)
+    c = at.session_state["_ctx"]
+    assert not c.engine.alert_report_ready(c.rs, at.session_state["cal_as_of"], 60)
+    assert not tables(at, "alert_table")
+    assert any("measuring the alerts re-scores" in cap.value for cap in at.caption)
+    at.button(key="measure_alerts").click().run()
+    no_exception(at)
+    assert len(frame(at, "alert_table")) == len(c.rs.alerts) + 1
+    at.run()  # measured: shown without the button from now on
+    assert "measure_alerts" not in [b.key for b in at.button] and len(frame(at, "alert_table")) > 0
+
+
 def test_frontier_waits_for_its_button_then_loads_a_point_as_the_draft():
     at = calibration()
     assert not tables(at, "frontier_table")

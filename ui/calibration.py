@@ -14,7 +14,7 @@ import streamlit as st
 from ui import applies
 from ui import layout
 from ui.access import require_page
-from ui.session import TIER_COLORS, backtest, ctx, set_draft
+from ui.session import TIER_COLORS, backtest, ctx, set_draft, setting
 from riskcore import display
 from riskcore.alertstats import alert_table
 from riskcore.display import md_escape
@@ -132,9 +132,16 @@ def alert_section() -> None:
     if not c.rs.alerts:
         st.caption("This rule set declares no alert (`[[alerts]]` in its TOML).")
         return
+    alerts_as_of = date.fromisoformat(r["as_of"])
+    big = r["n"] > setting("RISKCORE_LIVE_HISTORY_MAX")  # re-scoring the weeks takes minutes: on request
+    if big and not c.engine.alert_report_ready(c.rs, alerts_as_of, horizon):
+        st.caption(f"{r['n']:,} accounts: measuring the alerts re-scores every account at each week before the "
+                   "backtest date, minutes at this size.")
+        if not st.button("Measure the alerts", key="measure_alerts"):
+            return
     try:
         with st.spinner("Measuring the alerts over the weeks before the backtest date…"):
-            rep = c.engine.alert_report(c.rs, date.fromisoformat(r["as_of"]), horizon)
+            rep = c.engine.alert_report(c.rs, alerts_as_of, horizon)
     except ValueError as e:
         st.info(md_escape(f"Alerts not measured: {user_message(e)}"))
         return
