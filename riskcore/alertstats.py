@@ -16,6 +16,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from .db import Store
+from .display import DASH, count, is_blank, number
 
 ALERT_WEEKS = 8  # weeks of alerts measured, ending at the as-of date
 ANY = "any"      # the row counting an account once per date whatever alerts fired for it
@@ -111,12 +112,74 @@ def measure(history: AlertHistory, rs) -> list[dict]:
                          len(history.measured))
 
 
+@dataclass(frozen=True)
+class AlertReport:
+    """alert_figures' rows and what they were measured on: the weekly dates, the horizon, the CSMs."""
+
+    rows: list[dict]
+    measured: tuple[date, ...]
+    horizon_days: int
+    n_csm: int | None
+
+
+def alert_report(store: Store, rs, as_of: date, horizon_days: int, weeks: int = ALERT_WEEKS) -> AlertReport:
+    """alert_stats with the dates it measured and the number of CSMs (for a page's caption)."""
+    if not rs.alerts:
+        return AlertReport([], (), horizon_days, None)
+    history = alert_history(store, rs, as_of, horizon_days, weeks)
+    return AlertReport(measure(history, rs), tuple(history.measured), horizon_days, history.n_csm)
+
+
 def alert_stats(store: Store, rs, as_of: date, horizon_days: int, weeks: int = ALERT_WEEKS) -> list[dict]:
     """Each alert of `rs` measured over the `weeks` weekly dates ending at `as_of` (activity data):
     see alert_figures. Empty when the rule set declares no alert."""
-    if not rs.alerts:
-        return []
-    return measure(alert_history(store, rs, as_of, horizon_days, weeks), rs)
+    return alert_report(store, rs, as_of, horizon_days, weeks).rows
+
+
+def alert_condition(alert, rs) -> str:
+    """When an alert fires, in words ('churn score up 25+ points within 21 days').
+
+    >>> from riskcore.rules.model import Alert
+    >>> class RS: primary_dimension = "churn"
+    >>> alert_condition(Alert("j", "score_rise", points=25, within_days=21), RS())
+    'churn score up 25+ points within 21 days'
+    >>> alert_condition(Alert("s", "entered_quadrant", quadrant="save"), RS())
+    'entered the Save quadrant'
+    """
+    dim = alert.dimension or rs.primary_dimension
+    if alert.kind == "score_rise":
+        span = f"within {alert.within_days} days" if alert.within_days else "since the week before"
+        return f"{dim} score up {float(alert.points):g}+ points {span}"
+    if alert.kind == "tier_worse":
+        return f"{dim} tier worse than the week before"
+    if alert.kind == "entered_quadrant":
+        return f"entered the {str(alert.quadrant).capitalize()} quadrant"
+    return "behavioural segment changed"
+
+
+def _pct(x) -> str:
+    return DASH if is_blank(x) else f"{100 * float(x):.1f}%"
+
+
+def alert_table(rows: list[dict], rs) -> list[dict[str, str]]:
+    """alert_figures' rows as a page shows them (the figures first, the condition last: a narrow
+    window keeps the figures in view), every cell text: counts with thousands separators,
+    rates as percentages, lift as '4.42x', alerts per CSM per week to 2 significant digits, a dash
+    for a blank (no CSM owner column, nothing alerted)."""
+    alerts = {a.id: a for a in rs.alerts}
+    out = []
+    for r in rows:
+        a = alerts.get(r["alert"])
+        if r["alert"] == ANY:
+            name, when = "any alert", "once per account and date, whatever fired"
+        else:
+            name = (a.label if a is not None and a.label else r["alert"])
+            when = alert_condition(a, rs) if a is not None else DASH
+        out.append({"alert": name, "alerted": count(r["n_alerted"]), "churned": count(r["churned"]),
+                    "churn rate": _pct(r["rate"]), "base rate": _pct(r["base_rate"]),
+                    "lift": DASH if is_blank(r["lift"]) else f"{float(r['lift']):.2f}x",
+                    "per CSM / week": number(r["per_csm_week"], 2), "fires when": when})
+    return out
 
 
 def format_alert_figures(rows: list[dict]) -> list[str]:

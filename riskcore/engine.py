@@ -3,6 +3,9 @@ store's one bounded LRU (riskcore.derived), keyed by what it depends on (the dat
 set's content or firing key, the as-of date, the horizon). Pages ask the engine and draw; they hold no
 lock, build no cache key and run no SQL.
 
+The scorecard frontier is fitted once per data, date, horizon and value column (it reads no rule),
+then built on each rule set that asks (`scorecard_frontier`).
+
 A slider move: page -> `Engine.tuning` -> the cached pattern index -> numpy re-weight (riskcore.tuning).
 Modules that load scikit-learn (accuracy, starter) are imported when first asked: a session that never
 needs them does not pay their memory (about 85 MB).
@@ -18,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from . import aggregates as agg
+from . import alertstats
 from . import backtest as bt
 from . import scoring
 from . import timeline as tl
@@ -159,6 +163,41 @@ class Engine:
         from .starter import starter_ruleset, starter_warnings  # scikit-learn: loaded when first asked
         with self.store.lock:
             return starter_ruleset(self.store), starter_warnings(self.store)
+
+    def alert_report(self, rs: RuleSet, as_of: date, horizon: int = 90,
+                     weeks: int = alertstats.ALERT_WEEKS) -> alertstats.AlertReport:
+        """Each alert's precision, lift and volume over the `weeks` weekly dates ending at `as_of`
+        (riskcore.alertstats: it re-scores those weeks, seconds), once per rule set, date and horizon."""
+        with self.store.lock:
+            return self.cache.get(("alert_report", ruleset_key(rs), as_of, horizon, weeks),
+                                  lambda: alertstats.alert_report(self.store, rs, as_of, horizon, weeks))
+
+    def alert_report_ready(self, rs: RuleSet, as_of: date, horizon: int = 90,
+                           weeks: int = alertstats.ALERT_WEEKS) -> bool:
+        """Is `alert_report` at hand (no re-scoring)?"""
+        return self.cache.has(("alert_report", ruleset_key(rs), as_of, horizon, weeks))
+
+    # ---- the scorecard frontier (riskcore.scorecard) ---------------------------------------------
+    @staticmethod
+    def _scorecard_key(rs: RuleSet, as_of: date | None, horizon: int) -> tuple:
+        # the fit reads no rule: only the value column it must leave out (so a draft loaded from
+        # the frontier, or a points or threshold change, reuses the fit)
+        return ("scorecard_fit", rs.quadrant.value_column, as_of, horizon)
+
+    def scorecard_fitted(self, rs: RuleSet, as_of: date | None, horizon: int = 90) -> bool:
+        """Is the frontier's fit for this data, date, horizon and value column at hand (no wait)?"""
+        return self.cache.has(self._scorecard_key(rs, as_of, horizon))
+
+    def scorecard_frontier(self, rs: RuleSet, as_of: date | None, horizon: int = 90):
+        """The accuracy/readability frontier (riskcore.scorecard): the slow fit (seconds) once per data,
+        date, horizon and value column; its rule sets built on `rs` and `rs`'s own AUC once per rule set."""
+        from .scorecard import fit_frontier, with_rules  # scipy / scikit-learn: loaded when first asked
+
+        def fit():
+            return fit_frontier(self.store, as_of, horizon, skip={rs.quadrant.value_column})
+        with self.store.lock:
+            return self.cache.get(("scorecard_frontier", ruleset_key(rs), as_of, horizon), lambda: with_rules(
+                self.store, self.cache.get(self._scorecard_key(rs, as_of, horizon), fit), rs, horizon))
 
     # ---- does a rule set fit the data ----------------------------------------------------------
     def coverage(self, rs: RuleSet, as_of: date) -> Coverage:

@@ -1,9 +1,11 @@
 """Calibration: does the score predict real churn? Activity tables: an out-of-time backtest at a
-chosen date and horizon. An account table (no dates): every account, cross-validated, no horizon."""
+chosen date and horizon. An account table (no dates): every account, cross-validated, no horizon.
+Below the charts: each alert's precision and volume, and the scorecard frontier (fitted on request)
+with any of its points loadable as the draft."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -12,11 +14,14 @@ import streamlit as st
 from ui import applies
 from ui import layout
 from ui.access import require_page
-from ui.session import TIER_COLORS, backtest, ctx
+from ui.session import TIER_COLORS, backtest, ctx, set_draft, setting
 from riskcore import display
+from riskcore.alertstats import alert_table
 from riskcore.display import md_escape
 from riskcore.aggregates import NO_SEGMENT
 from riskcore.report import user_message
+from riskcore.scorecard.figures import frontier_headline, frontier_table, measured_how
+from riskcore.versions import DRAFT
 
 HORIZONS = (30, 60, 90, 180)
 
@@ -116,6 +121,44 @@ with row1[2]:
                       xaxis_title="score", yaxis=dict(title="churn rate", tickformat=".0%"), **LAYOUT)
     st.plotly_chart(fig, key="bin_rate_chart")
 
+
+def alert_section() -> None:
+    """Of the accounts each alert raised in the weeks up to the backtest's date, how many churned
+    within the horizon, against the base rate (riskcore.alertstats through the engine)."""
+    st.subheader("Alert precision")
+    if not c.is_activity:
+        st.caption("Alerts compare an account's weekly scores: an account table has one date, so none is measured.")
+        return
+    if not c.rs.alerts:
+        st.caption("This rule set declares no alert (`[[alerts]]` in its TOML).")
+        return
+    alerts_as_of = date.fromisoformat(r["as_of"])
+    big = r["n"] > setting("RISKCORE_LIVE_HISTORY_MAX")  # re-scoring the weeks takes minutes: on request
+    if big and not c.engine.alert_report_ready(c.rs, alerts_as_of, horizon):
+        st.caption(f"{r['n']:,} accounts: measuring the alerts re-scores every account at each week before the "
+                   "backtest date, minutes at this size.")
+        if not st.button("Measure the alerts", key="measure_alerts"):
+            return
+    try:
+        with st.spinner("Measuring the alerts over the weeks before the backtest date…"):
+            rep = c.engine.alert_report(c.rs, alerts_as_of, horizon)
+    except ValueError as e:
+        st.info(md_escape(f"Alerts not measured: {user_message(e)}"))
+        return
+    st.dataframe(pd.DataFrame(alert_table(rep.rows, c.rs)), hide_index=True, key="alert_table",
+                 column_config={"fires when": st.column_config.TextColumn("fires when", width="large")})
+    csm = (f"{display.counted(rep.n_csm, 'CSM owner')}" if rep.n_csm else
+           "no CSM owner in the data, so no per-CSM figure")
+    st.caption(md_escape(
+        f"Each alert at the {len(rep.measured)} weekly dates {rep.measured[0]} to {rep.measured[-1]}: of the "
+        f"accounts it raised, the share that churned within {rep.horizon_days} days, against every active "
+        f"account's churn at those dates (the base rate); lift = churn rate / base rate; per CSM / week over "
+        f"{csm}. An account alerted at two dates counts twice."))
+
+
+with st.container(key="alert_precision"):  # the key names the section for the browser tests
+    alert_section()
+
 row2 = layout.panes("calibration_curves", [1, 1, 1])
 with row2[0]:
     fig = go.Figure()
@@ -171,3 +214,61 @@ with row2[2]:
     st.caption(f"High tier as a prediction: precision {_num(h.get('precision'), '{:.0%}')}, "
                f"recall {_num(h.get('recall'), '{:.0%}')}, false-positive rate "
                f"{_num(h.get('false_positive_rate'), '{:.0%}')}")
+
+
+# ---- the scorecard frontier: fitted on request (seconds), kept by the engine ------------------------
+
+def _load_scorecard(max_rules: int, fit_as_of, fit_horizon: int) -> None:
+    """The chosen frontier point's rule set becomes the draft and the pages show it (Tuning compares
+    it with the published set)."""
+    front = c.engine.scorecard_frontier(c.rs, fit_as_of, fit_horizon)  # cached: the table was drawn from it
+    p = front.point(max_rules)
+    set_draft(p.ruleset)
+    st.session_state["ruleset_choice"] = DRAFT
+    st.session_state["frontier_msg"] = (
+        f"The draft is now the scorecard of {p.card.n_rules} rules (at most {max_rules}) and the pages show it. "
+        "Tuning shows how it moves accounts against the published set; save it there as a version.")
+
+
+def frontier_section() -> None:
+    """Scorecards of 5 to 40 rules next to the baselines (riskcore.scorecard), 'Load as draft' per point."""
+    st.subheader("Scorecard frontier")
+    msg = st.session_state.pop("frontier_msg", None)
+    if msg:
+        st.success(md_escape(msg))
+    st.caption("Scorecards proposed from the data's own signals (binned, whole points, at most 5, 10, 20 or 40 "
+               "rules), measured next to your rules and the baselines on the same accounts: how accurate "
+               "readable rules can be here.")
+    slot = st.empty()
+    clicked = False
+    if not c.engine.scorecard_fitted(c.rs, as_of, horizon):
+        clicked = slot.button("Fit scorecards", key="fit_scorecards", type="primary",
+                              help="Fits the scorecards and the baselines on this data (seconds); kept for this "
+                                   "date and horizon.")
+        if not clicked:
+            return
+    try:
+        with st.spinner("Fitting scorecards of 5, 10, 20 and 40 rules and the baselines…"):
+            front = c.engine.scorecard_frontier(c.rs, as_of, horizon)
+    except Exception as e:  # noqa: BLE001 - too little history, one outcome class: a message, not a traceback
+        st.warning(md_escape(f"No scorecard frontier for this data: {user_message(e)}"))
+        return
+    slot.empty()
+    headline = frontier_headline(front)
+    if headline:
+        st.markdown("**" + md_escape(headline) + "**")
+    pooled = (" The baselines here learn from the same pooled dates as the scorecards, so they can score above "
+              "the backtest's baselines, which learn from one earlier date." if front.mode == "point_in_time" else "")
+    st.caption(md_escape(measured_how(front) + "." + pooled))
+    st.dataframe(pd.DataFrame(frontier_table(front)), hide_index=True, key="frontier_table",
+                 column_config={"model": st.column_config.TextColumn("model", width="medium")})
+    row = layout.controls("frontier_load")
+    for p in front.points:
+        row.button(f"Load as draft: at most {p.max_rules} rules", key=f"load_scorecard_{p.max_rules}",
+                   disabled=p.card.n_rules == 0, on_click=_load_scorecard, args=(p.max_rules, as_of, horizon),
+                   help=f"The draft becomes this rule set with its {c.rs.primary_dimension} rules replaced by the "
+                        f"scorecard's {p.card.n_rules} rules (tier cut-offs and probability mapping fitted with it).")
+
+
+with st.container(key="scorecard_frontier"):
+    frontier_section()

@@ -4,10 +4,11 @@ from its training rows), so a page can show the list and load any point as the d
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
+import pandas as pd
 
 from ..db import Store
 from ..rules import Fusion, Quadrant, RuleSet, Tiers
@@ -22,8 +23,9 @@ class Point:
 
     max_rules: int
     card: Card
-    ruleset: RuleSet
+    ruleset: RuleSet | None  # None until `with_rules` builds it on a rule set
     metrics: dict
+    tiering: Tiering | None = field(default=None, repr=False, compare=False)  # for `with_rules`
 
     def row(self) -> dict:
         """JSON-ready: budget, rules and signals used, AUC / Brier / log loss, largest total."""
@@ -43,6 +45,8 @@ class Frontier:
     baselines: dict
     current: dict | None
     as_of: date | None
+    fitted: str = ""  # how the scorecards were fitted, for their rule sets' descriptions
+    eval_keys: np.ndarray | None = field(default=None, repr=False, compare=False)  # hashed evaluation ids
 
     def rows(self) -> list[dict]:
         return [p.row() for p in self.points]
@@ -96,44 +100,71 @@ def base_ruleset(rs: RuleSet | None) -> RuleSet:
     return rs
 
 
-def scorecard_ruleset(card: Card, base: RuleSet, train_scores: np.ndarray, y_train: np.ndarray,
-                      what: str) -> RuleSet:
+def _id_keys(ids) -> np.ndarray:
+    """Account ids as 64-bit hashes (8 bytes an id, whatever their length), for `isin` checks."""
+    return pd.util.hash_array(np.asarray(ids, dtype=object).astype(str))
+
+
+@dataclass(frozen=True)
+class Tiering:
+    """What a scorecard's rule set takes from its training scores whatever rule set it is built on:
+    the tier cut-offs (None when none could be chosen), their summary, the probability mapping."""
+
+    choice: object | None  # tiercuts.TierChoice
+    tiers: str
+    mapping: object        # calibration.Mapping
+
+
+def tiering(train_scores: np.ndarray, y_train: np.ndarray) -> Tiering:
+    """Tier cut-offs (`tiercuts`) and the Platt mapping fitted on a scorecard's training scores."""
+    from ..calibration import fit_mapping
+    from ..tiercuts import choose_tiers
+    try:
+        choice = choose_tiers(train_scores, y_train)
+        tiers = choice.summary()
+    except ValueError as e:
+        choice, tiers = None, f"unchanged ({e})"
+    return Tiering(choice, tiers, fit_mapping(train_scores, y_train))
+
+
+def scorecard_ruleset(card: Card, base: RuleSet, train_scores: np.ndarray | None, y_train: np.ndarray | None,
+                      what: str, fitted: Tiering | None = None) -> RuleSet:
     """The rule set of a scorecard: `base` with its primary dimension's rules replaced by the
     card's, tier cut-offs chosen from the training scores (`tiercuts`), and a description stating
-    the scaling, the tiers and the probability mapping fitted on the training rows."""
-    from ..calibration import fit_mapping
-    from ..tiercuts import choose_tiers, with_data_tiers
+    the scaling, the tiers and the probability mapping fitted on the training rows (`fitted`: those
+    already computed by `tiering`, else computed here from the training scores)."""
+    from ..tiercuts import with_data_tiers
+    fitted = fitted if fitted is not None else tiering(train_scores, y_train)
     dim = base.primary_dimension
     others = [r for r in base.rules if r.dimension != dim]
     rules = card_rules(card, dim, taken={r.id for r in others})
     kept = {r.id for r in others}
     rs = replace(base, name="scorecard", rules=tuple(others + rules),
                  overrides=tuple(o for o in base.overrides if o.rule in kept))
-    try:
-        choice = choose_tiers(train_scores, y_train)
-        rs, tiers = with_data_tiers(rs, choice), choice.summary()
-    except ValueError as e:
-        tiers = f"unchanged ({e})"
-    mapping = fit_mapping(train_scores, y_train)
-    text = (f"Scorecard of {len(rules)} rules over {len(card.signals)} signals, fitted by `python -m riskcore fit "
-            f"--scorecard` {what}. Points: whole numbers from a logistic regression on binned signals, the "
-            f"lowest-risk bin of each signal 0, the largest possible total {card.max_total}; "
-            f"{card.pdo:.1f} points double the odds of churn. Tier cut-offs from the training rows: {tiers}. "
+    if fitted.choice is not None:
+        rs = with_data_tiers(rs, fitted.choice)
+    mapping = fitted.mapping
+    text = (f"Scorecard of {len(rules)} rules over {len(card.signals)} signals, fitted by the scorecard fit "
+            f"(`python -m riskcore fit --scorecard` or the Calibration page) {what}. Points: whole numbers "
+            f"from a logistic regression on binned signals, the lowest-risk bin of each signal 0, the largest "
+            f"possible total {card.max_total}; "
+            f"{card.pdo:.1f} points double the odds of churn. Tier cut-offs from the training rows: {fitted.tiers}. "
             f"Churn probability from the score (Platt, fitted on the training rows): "
             f"1 / (1 + exp(-({mapping.coef:.5g} x score {'-' if mapping.intercept < 0 else '+'} "
             f"{abs(mapping.intercept):.5g}))).")
     return replace(rs, description=text)
 
 
-def measure(ev: Evidence, base: RuleSet, budgets: tuple[int, ...], folds: int = 5) -> Frontier:
-    """Scorecards for each budget and the baselines, on the evidence's rows (module doc)."""
+def measure(ev: Evidence, base: RuleSet | None, budgets: tuple[int, ...], folds: int = 5) -> Frontier:
+    """Scorecards for each budget and the baselines, on the evidence's rows (module doc); each
+    point's rule set built on `base` (none without one: `with_rules` builds them later)."""
     from threadpoolctl import threadpool_limits
     # BLAS threads cost far more than they save on small data (as in fitting.baselines)
     with threadpool_limits(limits=1 if len(ev.train) < 50_000 else None):
         return _measure(ev, base, budgets, folds)
 
 
-def _measure(ev: Evidence, base: RuleSet, budgets: tuple[int, ...], folds: int) -> Frontier:
+def _measure(ev: Evidence, base: RuleSet | None, budgets: tuple[int, ...], folds: int) -> Frontier:
     from ..fitting import baselines, baselines_cv, cv_folds
     train, kinds = ev.train, ev.kinds
     y = train["churned"].to_numpy(int)
@@ -166,9 +197,36 @@ def _measure(ev: Evidence, base: RuleSet, budgets: tuple[int, ...], folds: int) 
                 prob[n][held_idx] = _held_out_prob(s_fit, y[fit_idx], s_held)
         evals = {n: _summary(held[n], y, prob[n]) for n in budgets}
         what = f"on every account of the table (the frontier is cross-validated over {k} folds)"
-    points = tuple(Point(n, cards[n], scorecard_ruleset(cards[n], base, cards[n].score(train), y, what), evals[n])
+    tiers = {n: tiering(cards[n].score(train), y) for n in budgets}
+    points = tuple(Point(n, cards[n], None if base is None else
+                         scorecard_ruleset(cards[n], base, None, None, what, tiers[n]), evals[n], tiering=tiers[n])
                    for n in budgets)
-    return Frontier(ev.mode, ev.note, k, points, bases, None, ev.as_of)
+    evaluated = ev.test if ev.test is not None else train
+    return Frontier(ev.mode, ev.note, k, points, bases, None, ev.as_of, fitted=what,
+                    eval_keys=_id_keys(evaluated["account_id"]))
+
+
+def fit_frontier(store: Store, as_of: date | None = None, horizon_days: int = 90,
+                 budgets: tuple[int, ...] = FRONTIER, folds: int = 5, skip: set[str] = frozenset()) -> Frontier:
+    """The slow part of the frontier (seconds): the evidence, a scorecard per budget with its metrics,
+    the baselines; no rule set yet (`with_rules`). `skip`: columns never to use (the value column).
+    It depends on no rule set, so a page keeps one fit per data, date, horizon and value column."""
+    ev = evidence(store, as_of, horizon_days, skip=set(skip))
+    return measure(ev, None, tuple(sorted(set(budgets))), folds)
+
+
+def with_rules(store: Store, front: Frontier, rs: RuleSet | None, horizon_days: int = 90) -> Frontier:
+    """`front` for the rule set `rs`: each point's rule set is `rs` with its primary dimension's rules
+    replaced by the scorecard's (base_ruleset), and `current` is `rs`'s own AUC on the same rows."""
+    if any(p.tiering is None for p in front.points):
+        raise ValueError("this frontier keeps no tier cut-offs or mapping: fit it with fit_frontier")
+    base = base_ruleset(rs)
+    points = tuple(replace(p, ruleset=scorecard_ruleset(p.card, base, None, None, front.fitted, p.tiering))
+                   for p in front.points)
+    current = None
+    if rs is not None and any(r.dimension == rs.primary_dimension and r.enabled for r in rs.rules):
+        current = _current(store, rs, front, horizon_days)
+    return replace(front, points=points, current=current)
 
 
 def scorecard_frontier(store: Store, rs: RuleSet | None = None, as_of: date | None = None,
@@ -176,22 +234,16 @@ def scorecard_frontier(store: Store, rs: RuleSet | None = None, as_of: date | No
     """The frontier on the loaded data: for each budget N the scorecard with at most N rules, its
     rule set and its out-of-time (activity tables) or cross-validated (account table) AUC, Brier and
     log loss, next to the baselines and, with `rs`, that rule set's own AUC on the same rows."""
-    base = base_ruleset(rs)
-    skip = {base.quadrant.value_column} if rs is not None else set()
-    ev = evidence(store, as_of, horizon_days, skip=skip)
-    front = measure(ev, base, tuple(sorted(set(budgets))), folds)
-    if rs is not None and any(r.dimension == rs.primary_dimension and r.enabled for r in rs.rules):
-        front = replace(front, current=_current(store, rs, ev, horizon_days))
-    return front
+    skip = {rs.quadrant.value_column} if rs is not None else set()
+    return with_rules(store, fit_frontier(store, as_of, horizon_days, budgets, folds, skip), rs, horizon_days)
 
 
-def _current(store: Store, rs: RuleSet, ev: Evidence, horizon_days: int) -> dict | None:
+def _current(store: Store, rs: RuleSet, front: Frontier, horizon_days: int) -> dict | None:
     """AUC of the given rule set's scores on the frontier's evaluation rows (nothing is fitted)."""
     from ..backtest import Window, scored_frame
     from ..metrics import summary_metrics
-    frame = scored_frame(store, rs, Window(ev.as_of, horizon_days), "sc_current")
-    rows = ev.test if ev.test is not None else ev.train
-    frame = frame[frame["account_id"].isin(rows["account_id"])]
+    frame = scored_frame(store, rs, Window(front.as_of, horizon_days), "sc_current")
+    frame = frame[np.isin(_id_keys(frame["account_id"]), front.eval_keys)]
     m = summary_metrics(frame["risk_score"].to_numpy(float), frame["churned"].to_numpy(int))
     return {"rule_set": rs.name, "rules": sum(1 for r in rs.rules if r.dimension == rs.primary_dimension
                                               and r.enabled), "auc": m["auc"], "n": m["n"]}
