@@ -168,7 +168,8 @@ def measure_floor(n: int, runs: int, logs: Path) -> dict[str, float]:
         out = {"first": first_load(page, url)}
         out["slider"] = _median(slider_steps(page, "a_w0", runs))
         out["switch"] = _median(page_switches(page, ("A", "B"), runs))
-        out["segment"] = _median(segment_clicks(page, "b_horizon", ["30", "60", "90"], runs))
+        on = ("A", "B")[(runs + 1) % 2].lower()  # the page the switches ended on
+        out["segment"] = _median(segment_clicks(page, f"{on}_horizon", ["30", "60", "90"], runs))
     return out
 
 
