@@ -209,7 +209,8 @@ def plays_version(store: Store) -> tuple:
     if store.dataset is None or store.dataset.kind != "activity" or not store.has_table("plays"):
         return (0, 0)
     with store.lock:
-        return tuple(store.rows(f"SELECT count(*), coalesce(sum(hash({_select_columns(store)})), 0) FROM plays")[0])
+        cols = ", ".join(quote_ident(c) for c in store.columns("plays"))
+        return tuple(store.rows(f"SELECT count(*), coalesce(sum(hash({cols})), 0) FROM plays")[0])
 
 
 # ---- the journal: what the app recorded, kept across restarts ----------------------------------
