@@ -170,8 +170,22 @@ def assign_holdout(store: Store, account_ids: Iterable[str], play: str, started_
         added = _insert(store, frame)
     return {"play": play, "started_at": started_at.isoformat(), "share": share, "seed": seed,
             "eligible": len(eligible), "held_out": len(held), "treated": len(treated), "added": added,
+            "held_out_share": len(held) / len(eligible) if eligible else 0.0,
             "already_in_play": len(known & had), "unknown": len(wanted - known),
             "held_out_ids": held, "treated_ids": treated}
+
+
+def holdout_message(r: dict, play_name: str | None = None) -> str:
+    """What `assign_holdout` did, in a sentence for the page.
+
+    >>> holdout_message({"play": "save", "started_at": "2026-10-31", "held_out": 12, "eligible": 118,
+    ...                  "held_out_share": 12 / 118, "seed": 0, "treated": 106, "already_in_play": 3}, "Save")
+    'Play Save (save) from 2026-10-31: held out 12 of 118 eligible accounts (10.2%, seed 0); 106 start the play; 3 were in it already.'
+    """
+    name = f"{play_name} ({r['play']})" if play_name and play_name != r["play"] else r["play"]
+    return (f"Play {name} from {r['started_at']}: held out {r['held_out']:,} of {r['eligible']:,} eligible accounts "
+            f"({r['held_out_share']:.1%}, seed {r['seed']}); {r['treated']:,} start the play; "
+            f"{r['already_in_play']:,} were in it already.")
 
 
 # ---- reading back -----------------------------------------------------------------------------
@@ -183,11 +197,13 @@ def _select_columns(store: Store) -> str:
 
 
 def account_plays(store: Store, account_id: str) -> pd.DataFrame:
-    """The plays rows of one account, newest start first (empty without a plays table)."""
+    """The plays rows of one account, newest start first, with `group` ("held out" or "started"; empty
+    without a plays table)."""
     if store.dataset is None or store.dataset.kind != "activity" or not store.has_table("plays"):
-        return pd.DataFrame(columns=list(COLUMNS))
+        return pd.DataFrame(columns=[*COLUMNS, "group"])
     with store.lock:
-        return store.df(f"SELECT {_select_columns(store)} FROM plays WHERE account_id = ? "
+        return store.df(f"SELECT *, CASE WHEN coalesce(holdout, false) THEN 'held out' ELSE 'started' END AS "
+                        f"\"group\" FROM (SELECT {_select_columns(store)} FROM plays WHERE account_id = ?) "
                         "ORDER BY started_at DESC, play", [str(account_id)])
 
 

@@ -305,7 +305,7 @@ def _needed(r: dict) -> str:
     if r["conclusive"]:
         return "conclusive"
     more = r["accounts_needed"]["more"]
-    return "—" if more is None else f"about {more:,} more"
+    return "— (no difference to size)" if more is None else f"about {more:,} more"
 
 
 def uplift_rows(results: list[dict], currency: str = "$") -> pd.DataFrame:

@@ -137,6 +137,7 @@ def test_assign_holdout_stores_the_draw():
     r = assign_holdout(store, ids + ["ZZZ"], "exec_call", date(2024, 10, 1), share=0.1, seed=3, owner="Lee")
     assert (r["eligible"], r["held_out"], r["treated"], r["added"], r["unknown"], r["already_in_play"]) == (
         100, 10, 90, 100, 1, 0)
+    assert r["held_out_share"] == 0.1
     rows = store.df("SELECT account_id, holdout, owner, started_at FROM plays")
     assert int(rows["holdout"].sum()) == 10 and len(rows) == 100 and set(rows["owner"]) == {"Lee"}
     assert sorted(rows.loc[rows["holdout"], "account_id"]) == r["held_out_ids"] == holdout_draw(ids, 0.1, 3)[0]
@@ -170,6 +171,7 @@ def test_play_starts_and_an_accounts_plays_counted_by_hand(store):
     t7 = account_plays(store, "T7")
     assert [(r.play, r.started_at.date(), bool(pd.notna(r.holdout) and r.holdout)) for r in t7.itertuples()] == [
         ("call", date(2024, 9, 1), True), ("call", date(2024, 6, 1), False)]  # the 06-01 row's holdout is empty
+    assert list(t7["group"]) == ["held out", "started"]
     v = plays_version(store)
     start_play(store, "T7", "other", date(2024, 6, 2))
     assert plays_version(store) != v and plays_version(store) == plays_version(store)
@@ -232,7 +234,7 @@ def test_uplift_rows_as_the_page_shows_them(store):
     [row] = uplift_rows([empty]).to_dict("records")
     assert (row["method"], row["treated churned"], row["effect (95% interval)"], row["ARR saved"],
             row["accounts needed"], row["not counted"], row["effect"]) == (
-        "matched (observational)", "0 of 0", "—", "—", "—", "—", None)
+        "matched (observational)", "0 of 0", "—", "—", "— (no difference to size)", "—", None)
     assert list(uplift_rows([]).columns)[:3] == ["play", "method", "treated churned"]
 
 
