@@ -148,6 +148,22 @@ def holdout_draw(account_ids: Iterable[str], share: float, seed: int = HOLDOUT_S
     return [i for n, i in enumerate(ids) if n in picked], [i for n, i in enumerate(ids) if n not in picked]
 
 
+def holdout_plan(store: Store, account_ids: Iterable[str], play: str, share: float) -> dict:
+    """What `assign_holdout` would do, without writing: {accounts, already_in_play, eligible, held_out,
+    treated} (held_out = round(share x eligible), halves up)."""
+    _require_activity(store)
+    if not isinstance(share, (int, float)) or not 0 <= share <= 1 or math.isnan(share):
+        raise PlayError(f"the share held out must be between 0 and 1, found {share!r}")
+    known = _known_accounts(store, account_ids)
+    with store.lock:
+        had = set() if not store.has_table("plays") else {
+            r[0] for r in store.rows("SELECT DISTINCT account_id FROM plays WHERE play = ?", [clean_text(play, "play name")])}
+    eligible = len(known - had)
+    held = math.floor(share * eligible + 0.5)
+    return {"accounts": len(known), "already_in_play": len(known & had), "eligible": eligible, "held_out": held,
+            "treated": eligible - held}
+
+
 def assign_holdout(store: Store, account_ids: Iterable[str], play: str, started_at: date, share: float = 0.1,
                    seed: int = HOLDOUT_SEED, owner: str | None = None, journal: "PlayJournal | None" = None) -> dict:
     """Hold out `share` of the eligible accounts from `play` at random (holdout true) and record the

@@ -14,8 +14,8 @@ import pytest
 from riskcore.activity import load_frames
 from riskcore.db import Store
 from riskcore.fixtures import uplift_holdout_frames, uplift_store
-from riskcore.plays import (PlayError, PlayJournal, account_plays, assign_holdout, holdout_draw, journal_folder,
-                            play_starts, plays_version, start_play)
+from riskcore.plays import (PlayError, PlayJournal, account_plays, assign_holdout, holdout_draw, holdout_plan,
+                            journal_folder, play_starts, plays_version, start_play)
 from riskcore.signals import active_dates
 from riskcore.uplift import accounts_needed, play_accounts, play_names, uplift, uplift_rows
 
@@ -134,6 +134,8 @@ def test_assign_holdout_stores_the_draw():
     store = Store()
     load_frames(store, _book(200))
     ids = [f"A{i:03d}" for i in range(0, 200, 2)]  # 100 eligible accounts
+    assert holdout_plan(store, ids + ["ZZZ"], "exec_call", 0.1) == {
+        "accounts": 100, "already_in_play": 0, "eligible": 100, "held_out": 10, "treated": 90}
     r = assign_holdout(store, ids + ["ZZZ"], "exec_call", date(2024, 10, 1), share=0.1, seed=3, owner="Lee")
     assert (r["eligible"], r["held_out"], r["treated"], r["added"], r["unknown"], r["already_in_play"]) == (
         100, 10, 90, 100, 1, 0)
@@ -147,6 +149,8 @@ def test_assign_holdout_stores_the_draw():
     assert assign_holdout(again, list(reversed(ids)), "exec_call", date(2024, 10, 1), 0.1, 3)["held_out_ids"] == \
         r["held_out_ids"]
     # a second round never moves an account already in the play: only the new ones are drawn
+    assert holdout_plan(store, [f"A{i:03d}" for i in range(20)], "exec_call", 0.1) == {
+        "accounts": 20, "already_in_play": 10, "eligible": 10, "held_out": 1, "treated": 9}
     more = assign_holdout(store, [f"A{i:03d}" for i in range(20)], "exec_call", date(2024, 11, 1), 0.1, 3)
     assert (more["eligible"], more["already_in_play"], more["held_out"]) == (10, 10, 1)
     assert store.one("SELECT count(*) FROM plays") == 110

@@ -22,8 +22,8 @@ from riskcore import history as hist
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 TIMEOUT = 180
-SHOWN = ["play", "method", "treated churned", "control churned", "effect (95% interval)", "ARR saved",
-         "accounts needed", "not counted"]
+SHOWN = ["play", "effect (95% interval)", "ARR saved", "accounts needed", "treated churned", "control churned",
+         "method", "not counted"]
 
 
 @pytest.fixture(autouse=True)

@@ -15,16 +15,16 @@ from riskcore import aggregates as agg
 from riskcore import display
 from riskcore.display import md_escape
 from riskcore.keys import ruleset_key
-from riskcore.plays import (PlayError, PlayJournal, assign_holdout, holdout_message, journal_folder, play_starts,
-                            plays_version)
+from riskcore.plays import (PlayError, PlayJournal, assign_holdout, holdout_message, holdout_plan, journal_folder,
+                            play_starts, plays_version)
 from riskcore.uplift import OBSERVATIONAL_CAVEAT, SAMPLE_SIZE_FORMULA, UpliftError, uplift_all, uplift_rows
 from riskcore.versions import rules_home
 from riskcore.workspace import dataset_id
 
 HORIZONS = (30, 60, 90, 180)
 METHOD_COLORS = {"hold-out": "#4477aa", "matched (observational)": "#ee7733"}
-SHOWN = ["play", "method", "treated churned", "control churned", "effect (95% interval)", "ARR saved",
-         "accounts needed", "not counted"]
+SHOWN = ["play", "effect (95% interval)", "ARR saved", "accounts needed", "treated churned", "control churned",
+         "method", "not counted"]  # what a leader decides on first: in view at 800 px
 RESULTS = "_plays_results"  # session cache: (data, generation, plays rows, horizon, rule set) -> results
 
 c = ctx()
@@ -101,12 +101,12 @@ else:
         rows = uplift_rows(results)
         st.dataframe(rows[SHOWN], hide_index=True, key="plays_table", placeholder=display.DASH,
                      column_config={
-                         "play": st.column_config.TextColumn("play", width=150),
+                         "play": st.column_config.TextColumn("play", width=140),
                          "method": st.column_config.TextColumn("method", width=110),
                          "effect (95% interval)": st.column_config.TextColumn(
-                             "effect (95% interval)", width=190, help="control − treated churn, in points; "
+                             "effect (95% interval)", width=180, help="control − treated churn, in points; "
                              "Newcombe's hybrid score interval"),
-                         "ARR saved": st.column_config.TextColumn("ARR saved", width=170),
+                         "ARR saved": st.column_config.TextColumn("ARR saved", width=150),
                          "accounts needed": st.column_config.TextColumn(
                              "accounts needed", help=SAMPLE_SIZE_FORMULA)})
         matched = [r["play"] for r in results if r["method"] == "matched"]
@@ -141,12 +141,16 @@ seed = row.number_input("Random seed", min_value=0, max_value=2**31 - 1, value=0
                         width=120, help="the same seed and accounts give the same draw")
 started = row.date_input("Start date", value=c.as_of, min_value=first, max_value=last, key="holdout_date",
                          format="YYYY-MM-DD", width=140)
+chosen = agg.account_list(c.store, table, save, limit=max(n_save, 1))["account_id"].astype(str).tolist() \
+    if n_save else []
+plan = holdout_plan(c.store, chosen, play, share / 100)
 st.caption(f"The Save quadrant as of {c.as_of:%Y-%m-%d} ({md_escape(c.rs_label)}): "
-           f"{display.counted(n_save, 'account')}. Accounts already in the play keep their group; of the others "
-           f"{share}% (rounded) are held out at random and recorded with holdout true, the rest start the play. "
-           "Uplift then compares them as a randomised experiment.")
-if st.button(f"Hold out {share}% and start the play", key="assign_holdout", disabled=n_save == 0):
-    chosen = agg.account_list(c.store, table, save, limit=max(n_save, 1))["account_id"].astype(str).tolist()
+           f"{display.counted(plan['accounts'], 'account')}, {plan['already_in_play']:,} already in this play (they "
+           f"keep their group). Of the {display.counted(plan['eligible'], 'other')}, {plan['held_out']:,} "
+           f"({share}%, rounded) are held out at random and recorded with holdout true; {plan['treated']:,} start the "
+           "play. Uplift then compares them as a randomised experiment.")
+if st.button(f"Hold out {plan['held_out']:,} and start the play for {plan['treated']:,}", key="assign_holdout",
+             disabled=plan["eligible"] == 0):
     try:
         st.session_state["_holdout_done"] = assign_holdout(c.store, chosen, play, started, share / 100, int(seed),
                                                            owner=state.owner() or None, journal=journal)
