@@ -72,20 +72,22 @@ def status_counts(entries: list[dict]) -> dict[str, int]:
 
 def entry_text(entry: dict, labels: dict[str, str] | None = None) -> str:
     """One entry's alerts in a line, newest first: the alert's label (`labels`: alert id -> label, else
-    the alert's own label or its id), the move and its date; the cause when a rule-set edit is in it.
+    the alert's own label or its id), the move, its date when older than the entry's, and "rule-set
+    change" when the move comes from editing the rules.
 
-    >>> entry_text({"alerts": [{"alert": "tier_worse", "from": "low", "to": "high", "date": "2025-01-14",
-    ...                         "cause": "rule_set"}, {"alert": "score_jump", "from": 30, "to": 62.5,
-    ...                         "date": "2025-01-07"}], "cause": "both"}, {"score_jump": "Score rose"})
-    'tier worse low → high (2025-01-14, rule-set change); Score rose 30 → 62.5 (2025-01-07)'
+    >>> entry_text({"date": "2025-01-14", "alerts": [
+    ...     {"alert": "tier_worse", "from": "low", "to": "high", "date": "2025-01-14", "cause": "rule_set"},
+    ...     {"alert": "score_jump", "from": 30, "to": 62.5, "date": "2025-01-07"}]}, {"score_jump": "Score rose"})
+    'tier worse low → high (rule-set change); Score rose 30 → 62.5 (2025-01-07)'
     """
     labels = labels or {}
     parts = []
     for a in entry["alerts"]:
         name = labels.get(a.get("alert", "")) or a.get("label") or str(a.get("alert", "")).replace("_", " ")
         move = f" {_value(a['from'])} → {_value(a['to'])}" if "from" in a and "to" in a else ""
-        why = ", rule-set change" if a.get("cause") == "rule_set" else ""
-        parts.append(f"{name}{move} ({a['date']}{why})")
+        notes = [a["date"]] if a["date"] != entry.get("date") else []
+        notes += ["rule-set change"] if a.get("cause") == "rule_set" else []
+        parts.append(f"{name}{move}" + (f" ({', '.join(notes)})" if notes else ""))
     return "; ".join(parts)
 
 

@@ -270,17 +270,18 @@ def _inbox(names: dict[str, str]) -> None:
         row.markdown(f"**{e['date']}** · {md_escape(names.get(acc, acc))} · "
                      f"{md_escape(entry_text(e, labels))}" + ("" if e["status"] == "new" else f" · *{e['status']}*"),
                      width="stretch")
-        if row.button("Open", key=f"open-{k}", width="content"):
+        acts = row.container(horizontal=True, gap="small", width="content")  # the buttons wrap together
+        if acts.button("Open", key=f"open-{k}", width="content"):
             st.switch_page("ui/accounts.py", query_params={"account": acc})
         if e["status"] == "new":
-            row.button("Acknowledge", key=f"ack-{k}", width="content", disabled=bool(marks_problem),
+            acts.button("Acknowledge", key=f"ack-{k}", width="content", disabled=bool(marks_problem),
                        on_click=_mark, args=("acknowledge", acc, e["date"]),
                        help="read: this alert and older ones of the account leave the count; a later one is new")
-            row.button(f"Snooze {SNOOZE_DAYS} days", key=f"snooze-{k}", width="content",
+            acts.button(f"Snooze {SNOOZE_DAYS} days", key=f"snooze-{k}", width="content",
                        disabled=bool(marks_problem), on_click=_mark, args=("snooze", acc),
                        help=f"hidden until {TODAY + timedelta(days=SNOOZE_DAYS):%Y-%m-%d}")
         else:
-            row.button("Undo", key=f"undo-{k}", width="content", disabled=bool(marks_problem), on_click=_mark,
+            acts.button("Undo", key=f"undo-{k}", width="content", disabled=bool(marks_problem), on_click=_mark,
                        args=("clear", acc), help="new again")
     if len(chosen) > limit:
         if st.button(f"Show {min(INBOX_PAGE, len(chosen) - limit):,} more of {len(chosen) - limit:,}",
