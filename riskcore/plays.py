@@ -288,6 +288,12 @@ class PlayJournal:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
+    def csv(self) -> bytes:
+        """The recorded rows as a plays.csv a data folder can load (formula-safe, riskcore.export)."""
+        from .export import to_csv_bytes
+        frame = self.rows()
+        return to_csv_bytes(frame.assign(started_at=[d.isoformat() for d in frame["started_at"]]))
+
     def replay(self, store: Store) -> int:
         """Add the journal's rows the loaded plays table lacks (after a restart); returns how many."""
         frame = self.rows()

@@ -195,6 +195,24 @@ def test_journal_brings_recorded_plays_back_after_a_reload(tmp_path, store):
     assert (tmp_path / "datasets" / "sample" / "plays" / "plays.json").is_file()
 
 
+def test_journal_csv_loads_as_a_plays_table(tmp_path, store):
+    from riskcore.activity import load_activity
+    journal = PlayJournal(tmp_path / "j")
+    start_play(store, "T2", "save", date(2024, 7, 1), owner="=HYPERLINK(1)", journal=journal)
+    assign_holdout(store, ["H4", "T4"], "check_in", date(2024, 7, 2), share=0.5, journal=journal)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name, frame in uplift_holdout_frames().items():
+        if name != "plays":
+            frame.to_csv(folder / f"{name}.csv", index=False)
+    (folder / "plays.csv").write_bytes(journal.csv())
+    loaded = Store()
+    load_activity(loaded, folder)
+    assert sorted(loaded.rows("SELECT account_id, play, started_at, holdout FROM plays")) == sorted(
+        (r[0], r[1], r[2], r[3]) for r in _plays(store) if r[1] in ("save", "check_in"))
+    assert loaded.one("SELECT owner FROM plays WHERE play = 'save'") == "'=HYPERLINK(1)"  # neutralised
+
+
 def test_journal_refuses_a_file_it_did_not_write(tmp_path, store):
     journal = PlayJournal(tmp_path)
     for text in ("not json", json.dumps({"format": 2, "plays": []}),

@@ -117,6 +117,16 @@ else:
         else:
             st.caption(f"No play has treated and control accounts past the {horizon}-day horizon yet.")
     with st.expander("Plays in the data", expanded=False):
+        try:
+            recorded = len(journal.rows())
+        except PlayError:
+            recorded = 0  # said at the top of the page
+        if recorded:
+            st.download_button(f"Download the {display.counted(recorded, 'row')} recorded in the app (plays.csv)",
+                               journal.csv, file_name="plays.csv",
+                               mime="text/csv", key="download_plays", on_click="ignore", icon=":material/download:",
+                               help="add them to the data folder's plays table: the command line "
+                                    "(python -m riskcore uplift) reads only the data")
         st.dataframe(starts, hide_index=True, key="play_starts", placeholder=display.DASH,
                      column_config={"rows": st.column_config.NumberColumn("rows", format="localized"),
                                     "accounts": st.column_config.NumberColumn("accounts", format="localized"),
