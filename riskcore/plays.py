@@ -62,9 +62,15 @@ def clean_text(value, what: str, required: bool = True) -> str | None:
     return text
 
 
-def _day(value) -> date:
+def _day(value, store: Store) -> date:
+    """A start date within the data's dates (signals.active_dates: a later one would move the data's
+    range, which is cached per load)."""
+    from .signals import active_dates
     if isinstance(value, datetime) or not isinstance(value, date):
         raise PlayError(f"the start date must be a date, found {str(value)[:40]!r}")
+    first, last = active_dates(store)
+    if not first <= value <= last:
+        raise PlayError(f"the start date {value} is outside the data's dates ({first} to {last})")
     return value
 
 
@@ -123,7 +129,7 @@ def start_play(store: Store, account_id: str, play: str, started_at: date, owner
     when one is given; returns the row and whether it was new (`added`: False when the same start is
     recorded already)."""
     _require_activity(store)
-    row = {"account_id": str(account_id), "play": clean_text(play, "play name"), "started_at": _day(started_at),
+    row = {"account_id": str(account_id), "play": clean_text(play, "play name"), "started_at": _day(started_at, store),
            "holdout": False, "owner": clean_text(owner, "owner", required=False)}
     if row["account_id"] not in _known_accounts(store, [row["account_id"]]):
         raise PlayError(f"no account with id {row['account_id'][:60]!r} in the accounts table")
@@ -171,7 +177,8 @@ def assign_holdout(store: Store, account_ids: Iterable[str], play: str, started_
     the play (one already in it is neither re-drawn nor moved). Returns the counts and both id lists.
     With a journal the rows are kept there first (a restart finds them)."""
     _require_activity(store)
-    play, owner, started_at = clean_text(play, "play name"), clean_text(owner, "owner", required=False), _day(started_at)
+    play, owner = clean_text(play, "play name"), clean_text(owner, "owner", required=False)
+    started_at = _day(started_at, store)
     wanted = {str(i) for i in account_ids}
     known = _known_accounts(store, wanted)
     with store.lock:

@@ -26,10 +26,11 @@ def store():
 
 
 def _book(n: int) -> dict:
-    """n accounts A000.. with one usage row each, no plays table."""
+    """n accounts A000.. with usage on 2024-01-10 and 2024-12-31 (the data's dates), no plays table."""
     ids = [f"A{i:03d}" for i in range(n)]
     return {"accounts": pd.DataFrame({"account_id": ids, "arr": 100.0, "contract_start": date(2024, 1, 1)}),
-            "usage": pd.DataFrame({"account_id": ids, "date": date(2024, 12, 31), "logins": 3}),
+            "usage": pd.DataFrame({"account_id": ids * 2, "date": [date(2024, 1, 10)] * n + [date(2024, 12, 31)] * n,
+                                   "logins": 3}),
             "outcomes": pd.DataFrame({"account_id": ["A000"], "date": [date(2024, 12, 1)], "outcome": "churned"})}
 
 
@@ -60,6 +61,7 @@ def test_start_play_writes_one_row_with_bound_values(store):
     (("T2", "two\nlines", date(2024, 7, 1)), "without line breaks"),
     (("T2", "save", datetime(2024, 7, 1, 9)), "must be a date"),
     (("T2", "save", "2024-07-01"), "must be a date"),
+    (("T2", "save", date(2025, 1, 1)), r"outside the data's dates \(2024-01-10 to 2024-12-31\)"),
 ])
 def test_start_play_refuses_what_it_cannot_record(store, args, message):
     before = _plays(store)
