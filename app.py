@@ -28,6 +28,7 @@ PAGES = {
     "tuning": st.Page("ui/tuning.py", title="Tuning", icon=":material/tune:", url_path="tuning"),
     "calibration": st.Page("ui/calibration.py", title="Calibration", icon=":material/analytics:",
                            url_path="calibration"),
+    "plays": st.Page("ui/plays.py", title="Plays", icon=":material/science:", url_path="plays"),
     "data": st.Page("ui/data.py", title="Data", icon=":material/database:", url_path="data"),
 }
 

@@ -11,7 +11,8 @@ The app hands in the signed-in user (from `st.user`) and the `[riskcore]` sectio
 - a CSM's book is their own accounts: `[riskcore.owners]` email -> owner name as written in the
   data, else the owner value equal to their email or name (case-insensitive), else an empty book.
   Unless `csm_sees_all = true`, a CSM cannot widen the owner filter;
-- only admin and revops open the Data page, load data and publish rule sets.
+- only admin and revops open the Data page, load data and publish rule sets; a CSM does not open
+  Plays (its figures pool every book).
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ if TYPE_CHECKING:
     from .aggregates import Filters
 
 ROLES = ("admin", "revops", "leader", "csm")
-PAGES = ("overview", "accounts", "tuning", "calibration", "data")
+PAGES = ("overview", "accounts", "tuning", "calibration", "plays", "data")
 ACTIONS = ("view", "export", "save_draft", "publish", "load_data")
 
 _ROLE_PAGES = {
     "admin": PAGES,
     "revops": PAGES,
-    "leader": ("overview", "accounts", "tuning", "calibration"),
+    "leader": ("overview", "accounts", "tuning", "calibration", "plays"),  # plays: figures over every book
     "csm": ("overview", "accounts", "tuning", "calibration"),
 }
 _ROLE_ACTIONS = {

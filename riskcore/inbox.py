@@ -61,6 +61,42 @@ def combine_alerts(found: list[dict], period_days: int | None = None) -> list[di
     return sorted(out, key=lambda e: (-date.fromisoformat(e["date"]).toordinal(), e["account_id"]))
 
 
+def status_counts(entries: list[dict]) -> dict[str, int]:
+    """How many entries are new, acknowledged and snoozed (entries from `AlertMarks.with_status`).
+
+    >>> status_counts([{"status": "new"}, {"status": "snoozed"}, {"status": "new"}])
+    {'new': 2, 'acknowledged': 0, 'snoozed': 1}
+    """
+    return {s: sum(e["status"] == s for e in entries) for s in STATES}
+
+
+def entry_text(entry: dict, labels: dict[str, str] | None = None) -> str:
+    """One entry's alerts in a line, newest first: the alert's label (`labels`: alert id -> label, else
+    the alert's own label or its id), the move, its date when older than the entry's, and "rule-set
+    change" when the move comes from editing the rules.
+
+    >>> entry_text({"date": "2025-01-14", "alerts": [
+    ...     {"alert": "tier_worse", "from": "low", "to": "high", "date": "2025-01-14", "cause": "rule_set"},
+    ...     {"alert": "score_jump", "from": 30, "to": 62.5, "date": "2025-01-07"}]}, {"score_jump": "Score rose"})
+    'tier worse low → high (rule-set change); Score rose 30 → 62.5 (2025-01-07)'
+    """
+    labels = labels or {}
+    parts = []
+    for a in entry["alerts"]:
+        name = labels.get(a.get("alert", "")) or a.get("label") or str(a.get("alert", "")).replace("_", " ")
+        move = f" {_value(a['from'])} → {_value(a['to'])}" if "from" in a and "to" in a else ""
+        notes = [a["date"]] if a["date"] != entry.get("date") else []
+        notes += ["rule-set change"] if a.get("cause") == "rule_set" else []
+        parts.append(f"{name}{move}" + (f" ({', '.join(notes)})" if notes else ""))
+    return "; ".join(parts)
+
+
+def _value(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.0f}" if v == int(v) else f"{v:.1f}"
+    return "—" if v is None else str(v)
+
+
 def marks_folder(home: str | Path, dataset_id: str) -> Path:
     """Where a dataset's marks live: `<rule-set home>/datasets/<dataset id>/alert_marks` (beside its
     rule-set versions; the id is checked as the Library checks it, so no path can be formed from it)."""

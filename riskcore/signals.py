@@ -145,7 +145,7 @@ _NOT_CHURNED = ("NOT EXISTS (SELECT 1 FROM outcomes c WHERE c.account_id = a.acc
                 "AND c.outcome = 'churned' AND c.date <= $as_of AND c.date >= a.contract_start)")
 
 _DATED = {"usage": "date", "tickets": "opened_at", "touchpoints": "date", "relationship_events": "date",
-          "outcomes": "date", "invoices": "due_date"}
+          "outcomes": "date", "plays": "started_at", "invoices": "due_date"}
 
 # ---- the data's ordinary end ------------------------------------------------------
 # A row dated past the data's ordinary end (a typo such as 2099) must not move the default as-of date.
@@ -163,7 +163,7 @@ FUTURE_GRACE_DAYS = 1
 GAP_DAYS = 365
 GAP_TAIL_SHARE = 0.05
 EVENT_DATES = (("usage", "date"), ("tickets", "opened_at"), ("touchpoints", "date"), ("relationship_events", "date"),
-               ("outcomes", "date"), ("invoices", "paid_at"))
+               ("outcomes", "date"), ("plays", "started_at"), ("invoices", "paid_at"))
 PLANNED_DATES = (("invoices", "due_date"),)
 
 
@@ -217,7 +217,7 @@ def data_end(store: Store, columns: dict[tuple[str, str], tuple[str, str]], toda
 def _present(store: Store) -> dict[str, set[str]]:
     """Activity tables in the store and their columns."""
     tables = set(store.tables())
-    return {t: set(store.columns(t)) for t in ["accounts", *_AGGREGATES] if t in tables}
+    return {t: set(store.columns(t)) for t in ["accounts", *_AGGREGATES, "plays"] if t in tables}
 
 
 def _available(present: dict[str, set[str]]) -> list[Signal]:

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import math
 import uuid
+import warnings
 from datetime import date
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from .db import Store, quote_ident
 
@@ -123,8 +125,12 @@ def accounts_needed(p_control: float | None, p_treated: float | None, n_control:
         return out
     h = abs(float(proportion_effectsize(p_control, p_treated)))
     ratio = n_control / n_treated if n_treated and n_control else 1.0
-    n1 = NormalIndPower().solve_power(effect_size=h, alpha=alpha, power=power, ratio=ratio,
-                                      alternative="two-sided")
+    with warnings.catch_warnings():  # a tiny answer (n < 2) makes the root finder fail: closed form below
+        warnings.simplefilter("ignore")
+        n1 = float(NormalIndPower().solve_power(effect_size=h, alpha=alpha, power=power, ratio=ratio,
+                                                alternative="two-sided"))
+    if not math.isfinite(n1):  # the same z-test with the far tail left out (it is < 1e-9 here)
+        n1 = (norm.ppf(1 - alpha / 2) + norm.ppf(power)) ** 2 * (1 + 1 / ratio) / h ** 2
     need_t, need_c = math.ceil(n1), math.ceil(n1 * ratio)
     return dict(out, treated=need_t, control=need_c,
                 more=max(0, need_t - n_treated) + max(0, need_c - n_control))
@@ -289,3 +295,41 @@ def format_uplift(r: dict) -> str:
     if r["caveat"]:
         lines.append(f"caveat: {r['caveat']}")
     return "\n".join(lines)
+
+
+def _of(g: dict) -> str:
+    return f"{g['churned']:,} of {g['n']:,}" + ("" if g["rate"] is None else f" ({100 * g['rate']:.1f}%)")
+
+
+def _needed(r: dict) -> str:
+    if r["conclusive"]:
+        return "conclusive"
+    more = r["accounts_needed"]["more"]
+    return "— (no difference to size)" if more is None else f"about {more:,} more"
+
+
+def uplift_rows(results: list[dict], currency: str = "$") -> pd.DataFrame:
+    """The Plays page's table, one row per `uplift` result, as text: play, method, treated and control
+    churn ("58 of 318 (18.2%)"), effect with its 95% interval in points, ARR saved, accounts a
+    conclusive answer needs, what was not counted; plus effect / ci_low / ci_high in points (numbers,
+    None when a group is empty) for a chart."""
+    from .display import money
+
+    def pts(x):
+        return None if x is None else round(100 * x, 1)
+    rows = []
+    for r in results:
+        e = r["effect"]
+        ex = {k: v for k, v in r["excluded"].items() if v}
+        rows.append({
+            "play": r["play"], "method": "hold-out" if r["method"] == "holdout" else "matched (observational)",
+            "treated churned": _of(r["treated"]), "control churned": _of(r["control"]),
+            "effect (95% interval)": "—" if e is None else (f"{100 * e:+.1f} points ({100 * r['ci_low']:+.1f} to "
+                                                            f"{100 * r['ci_high']:+.1f})"),
+            "ARR saved": "—" if r["arr_saved"] is None else (money(r["arr_saved"], currency) + ("" if r["conclusive"]
+                                                             else " (the interval holds 0)")),
+            "accounts needed": _needed(r),
+            "not counted": ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in ex.items()) or "—",
+            "effect": pts(e), "ci_low": pts(r["ci_low"]), "ci_high": pts(r["ci_high"])})
+    return pd.DataFrame(rows, columns=["play", "method", "treated churned", "control churned", "effect (95% interval)",
+                                       "ARR saved", "accounts needed", "not counted", "effect", "ci_low", "ci_high"])

@@ -47,6 +47,7 @@ def test_account_page_history_chart_renders(server, page):  # noqa: F811
     page.screenshot(path=str(_shots() / "accounts.png"))
     # open the account of the first alert from the Overview (an account whose score moved)
     goto(page, f"{server}/")
+    page.locator(".st-key-alerts_table").scroll_into_view_if_needed()  # below the inbox's entries
     grid = page.locator(".st-key-alerts_table [data-testid=stDataFrame]").bounding_box()
     page.mouse.click(grid["x"] + 18, grid["y"] + 35 + 17)
     settle(page)

@@ -23,6 +23,9 @@ from riskcore.periods import month_ends
 from riskcore import timeline as tl
 from riskcore.display import md_escape
 from riskcore.export import format_reasons
+from riskcore.plays import PlayError, PlayJournal, account_plays, journal_folder, start_play
+from riskcore.versions import rules_home
+from riskcore.workspace import dataset_id
 from riskcore.valueaxis import value_name_for
 
 MAX_ROWS = 2000          # rows drawn in the table
@@ -167,8 +170,53 @@ def account_view(account_id: str) -> None:
                             f":gray[{step.kind.replace('_', ' ')} · {md_escape(step.owner or pb.owner)}{due}]")
             if pb.note:
                 st.caption(md_escape(pb.note))
+        _plays(a, pb)
         if not timeline.history.empty:
             _what_changed(timeline)
+
+
+def _plays(a, pb) -> None:
+    """The account's plays (started or held out) and "Start play": a playbook of the catalog, an owner and
+    a date, written to the store's plays table (and the dataset's journal, so a restart keeps it)."""
+    st.subheader("Plays", anchor=False)
+    if not c.is_activity:
+        st.caption("Plays are recorded in activity tables: an account table has no dates to measure them against.")
+        return
+    journal = PlayJournal(journal_folder(rules_home(), dataset_id(c.data_key)))
+    try:
+        journal.replay(c.store)  # plays recorded before a restart (the data was loaded again from its files)
+    except PlayError as e:
+        st.warning(md_escape(f"Plays recorded in the app could not be read back: {e}."))
+    said = st.session_state.pop("_play_started", None)
+    if said:
+        st.success(md_escape(said))
+    done = account_plays(c.store, a["account_id"])
+    if done.empty:
+        st.caption("No play recorded for this account.")
+    else:
+        st.dataframe(done[["play", "started_at", "group", "owner"]], hide_index=True, key="account_plays",
+                     placeholder=display.DASH,
+                     column_config={"started_at": st.column_config.DateColumn("started", format="YYYY-MM-DD")})
+    names = _playbook_names()
+    ids = list(names)
+    first, last = c.engine.active_range()
+    with st.form("start_play", border=True, enter_to_submit=False):
+        play = st.selectbox("Playbook", ids, index=ids.index(pb.id) if pb is not None and pb.id in ids else 0,
+                            format_func=lambda p: names.get(p, p))
+        owner = st.text_input("Owner", value=display.text(a.get("csm_owner"), blank=""), max_chars=100,
+                              help="who runs the play (the account's owner by default)")
+        day = st.date_input("Start date", value=min(max(c.as_of, first), last), min_value=first, max_value=last,
+                            format="YYYY-MM-DD", help=f"within the data's dates ({first} to {last})")
+        if st.form_submit_button("Start play", type="primary"):
+            try:
+                row = start_play(c.store, a["account_id"], play, day, owner=owner or None, journal=journal)
+            except PlayError as e:
+                st.error(md_escape(f"Nothing was recorded: {e}."))
+            else:
+                st.session_state["_play_started"] = (
+                    f"Started {names.get(play, play)} on {day:%Y-%m-%d}" + (f" (owner {owner})" if owner else "")
+                    + ("" if row["added"] else ": it was recorded already") + ". The Plays page counts it.")
+                st.rerun()
 
 
 # ---- the list ---------------------------------------------------------------------------------

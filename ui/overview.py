@@ -3,14 +3,17 @@ the new alerts and the behavioural segments with their movement since the previo
 
 from __future__ import annotations
 
+import hashlib
 import html
 from dataclasses import replace
+from datetime import date, timedelta
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from ui import applies
 from ui import layout
+from ui import state
 from ui.access import restrict_filters
 from ui.session import (QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, scored_table, setting,
                         shared_catalog)
@@ -19,11 +22,17 @@ from riskcore import display
 from riskcore.periods import previous_period
 from riskcore import timeline as tl
 from riskcore.display import md_escape
+from riskcore.inbox import AlertMarks, MarksError, combine_alerts, entry_text, marks_folder, status_counts
 from riskcore.valueaxis import value_name_for, value_phrase
+from riskcore.versions import rules_home
+from riskcore.workspace import dataset_id
 
 MAX_POINTS = setting("RISKCORE_MAX_POINTS")  # above: a density grid
 SNAPSHOTS = setting("RISKCORE_SNAPSHOTS")  # a snapshot store: history from it
 LIVE_HISTORY_MAX = setting("RISKCORE_LIVE_HISTORY_MAX")  # accounts: above, history from snapshots only
+SNOOZE_DAYS = 7
+INBOX_PAGE = 10  # entries listed at a time
+INBOX_VIEWS = ("new", "acknowledged", "snoozed", "all")
 
 
 c = ctx()
@@ -220,7 +229,65 @@ if allowed is not None:
     now_segs = now_segs[now_segs["account_id"].isin(allowed)] if now_segs is not None else None
     before_segs = before_segs[before_segs["account_id"].isin(allowed)] if before_segs is not None else None
 source = "snapshots" if snap_key else "weekly re-scoring of the activity tables"
-tab_alerts, tab_segments = st.tabs([f"New alerts ({len(found):,})", "Behavioural segments"], key="history_tabs")
+# The inbox: one entry per account for the period (riskcore.inbox), marked per signed-in user; the tab
+# counts only the entries that are new (not acknowledged, not snoozed).
+marks = AlertMarks(marks_folder(rules_home(), dataset_id(c.data_key)), state.owner())
+TODAY = date.today()  # snoozes run in real days, whatever the as-of date
+try:
+    entries, marks_problem = marks.with_status(combine_alerts(found), TODAY), None
+except MarksError as e:
+    entries, marks_problem = [dict(x, status="new") for x in combine_alerts(found)], str(e)
+counts = status_counts(entries)
+tab_alerts, tab_segments = st.tabs([f"New alerts ({counts['new']:,})", "Behavioural segments"], key="history_tabs")
+
+
+def _mark(action: str, account_id: str, through: str | None = None) -> None:
+    """A button's callback (runs before the rerun, so the tab's count is current when it is drawn)."""
+    if action == "acknowledge":
+        marks.acknowledge(account_id, through=date.fromisoformat(through))
+    elif action == "snooze":
+        marks.snooze(account_id, until=TODAY + timedelta(days=SNOOZE_DAYS))
+    else:
+        marks.clear(account_id)
+
+
+def _inbox(names: dict[str, str]) -> None:
+    """The entries of the chosen status, newest first, each with Open, Acknowledge and Snooze (or Undo)."""
+    if marks_problem:
+        st.warning(md_escape(f"Your acknowledged and snoozed alerts cannot be read ({marks_problem}); every alert "
+                             "shows as new and marking is off until the file is fixed or removed."))
+    view = st.segmented_control("Show", INBOX_VIEWS, default="new", key="inbox_view", required=True,
+                                format_func=lambda v: f"{v} ({counts[v]:,})" if v in counts else v) or "new"
+    chosen = [e for e in entries if view == "all" or e["status"] == view]
+    limit = st.session_state.get("inbox_limit", INBOX_PAGE)
+    labels = {a.id: a.label or a.id.replace("_", " ") for a in c.rs.alerts}
+    if not chosen:
+        st.caption(f"No {view} alerts." if view != "all" else "No alerts.")
+    for e in chosen[:limit]:
+        k = hashlib.sha256(f"{e['account_id']}|{e['period_start']}".encode("utf-8")).hexdigest()[:12]
+        acc = str(e["account_id"])
+        row = st.container(horizontal=True, vertical_alignment="center", gap="small", key=f"inbox-{k}")
+        row.markdown(f"**{e['date']}** · {md_escape(names.get(acc, acc))} · "
+                     f"{md_escape(entry_text(e, labels))}" + ("" if e["status"] == "new" else f" · *{e['status']}*"),
+                     width="stretch")
+        acts = row.container(horizontal=True, gap="small", width="content")  # the buttons wrap together
+        if acts.button("Open", key=f"open-{k}", width="content"):
+            st.switch_page("ui/accounts.py", query_params={"account": acc})
+        if e["status"] == "new":
+            acts.button("Acknowledge", key=f"ack-{k}", width="content", disabled=bool(marks_problem),
+                       on_click=_mark, args=("acknowledge", acc, e["date"]),
+                       help="read: this alert and older ones of the account leave the count; a later one is new")
+            acts.button(f"Snooze {SNOOZE_DAYS} days", key=f"snooze-{k}", width="content",
+                       disabled=bool(marks_problem), on_click=_mark, args=("snooze", acc),
+                       help=f"hidden until {TODAY + timedelta(days=SNOOZE_DAYS):%Y-%m-%d}")
+        else:
+            acts.button("Undo", key=f"undo-{k}", width="content", disabled=bool(marks_problem), on_click=_mark,
+                       args=("clear", acc), help="new again")
+    if len(chosen) > limit:
+        if st.button(f"Show {min(INBOX_PAGE, len(chosen) - limit):,} more of {len(chosen) - limit:,}",
+                     key="inbox_more"):
+            st.session_state["inbox_limit"] = limit + INBOX_PAGE
+            st.rerun()
 
 with tab_alerts:
     if too_big:
@@ -233,12 +300,16 @@ with tab_alerts:
                 "built with `python -m riskcore snapshot`).")
     else:
         n_rs = sum(a.get("cause") == "rule_set" for a in found)
-        st.caption(f"{len(found):,} alerts from {prev_date:%Y-%m-%d} to {c.as_of:%Y-%m-%d} ({source})"
-                   + (f" · {n_rs:,} caused only by a rule-set change, labelled as such" if n_rs else "")
-                   + " · select a row to open the account")
-        frame = tl.alerts_frame(found, c.rs, c.engine.account_names(table, [a["account_id"] for a in found]))
+        st.caption(f"{len(found):,} alerts for {display.counted(len(entries), 'account')} from {prev_date:%Y-%m-%d} "
+                   f"to {c.as_of:%Y-%m-%d} ({source}), one entry per account, newest first · {counts['new']:,} new, "
+                   f"{counts['acknowledged']:,} acknowledged, {counts['snoozed']:,} snoozed"
+                   + (f" · {n_rs:,} caused only by a rule-set change, labelled as such" if n_rs else ""))
+        account_names = c.engine.account_names(table, [a["account_id"] for a in found])
+        frame = tl.alerts_frame(found, c.rs, account_names)
         kinds = frame.groupby("alert").size().sort_values(ascending=False)
         st.markdown(" · ".join(f"**{n:,}** {md_escape(a)}" for a, n in kinds.items()))
+        _inbox(account_names)
+        st.markdown("**Every alert in the period** · select a row to open the account")
         if rows is not None:  # one account list at a time: the quadrant's list above takes precedence
             st.caption("Clear the quadrant or point selection above to list the alerts.")
         ev = None if rows is not None else st.dataframe(
