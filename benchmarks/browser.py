@@ -35,7 +35,8 @@ from riskcore.db import Store
 from riskcore.sample import ensure_sample
 
 QUIET_MS = 250  # a run that starts within this long after the previous one ended belongs to the same wait
-RUN_TIMEOUT_MS = 900_000
+RUN_TIMEOUT_MS = 900_000  # a first page at 1e6
+STEP_TIMEOUT_MS = 180_000  # one interaction; past this the run stops with the interaction named
 SLIDER = "weight-usage_drop"  # the Tuning slider moved (its widget key, as the page's CSS class)
 PAGES = ("Overview", "Accounts", "Tuning", "Calibration")
 
@@ -96,11 +97,16 @@ class Row:
         return TARGETS_MS.get((self.interaction, self.size))
 
 
-def timed(page, action: Callable[[], None], timeout_ms: float = RUN_TIMEOUT_MS) -> float:
+def timed(page, action: Callable[[], None], timeout_ms: float = STEP_TIMEOUT_MS) -> float:
     """Milliseconds from just before `action` until the run it started is finished and drawn."""
     mark, t0 = page.evaluate("() => [window.__runs.length, performance.now()]")
     action()
-    handle = page.wait_for_function(SETTLED, arg=[mark, QUIET_MS], timeout=timeout_ms, polling=20)
+    try:
+        handle = page.wait_for_function(SETTLED, arg=[mark, QUIET_MS], timeout=timeout_ms, polling=20)
+    except Exception as e:  # playwright's TimeoutError: say what was waited for
+        runs = page.evaluate("(m) => window.__runs.slice(m)", mark)
+        raise RuntimeError(f"no finished run within {timeout_ms / 1000:.0f} s of the action at {page.url}; "
+                           f"script states seen since: {runs}") from e
     return float(handle.json_value()) - t0
 
 
@@ -183,12 +189,12 @@ def measure_app(n: int, runs: int, logs: Path, log: Callable[[str], None]) -> di
         out["switch_all"] = page_switches(page, PAGES, runs)  # ends on a page of PAGES; Tuning is visited
         out["switch"] = _median(out.pop("switch_all"))
         log(f"  page switch {out['switch']:.0f} ms")
-        page.locator("[data-testid=stSidebarNav] a", has_text="Tuning").first.click()
-        page.wait_for_function(SETTLED, arg=[0, QUIET_MS], timeout=RUN_TIMEOUT_MS)
+        if "tuning" not in page.url:  # a click on the page shown starts no run
+            timed(page, page.locator("[data-testid=stSidebarNav] a", has_text="Tuning").first.click, RUN_TIMEOUT_MS)
         page.wait_for_selector(f".st-key-{SLIDER} input[type=range]", timeout=RUN_TIMEOUT_MS)
         out["slider"] = _median(slider_steps(page, SLIDER, runs))
         log(f"  slider step {out['slider']:.0f} ms")
-        timed(page, page.locator("[data-testid=stSidebarNav] a", has_text="Calibration").first.click)
+        timed(page, page.locator("[data-testid=stSidebarNav] a", has_text="Calibration").first.click, RUN_TIMEOUT_MS)
         labels = ["30", "60", "180"]  # 90 is the default, drawn already
         first = segment_clicks(page, "cal_horizon", labels, len(labels) - 1)  # each horizon once: first time
         out["horizon_first"] = statistics.median(first)

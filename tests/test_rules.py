@@ -362,3 +362,21 @@ def test_quadrant_risk_line_and_value_unit_are_backward_compatible():
     text = ruleset_to_toml(monthly)
     assert 'value_unit = "monthly"' in text and 'risk_cutoff = "high_tier"' in text
     assert load_ruleset(text) == monthly
+
+
+def test_with_points_checks_points_as_the_parser_does_without_reparsing():
+    """A slider step changes points only: the copy equals a full re-parse of the edited document, and a
+    bad value fails with the parser's message (rule and field named)."""
+    from riskcore.rules import RuleSetError, with_points
+    from riskcore.rules.write import ruleset_from_dict, ruleset_to_dict
+    rs = load_ruleset(DEFAULT_RULESET_PATH)
+    for r in rs.rules:
+        for v in (0, 7, 33.5, 100):
+            edited = with_points(rs, {r.id: v})
+            assert edited == ruleset_from_dict(ruleset_to_dict(edited), "x") and edited.rule(r.id).points == v
+    for bad, expected in ((101, "expected a number in 0..100, found 101"), ("5", "expected a number, found '5'"),
+                          (True, "expected a number, found True")):
+        with pytest.raises(RuleSetError, match=f"rule 'usage_drop', field 'points': {expected}"):
+            with_points(rs, {"usage_drop": bad})
+    with pytest.raises(KeyError, match="no rule 'no_such_rule'"):
+        with_points(rs, {"no_such_rule": 5})

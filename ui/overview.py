@@ -20,6 +20,7 @@ from ui.session import (QUADRANTS, TIER_COLORS, TIERS, ctx, money, plot_text, sc
 from riskcore import aggregates as agg
 from riskcore import display
 from riskcore.periods import previous_period
+from riskcore.rules.model import QUADRANT_CORNERS
 from riskcore import timeline as tl
 from riskcore.display import md_escape
 from riskcore.inbox import AlertMarks, MarksError, combine_alerts, entry_text, marks_folder, status_counts
@@ -122,10 +123,10 @@ def _quadrant_figure() -> go.Figure:
                       annotation_position="bottom left", annotation_font=dict(size=10, color="#555"))
     if value_cut is not None:
         fig.add_vline(x=value_cut, line=dict(color="#444", dash="dash"))
-    corners = {"Save": (0.99, 0.99, "right", "top"), "Expand": (0.99, 0.01, "right", "bottom"),
-               "Triage": (0.01, 0.99, "left", "top"), "Maintain": (0.01, 0.01, "left", "bottom")}
-    for q, (x, y, xa, ya) in corners.items():
-        fig.add_annotation(x=x, y=y, xref="paper", yref="paper", xanchor=xa, yanchor=ya, showarrow=False,
+    for q, (high_value, high_risk) in QUADRANT_CORNERS.items():
+        fig.add_annotation(x=0.99 if high_value else 0.01, y=0.99 if high_risk else 0.01, xref="paper", yref="paper",
+                           xanchor="right" if high_value else "left", yanchor="top" if high_risk else "bottom",
+                           showarrow=False,
                            text=f"<b>{q}</b>: {int(counts.loc[q, 'accounts']):,} · {money(counts.loc[q, 'value'])}",
                            bgcolor="rgba(255,255,255,0.85)", font=dict(size=12))
     fig.update_layout(

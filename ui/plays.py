@@ -15,6 +15,7 @@ from riskcore import aggregates as agg
 from riskcore import display
 from riskcore.display import md_escape
 from riskcore.keys import ruleset_key
+from riskcore.rules.model import SAVE
 from riskcore.plays import (PlayError, PlayJournal, assign_holdout, holdout_message, holdout_plan, journal_folder,
                             play_starts, plays_version)
 from riskcore.uplift import OBSERVATIONAL_CAVEAT, SAMPLE_SIZE_FORMULA, UpliftError, uplift_all, uplift_rows
@@ -138,7 +139,7 @@ else:
 
 st.subheader("Hold out part of the Save quadrant", anchor=False)
 table = scored_table(c)
-save = agg.Filters(quadrant=("Save",))
+save = agg.Filters(quadrant=(SAVE,))
 n_save = agg.count_accounts(c.store, table, save)
 names = {p.id: p.name for p in shared_catalog().playbooks}
 ids = list(names)

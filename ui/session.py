@@ -23,14 +23,14 @@ from riskcore.engine import Engine
 from riskcore.report import user_message
 from riskcore.edits import format_threshold
 from riskcore.rules import Percentile, load_ruleset, ruleset_to_toml
-from riskcore.rules.model import QUADRANTS as _QUADRANTS, TIERS
+from riskcore.rules.model import QUADRANT_CORNERS, QUADRANTS as _QUADRANTS, TIERS
 from riskcore.security import lock_down
 from riskcore.versions import VersionStore
 from riskcore.workspace import dataset_id
 
 TIER_COLORS = dict(zip(TIERS, ("#1a9850", "#fdae61", "#d73027")))  # low, medium, high: colour-blind safe
 # the pages list quadrants high value first, and within each value class high risk first
-QUADRANTS = tuple(_QUADRANTS[i] for i in (0, 1, 3, 2))  # Save, Expand, Triage, Maintain
+QUADRANTS = tuple(sorted(_QUADRANTS, key=lambda q: tuple(not c for c in QUADRANT_CORNERS[q])))  # Save, Expand, Triage, Maintain
 CURRENCY = "$"
 
 

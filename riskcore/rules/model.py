@@ -21,6 +21,9 @@ STAGES = ("onboarding", "adopted", "renewal")
 # tier and quadrant names, as the score output, exports and pages spell them (defined here only)
 TIERS = ("low", "medium", "high")
 QUADRANTS = ("Save", "Expand", "Maintain", "Triage")  # high value x high risk, high x low, low x low, low x high
+# each quadrant's corner of the risk x value chart: (high value, high risk)
+QUADRANT_CORNERS = dict(zip(QUADRANTS, ((True, True), (True, False), (False, False), (False, True))))
+SAVE = QUADRANTS[0]  # the quadrant save plays and hold-outs are about
 ALERT_KINDS = ("score_rise", "tier_worse", "entered_quadrant", "segment_change")
 TIER_MODES = ("points", "percentile")
 ID_PATTERN = re.compile(r"[a-z0-9_]+")  # always with fullmatch: `$` would let "r1\n" through

@@ -14,6 +14,7 @@ from typing import Any
 
 import tomli_w
 
+from .checks import Context, get_num
 from .model import DataSection, Fusion, RuleSet, TierCuts, threshold_doc
 from .parse import ruleset_from_dict
 
@@ -102,11 +103,12 @@ def _recheck(rs: RuleSet) -> RuleSet:
 
 
 def with_points(rs: RuleSet, points: dict[str, float]) -> RuleSet:
-    """A copy with new points for some rules (checked: known ids, 0..100)."""
-    for rid in points:
+    """A copy with new points for some rules (checked: known ids, 0..100). Points are checked alone, as
+    the parser checks them; nothing else can change, so the set is not re-parsed (a slider step's path)."""
+    for rid, v in points.items():
         rs.rule(rid)
-    rules = tuple(replace(r, points=points[r.id]) if r.id in points else r for r in rs.rules)
-    return _recheck(replace(rs, rules=rules))
+        get_num(Context("<edited rule set>", f"rule {rid!r}"), {"points": v}, "points", 0, 100)
+    return replace(rs, rules=tuple(replace(r, points=points[r.id]) if r.id in points else r for r in rs.rules))
 
 
 def with_thresholds(rs: RuleSet, thresholds: dict[str, Any]) -> RuleSet:
