@@ -10,35 +10,15 @@ import re
 
 import pytest
 
-from test_browser import _shots, browser, goto, page, server, settle  # noqa: F401 - fixtures
+from test_browser import (  # noqa: F401 - fixtures
+    _shots, browser, goto, grid_rows, nav, no_exception, page, server, settle,
+)
 
 pytestmark = pytest.mark.browser
 
 HEADLINE = re.compile(r"^your rules: AUC \d\.\d{3}; an? \d+-rule scorecard: \d\.\d{3}; [a-z ]+: \d\.\d{3}$")
 FRONTIER = ".st-key-scorecard_frontier [data-testid=stDataFrame]"  # the frontier's table
 BLANK_WORDS = ("nan", "None", "NaN", "NaT", "null")
-
-
-def _nav(pg, name: str) -> None:
-    """Another page through the sidebar menu (the same session: the draft stays)."""
-    pg.locator("[data-testid=stSidebarNav] a", has_text=name).first.click()
-    pg.wait_for_selector("[data-testid=stMainBlockContainer] h1", timeout=120_000)
-    settle(pg)
-
-
-def _grid_rows(frame) -> list[dict[str, str]]:
-    """The rows a dataframe shows (its accessible grid), as {column header: cell text}."""
-    heads = [h.inner_text().strip() for h in frame.locator("[role=columnheader]").all()]
-    rows = []
-    for row in frame.locator("[role=row]").all():
-        cells = [c.inner_text().strip() for c in row.locator("[role=gridcell]").all()]
-        if cells:
-            rows.append(dict(zip(heads[-len(cells):], cells)))
-    return rows
-
-
-def _no_exception(pg) -> None:
-    assert pg.locator("[data-testid=stException]").count() == 0
 
 
 def _no_horizontal_scroll(pg) -> None:
@@ -62,11 +42,11 @@ def test_fit_scorecards_and_load_the_20_rule_point_as_the_draft(server, page):  
     rules_before, moved_before = _sliders(page), _moved(page)
     assert rules_before > 0 and moved_before == 0  # the draft starts as the published set
 
-    _nav(page, "Calibration")
-    _no_exception(page)
+    nav(page, "Calibration")
+    no_exception(page)
     alerts = page.locator(".st-key-alert_precision")
     alerts.locator("[role=gridcell]").first.wait_for(state="attached", timeout=60_000)
-    rows = _grid_rows(alerts)
+    rows = grid_rows(alerts)
     assert [r["alert"] for r in rows][-1] == "any alert" and len(rows) >= 2, rows
     for r in rows:
         assert re.fullmatch(r"[\d,]+", r["alerted"]) and re.fullmatch(r"[\d,]+", r["churned"]), r
@@ -80,10 +60,10 @@ def test_fit_scorecards_and_load_the_20_rule_point_as_the_draft(server, page):  
     settle(page)
     table = page.locator(FRONTIER)
     table.locator("[role=gridcell]").first.wait_for(state="attached", timeout=120_000)
-    _no_exception(page)
+    no_exception(page)
     assert page.get_by_text(HEADLINE).count() == 1
     assert page.get_by_text(re.compile(r"^Point in time \(out of time\): fitted on [\d,]+ account-dates")).count() == 1
-    rows = _grid_rows(table)
+    rows = grid_rows(table)
     models = [r["model"] for r in rows]
     assert models[0].startswith("your rules") and models[-1] == "gradient boosting", models
     budgets = [f"scorecard, at most {n} rules" for n in (5, 10, 20, 40)]
@@ -96,12 +76,12 @@ def test_fit_scorecards_and_load_the_20_rule_point_as_the_draft(server, page):  
 
     page.locator(".st-key-load_scorecard_20 button").first.click()
     settle(page)
-    _no_exception(page)
+    no_exception(page)
     assert page.get_by_text(re.compile(r"^The draft is now the scorecard of \d+ rules \(at most 20\)")).count() == 1
     assert "rules=draft" in page.url  # the sidebar now shows the draft (kept in the URL)
 
-    _nav(page, "Tuning")
-    _no_exception(page)
+    nav(page, "Tuning")
+    no_exception(page)
     assert _sliders(page) != rules_before  # the scorecard's rules replaced the published churn rules
     assert _moved(page) > 0  # and move accounts between tiers against the published set
     page.get_by_text(re.compile(r"^Tier movement: published")).first.scroll_into_view_if_needed()
@@ -115,12 +95,12 @@ def test_calibration_sections_at_800_px(server, browser):  # noqa: F811
     pg = context.new_page()
     try:
         goto(pg, f"{server}/calibration")
-        _no_exception(pg)
+        no_exception(pg)
         if pg.locator(".st-key-fit_scorecards").count():
             pg.locator(".st-key-fit_scorecards button").first.click()
             settle(pg)
         pg.locator(f"{FRONTIER} [role=gridcell]").first.wait_for(state="attached", timeout=120_000)
-        _no_exception(pg)
+        no_exception(pg)
         _no_horizontal_scroll(pg)
         pg.locator(".st-key-alert_precision").scroll_into_view_if_needed()
         pg.screenshot(path=str(_shots() / "calibration-alerts-800.png"))

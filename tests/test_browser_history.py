@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from test_browser import _shots, browser, goto, page, server, settle  # noqa: F401 - fixtures
+from test_browser import _shots, browser, goto, open_first_row, page, server, settle  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 
@@ -47,11 +47,7 @@ def test_account_page_history_chart_renders(server, page):  # noqa: F811
     page.screenshot(path=str(_shots() / "accounts.png"))
     # open the account of the first alert from the Overview (an account whose score moved)
     goto(page, f"{server}/")
-    page.locator(".st-key-alerts_table").scroll_into_view_if_needed()  # below the inbox's entries
-    grid = page.locator(".st-key-alerts_table [data-testid=stDataFrame]").bounding_box()
-    page.mouse.click(grid["x"] + 18, grid["y"] + 35 + 17)
-    settle(page)
-    assert "account=" in page.url
+    open_first_row(page, "alerts_table")  # below the inbox's entries: scrolled into view
     page.wait_for_selector(".st-key-history_chart .js-plotly-plot", timeout=60_000)
     assert page.locator("[data-testid=stException]").count() == 0
     page.get_by_text(re.compile(r"^What changed: ")).first.wait_for(timeout=60_000)  # drawn after the chart

@@ -15,17 +15,13 @@ import re
 import pandas as pd
 import pytest
 
-from test_browser import _shots, browser, goto, page, server, settle  # noqa: F401 - fixtures
+from test_browser import (  # noqa: F401 - fixtures
+    _shots, browser, goto, grid_rows, nav, no_exception, open_first_row, page, server, settle,
+)
 
 pytestmark = pytest.mark.browser
 
 DRAFT = re.compile(r"^Draft")
-
-
-def _nav(pg, name: str) -> None:
-    """Go to a page through the sidebar menu (the same session: the draft stays)."""
-    pg.locator("[data-testid=stSidebarNav] a", has_text=name).click()
-    settle(pg)
 
 
 def _choose_draft(pg) -> None:
@@ -37,21 +33,6 @@ def _choose_draft(pg) -> None:
     settle(pg)
 
 
-def _grid_rows(frame) -> list[dict[str, str]]:
-    """The rows a dataframe shows (its accessible grid), as {column header: cell text}."""
-    heads = [h.inner_text().strip() for h in frame.locator("[role=columnheader]").all()]
-    rows = []
-    for row in frame.locator("[role=row]").all():
-        cells = [c.inner_text().strip() for c in row.locator("[role=gridcell]").all()]
-        if cells:
-            rows.append(dict(zip(heads[-len(cells):], cells)))
-    return rows
-
-
-def _no_exception(pg) -> None:
-    assert pg.locator("[data-testid=stException]").count() == 0
-
-
 def test_a_threshold_changed_on_tuning_is_the_one_the_reasons_state(server, page):  # noqa: F811
     """"No login for 7 days or more" used to stay on every reason after the threshold moved."""
     goto(page, f"{server}/tuning")
@@ -60,14 +41,11 @@ def test_a_threshold_changed_on_tuning_is_the_one_the_reasons_state(server, page
     box.press("Enter")
     settle(page)
     assert page.locator(".st-key-weight-inactive_7d").inner_text().startswith("No login for 0 days or more")
-    _nav(page, "Accounts")
+    nav(page, "Accounts")
     _choose_draft(page)
-    grid = page.locator(".st-key-accounts_table [data-testid=stDataFrame]").first.bounding_box()
-    page.mouse.click(grid["x"] + 18, grid["y"] + 35 + 17)  # the riskiest account: the rule fires for everyone
-    settle(page)
-    assert "account=" in page.url
-    _no_exception(page)
-    reasons = _grid_rows(page.locator("[data-testid=stDataFrame]").first)
+    open_first_row(page, "accounts_table")  # the riskiest account: the rule fires for everyone
+    no_exception(page)
+    reasons = grid_rows(page.locator("[data-testid=stDataFrame]").first, wait_for="No login for")
     login = [r for r in reasons if any(v.startswith("No login for") for v in r.values())]
     assert login, reasons
     label = next(v for v in login[0].values() if v.startswith("No login for"))
@@ -113,15 +91,15 @@ def test_overview_quadrants_agree_with_the_high_tier(server, page):  # noqa: F81
     """The risk line was its own setting (61): after a tier change red high-tier dots sat in Maintain/Expand and
     the KPIs' high tier disagreed with Save + Triage. It is the high tier now, before and after a change."""
     goto(page, f"{server}/")
-    _no_exception(page)
+    no_exception(page)
     before = _check_one_risk_line(_quadrant_figure(page), 61)
-    _nav(page, "Tuning")
+    nav(page, "Tuning")
     high_thumb = page.locator(".st-key-tier_cut-churn input[type=range]").nth(1)
     high_thumb.focus()
     for _ in range(15):  # 61 -> 46
         high_thumb.press("ArrowLeft")
     settle(page)
-    _nav(page, "Overview")
+    nav(page, "Overview")
     _choose_draft(page)
     after = _check_one_risk_line(_quadrant_figure(page), 46)
     assert after > before
@@ -135,13 +113,13 @@ def test_suggested_weights_set_the_tier_cut_offs_they_state(server, page):  # no
     goto(page, f"{server}/tuning")
     page.get_by_role("button", name="Load suggested weights").click()
     settle(page)
-    _no_exception(page)
+    no_exception(page)
     message = page.locator("[data-testid=stAlert]", has_text="Suggested weights loaded").first.inner_text()
     found = re.search(r"tier cut-offs: high (?:>=|≥) (\d+) \(", message)  # the page writes ≥
     assert found, message
     high = int(found.group(1))
     assert page.locator(".st-key-tier_cut-churn input[type=range]").nth(1).input_value() == str(high)
-    _nav(page, "Overview")
+    nav(page, "Overview")
     _choose_draft(page)
     _check_one_risk_line(_quadrant_figure(page), high)
 
@@ -172,10 +150,10 @@ def test_a_monthly_value_is_never_called_arr(server, browser, width):  # noqa: F
         settle(pg)
         pg.locator(".st-key-starter_rules").get_by_role("button", name=re.compile("^Start a draft")).first.click()
         settle(pg)
-        _no_exception(pg)
-        _nav(pg, "Overview")
+        no_exception(pg)
+        nav(pg, "Overview")
         _choose_draft(pg)
-        _no_exception(pg)
+        no_exception(pg)
         main = pg.locator("[data-testid=stMainBlockContainer]")
         text = main.inner_text()
         assert "value: MonthlyCharges (monthly)" in text, text[:600]

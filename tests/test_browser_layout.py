@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from test_browser import _shots, browser, serve, settle  # noqa: F401 - fixtures
+from test_browser import _shots, browser, open_first_row, serve, settle  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 
@@ -156,14 +156,6 @@ def fits(pg, where: str) -> None:
     w = pg.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert w[0] <= w[1], f"{where} scrolls horizontally: {w}"
     assert pg.evaluate(TRUNCATED_JS) == [], f"{where}: metrics cut with an ellipsis"
-
-
-def open_first_row(pg, key: str) -> None:
-    grid = pg.locator(f".st-key-{key} [data-testid=stDataFrame]").first
-    box = grid.bounding_box()
-    pg.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
-    wait_drawn(pg)
-    assert "account=" in pg.url
 
 
 def in_view(pg, key: str, names: list[str], width: int = 1440) -> None:

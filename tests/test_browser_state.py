@@ -15,7 +15,7 @@ import re
 import pytest
 from conftest import streamlit_server
 
-from test_browser import _shots, browser, goto, metric_value, settle  # noqa: F401 - fixtures
+from test_browser import _shots, browser, goto, metric_value, open_first_row, settle  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 
@@ -197,10 +197,7 @@ def test_reload_keeps_the_draft(server, page):
 
 
 def _open_first_account(pg) -> None:
-    grid = pg.locator(".st-key-accounts_table [data-testid=stDataFrame]").bounding_box()
-    pg.mouse.click(grid["x"] + 18, grid["y"] + 35 + 17)
-    settle(pg)
-    assert "account=" in pg.url
+    open_first_row(pg, "accounts_table")
     pg.get_by_text("Why: fired rules").wait_for(timeout=60_000)
 
 
