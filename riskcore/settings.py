@@ -123,7 +123,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RISKCORE_MAX_POINTS", "int", 20000,
             "Above this many accounts the Overview's quadrant chart draws a density grid instead of points",
             minimum=1),
-    Setting("RISKCORE_LIVE_HISTORY_MAX", "int", 200000,
+    Setting("RISKCORE_LIVE_HISTORY_MAX", "int", 20000,
             "Above this many accounts (and no snapshot store) the Overview does not re-score history live",
             minimum=0),
     Setting("RISKCORE_STORE_WAIT", "number", 30.0,

@@ -100,6 +100,36 @@ def nav(pg, name: str) -> None:
     settle(pg)
 
 
+def choose(pg, key: str, option: str) -> None:
+    """Pick `option` in the selectbox `key` (the list is opened again if a rerun closed it)."""
+    item = pg.get_by_role("option", name=option, exact=True)
+    _open_list(pg, key, item)
+    item.click()  # closes the list (Escape would clear a box that may be empty)
+    settle(pg)
+
+
+def choose_many(pg, key: str, options: list[str]) -> None:
+    """Add `options` in the multiselect `key`, then close its list (the value is sent on close)."""
+    _open_list(pg, key, pg.get_by_role("option", name=options[0], exact=True))
+    for option in options:
+        pg.get_by_role("option", name=option, exact=True).click()
+    pg.keyboard.press("Escape")
+    settle(pg)
+
+
+def _open_list(pg, key: str, item) -> None:
+    """Open the drop-down list of the box `key` until `item` shows (a rerun may redraw the box while it
+    opens, or a click land before the box takes clicks)."""
+    for _ in range(3):
+        pg.locator(f".st-key-{key} input").first.click()
+        try:
+            item.wait_for(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            settle(pg)
+    item.wait_for(timeout=10_000)
+
+
 def open_first_row(pg, key: str | None = None) -> None:
     """Open the account of a list's first row by clicking the row (the dataframe with widget key `key`,
     else the page's first). The grid takes clicks only once it has drawn its rows: wait for them, and
@@ -213,10 +243,7 @@ def test_quadrant_selection_lists_accounts(server, page):
 
 def test_csv_download_has_the_listed_rows(server, page):
     goto(page, f"{server}/accounts")
-    page.locator(".st-key-f_tier").click()
-    page.get_by_role("option", name="high").click()
-    page.keyboard.press("Escape")
-    settle(page)
+    choose_many(page, "f_tier", ["high"])
     caption = page.get_by_text(re.compile(r"^[\d,]+ accounts · ")).first.inner_text()
     n = int(caption.split()[0].replace(",", ""))
     with page.expect_download() as info:

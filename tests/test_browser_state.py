@@ -15,7 +15,7 @@ import re
 import pytest
 from conftest import streamlit_server
 
-from test_browser import _shots, browser, goto, metric_value, open_first_row, settle  # noqa: F401 - fixtures
+from test_browser import _shots, browser, choose, choose_many, goto, metric_value, open_first_row, settle  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 
@@ -153,10 +153,7 @@ def test_sidebar_choices_are_one_state_on_every_page(server, home, page):
             assert "rule set v2 · risk dimension: payment" in page.get_by_text(re.compile("^As of ")).first.inner_text()
     # Accounts, high payment tier: the same accounts as the Overview counted
     assert value(page, "f_dimension") == "payment"
-    page.locator(".st-key-f_tier").click()
-    page.get_by_role("option", name="high").click()
-    page.keyboard.press("Escape")
-    settle(page)
+    choose_many(page, "f_tier", ["high"])
     assert listed_count(page) == expected
 
 
@@ -203,11 +200,7 @@ def _open_first_account(pg) -> None:
 
 def test_account_view_and_back_keep_the_filters(server, page):
     goto(page, f"{server}/accounts")
-    page.locator(".st-key-f_tier").click()
-    for tier in ("high", "medium"):
-        page.get_by_role("option", name=tier).click()
-    page.keyboard.press("Escape")
-    settle(page)
+    choose_many(page, "f_tier", ["high", "medium"])
     page.locator(".st-key-f_search input").fill("a")
     page.keyboard.press("Enter")
     settle(page)

@@ -42,7 +42,7 @@ def test_defaults_when_unset_or_blank(clean_env):
         "RISKCORE_MEMORY_LIMIT": "1GB",
         "RISKCORE_SNAPSHOTS": None,
         "RISKCORE_MAX_POINTS": 20000,
-        "RISKCORE_LIVE_HISTORY_MAX": 200000,
+        "RISKCORE_LIVE_HISTORY_MAX": 20000,
         "RISKCORE_STORE_WAIT": 30.0,
         "RISKCORE_LOAD_LOG": None,
     }
